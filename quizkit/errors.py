@@ -1,0 +1,62 @@
+"""Errors a user can cause, each with the exit code the CLI turns it into.
+
+The CLI catches :class:`QuizkitError` and prints ``format_message()`` on one line; nothing else
+is caught, so a bug still shows a traceback while a user's mistake never does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class QuizkitError(Exception):
+    """Base class for every error quizkit reports to a user."""
+
+    exit_code = 2
+
+    def format_message(self) -> str:
+        return str(self)
+
+
+class UsageError(QuizkitError):
+    """Unknown lesson or question, missing file, bad option value."""
+
+    exit_code = 2
+
+
+class CourseError(UsageError):
+    """No course directory could be found, or it is unreadable."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in a lesson file, with its position (1-based line and column)."""
+
+    path: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}: {self.message}"
+
+
+class LessonError(QuizkitError):
+    """A lesson file has problems; carries all of them, not just the first."""
+
+    exit_code = 1
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    def format_message(self) -> str:
+        count = len(self.problems)
+        head = f"{count} problem{'s' if count != 1 else ''} in lesson file"
+        return head + ":\n" + "\n".join(str(p) for p in self.problems)
+
+
+class ProgressError(QuizkitError):
+    """The learner's progress file could not be read or written."""
+
+    exit_code = 2

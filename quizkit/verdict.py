@@ -1,0 +1,43 @@
+"""The result of judging one answer: plain data that every renderer consumes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Status(str, Enum):
+    CORRECT = "correct"
+    PARTIAL = "partial"
+    INCORRECT = "incorrect"
+    INVALID = "invalid"  # could not be read; not counted as an attempt
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How one answer to one question was judged."""
+
+    status: Status
+    score: float
+    max_score: float
+    feedback: tuple[str, ...] = ()
+    interpreted_as: str | None = None
+    details: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def counts_as_attempt(self) -> bool:
+        return self.status is not Status.INVALID
+
+    @property
+    def is_correct(self) -> bool:
+        return self.status is Status.CORRECT
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "status": self.status.value,
+            "score": self.score,
+            "max_score": self.max_score,
+            "feedback": list(self.feedback),
+            "interpreted_as": self.interpreted_as,
+            **({"details": self.details} if self.details else {}),
+        }
