@@ -1,0 +1,2 @@
+def clamp_to_zero(*args):
+    raise NotImplementedError

@@ -1,0 +1,2 @@
+def sign_gradient(*args):
+    raise NotImplementedError

@@ -1,0 +1,2 @@
+def soft_threshold(*args):
+    raise NotImplementedError
