@@ -1,0 +1,89 @@
+"""Finding the course: the directory holding ``exercises/`` (and ``solutions/`` for grading).
+
+Order: ``--course DIR``, then ``$QUIZKIT_COURSE``, then the nearest parent of the current directory
+that has ``exercises/*/lesson.yaml``, then the course shipped with quizkit itself.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from quizkit.errors import CourseError, UsageError
+
+LESSON_FILE = "lesson.yaml"
+
+
+@dataclass(frozen=True)
+class Course:
+    root: Path
+    source: str  # how it was found, for `quizkit list`
+
+    @property
+    def exercises_dir(self) -> Path:
+        return self.root / "exercises"
+
+    @property
+    def solutions_dir(self) -> Path:
+        return self.root / "solutions"
+
+    def lesson_ids(self) -> list[str]:
+        """Folder names of the lessons in this course, sorted naturally (lesson2 before lesson10)."""
+        if not self.exercises_dir.is_dir():
+            return []
+        found = [p.parent.name for p in self.exercises_dir.glob(f"*/{LESSON_FILE}")]
+        return sorted(found, key=_natural_key)
+
+    def lesson_path(self, lesson_id: str) -> Path:
+        """The lesson file of ``lesson_id``, or a UsageError that names the lessons that exist."""
+        path = self.exercises_dir / lesson_id / LESSON_FILE
+        if "/" in lesson_id or lesson_id.startswith(".") or not path.is_file():
+            known = ", ".join(self.lesson_ids()) or "none"
+            raise UsageError(f"unknown lesson '{lesson_id}' (lessons in {self.root}: {known})")
+        return path
+
+    def solutions_for(self, lesson_id: str) -> Path:
+        return self.solutions_dir / lesson_id
+
+
+def _natural_key(name: str) -> tuple[object, ...]:
+    import re
+
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name))
+
+
+def _is_course(path: Path) -> bool:
+    return any((path / "exercises").glob(f"*/{LESSON_FILE}"))
+
+
+def bundled_course_root() -> Path | None:
+    """The course shipped with quizkit: inside the package when installed, the checkout when editable."""
+    package = Path(__file__).resolve().parent
+    for candidate in (package / "course", package.parent):
+        if _is_course(candidate):
+            return candidate
+    return None
+
+
+def find_course(option: str | None = None, cwd: Path | None = None) -> Course:
+    """Locate the course as described in the module docstring."""
+    if option:
+        root = Path(option).expanduser()
+        if not _is_course(root):
+            raise CourseError(f"--course {option}: no exercises/*/{LESSON_FILE} found there")
+        return Course(root.resolve(), "--course")
+    env = os.environ.get("QUIZKIT_COURSE")
+    if env:
+        root = Path(env).expanduser()
+        if not _is_course(root):
+            raise CourseError(f"QUIZKIT_COURSE={env}: no exercises/*/{LESSON_FILE} found there")
+        return Course(root.resolve(), "$QUIZKIT_COURSE")
+    here = (cwd or Path.cwd()).resolve()
+    for directory in (here, *here.parents):
+        if _is_course(directory):
+            return Course(directory, "current directory")
+    bundled = bundled_course_root()
+    if bundled is None:
+        raise CourseError("no course found: pass --course DIR or set QUIZKIT_COURSE")
+    return Course(bundled, "bundled with quizkit")

@@ -1,0 +1,57 @@
+"""Text rendering of question verdicts and prompts for the terminal."""
+
+from __future__ import annotations
+
+import textwrap
+
+import click
+
+from quizkit.lesson import AnyQuestion, ChoiceQuestion, MultiQuestion
+from quizkit.questions import LETTERS, correct_answer_text
+from quizkit.verdict import Status, Verdict
+
+WIDTH = 88
+
+_HEADLINES = {
+    Status.CORRECT: ("✓ Correct", "green"),
+    Status.PARTIAL: ("◐ Partly right", "yellow"),
+    Status.INCORRECT: ("✗ Not quite", "red"),
+    Status.INVALID: ("? Could not read that answer", "yellow"),
+}
+
+
+def wrap(text: str, indent: str = "  ") -> str:
+    """Wrap each paragraph of ``text`` to the terminal width, keeping blank lines between them."""
+    paragraphs = [p.strip() for p in text.split("\n\n")]
+    return "\n\n".join(
+        textwrap.fill(" ".join(p.split()), WIDTH, initial_indent=indent, subsequent_indent=indent) for p in paragraphs if p
+    )
+
+
+def headline(verdict: Verdict) -> str:
+    label, colour = _HEADLINES[verdict.status]
+    if verdict.status is Status.INVALID:
+        return click.style(label, fg=colour, bold=True) + " (not counted as an attempt)"
+    score = f" ({verdict.score:g}/{verdict.max_score:g})"
+    return click.style(label, fg=colour, bold=True) + score
+
+
+def render_verdict(verdict: Verdict, question: AnyQuestion | None = None, order=None, reveal: bool = False) -> str:
+    """Headline, how the answer was read, feedback, and (if ``reveal``) the key."""
+    lines = [headline(verdict)]
+    if verdict.interpreted_as:
+        lines.append(f"  Read as: {verdict.interpreted_as}")
+    lines.extend(wrap(line, "  ") for line in verdict.feedback if line)
+    if reveal and question is not None and verdict.counts_as_attempt and not verdict.is_correct:
+        lines.append("  " + click.style("Answer: ", bold=True) + correct_answer_text(question, order))
+    return "\n".join(lines)
+
+
+def render_options(question: ChoiceQuestion | MultiQuestion, order) -> str:
+    lines = []
+    for position, index in enumerate(order):
+        text = textwrap.fill(
+            question.options[index].text, WIDTH, initial_indent="", subsequent_indent="     "
+        )
+        lines.append(f"  {LETTERS[position]}) {text}")
+    return "\n".join(lines)

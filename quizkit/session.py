@@ -1,0 +1,388 @@
+"""`quizkit take`: an interactive session over one lesson.
+
+The session talks to the learner only through an :class:`IO` object, so the same code serves a
+terminal, piped input (one answer per line) and tests. Progress is saved after every answer.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+import click
+
+from quizkit.lesson import AnyQuestion, ChoiceQuestion, Exercise, Lesson, MultiQuestion, SymbolicQuestion
+from quizkit.progress import ItemRecord, LessonProgress, ProgressStore
+from quizkit.questions import LETTERS, correct_answer_text, judge, option_order
+from quizkit.render import render_options, render_verdict, wrap
+from quizkit.verdict import Status
+
+if TYPE_CHECKING:
+    from quizkit.course import Course
+    from quizkit.symbolic import SymbolicChecker
+
+EXIT_INTERRUPTED = 130
+
+HELP = "Commands: h = hint, s = skip for now, q = save and quit, ? = this help."
+
+
+class IO(Protocol):
+    color: bool
+
+    def say(self, text: str = "") -> None: ...
+
+    def ask(self, prompt: str) -> str: ...  # raises EOFError at end of input
+
+
+class TerminalIO:
+    """A real terminal, or piped stdin (then each answer is echoed so a transcript reads well)."""
+
+    def __init__(self) -> None:
+        self.interactive = sys.stdin.isatty()
+        self.color = sys.stdout.isatty()
+        if self.interactive:
+            try:
+                import readline  # noqa: F401  (line editing and history for input())
+            except ImportError:
+                pass
+
+    def say(self, text: str = "") -> None:
+        click.echo(text, color=self.color)
+
+    def ask(self, prompt: str) -> str:
+        styled = click.style(prompt, fg="cyan", bold=True) if self.color else prompt
+        if self.interactive:
+            return input(styled)
+        click.echo(styled, nl=False)
+        line = sys.stdin.readline()
+        if not line:
+            click.echo()
+            raise EOFError
+        answer = line.rstrip("\r\n")
+        click.echo(answer)
+        return answer
+
+
+class _Quit(Exception):
+    """The learner typed q."""
+
+
+@dataclass
+class _Command:
+    name: str  # "hint" | "skip" | "quit" | "help" | "answer"
+    text: str = ""
+
+
+def _parse_command(text: str, reserved_letters: set[str]) -> _Command:
+    word = text.strip().lower()
+    names = {"h": "hint", "hint": "hint", "s": "skip", "skip": "skip", "q": "quit", "quit": "quit", "exit": "quit"}
+    names |= {"?": "help", "help": "help"}
+    # A single letter that is also an option letter is an answer, not a command.
+    if word in names and not (len(word) == 1 and word in reserved_letters):
+        return _Command(names[word])
+    return _Command("answer", text)
+
+
+class Session:
+    """One run of `quizkit take`."""
+
+    def __init__(
+        self,
+        lesson: Lesson,
+        store: ProgressStore,
+        io: IO,
+        *,
+        restart: bool = False,
+        seed: int | None = None,
+        course: "Course | None" = None,
+    ) -> None:
+        self.lesson = lesson
+        self.store = store
+        self.io = io
+        self.restart = restart
+        self.seed = seed
+        self.course = course
+        self.progress: LessonProgress | None = None
+        self._checker: SymbolicChecker | None = None
+        self._runner = None
+
+    # -- top level -----------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Run the session; returns the exit code (0 full marks, 1 otherwise, 130 interrupted)."""
+        try:
+            self.progress = self._load_progress()
+            return self._run_items()
+        except _Quit:
+            self._save()
+            self.io.say(f"Progress saved. Run `quizkit take {self.lesson.id}` to continue.")
+            return 0
+        except EOFError:
+            self._save()
+            self.io.say(f"End of input: progress saved. Run `quizkit take {self.lesson.id}` to continue.")
+            return 0
+        except KeyboardInterrupt:
+            self._save()
+            self.io.say(f"\nInterrupted: progress saved. Run `quizkit take {self.lesson.id}` to continue.")
+            return EXIT_INTERRUPTED
+        finally:
+            self._close_workers()
+
+    def _load_progress(self) -> LessonProgress:
+        if self.restart:
+            self.store.reset(self.lesson.id)
+        progress, warning = self.store.load(self.lesson.id)
+        if warning:
+            self.io.say(click.style("warning: ", fg="yellow") + warning)
+        if progress is None:
+            progress = self.store.fresh(self.lesson.id, self.seed)
+        elif self.seed is not None:
+            progress.seed = self.seed
+        return progress
+
+    def _save(self) -> None:
+        if self.progress is not None:
+            self.store.save(self.progress)
+
+    def _pending(self) -> list[AnyQuestion | Exercise]:
+        assert self.progress is not None
+        return [item for item in self.lesson.items if not self._done(item.id)]
+
+    def _done(self, item_id: str) -> bool:
+        assert self.progress is not None
+        record = self.progress.items.get(item_id)
+        return record is not None and record.done
+
+    def _run_items(self) -> int:
+        assert self.progress is not None
+        lesson = self.lesson
+        pending = self._pending()
+        total = len(lesson.items)
+        self.io.say(click.style(f"{lesson.title}", bold=True) + f"  ({lesson.id})")
+        if lesson.description:
+            self.io.say(wrap(lesson.description, ""))
+        if not pending:
+            self.io.say("You have finished this lesson. Use --restart to take it again.")
+            return self._summary()
+        done = total - len(pending)
+        if done:
+            self.io.say(f"Welcome back: {done} of {total} done, {len(pending)} to go.")
+        else:
+            self.io.say(f"{len(lesson.questions)} questions and {len(lesson.exercises)} coding exercises. {HELP}")
+        if any(isinstance(item, SymbolicQuestion) for item in pending):
+            self._start_symbolic_checker()
+        queue = deque(pending)
+        skipped_once: set[str] = set()
+        while queue:
+            item = queue.popleft()
+            number = lesson.items.index(item) + 1
+            self.io.say()
+            if isinstance(item, Exercise):
+                skipped = self._exercise(item, number, total)
+            else:
+                skipped = self._question(item, number, total)
+            self._save()
+            if skipped and item.id not in skipped_once:
+                skipped_once.add(item.id)
+                queue.append(item)  # offered once more at the end of this run
+        return self._summary()
+
+    # -- questions -----------------------------------------------------------------------------
+
+    def _question(self, question: AnyQuestion, number: int, total: int) -> bool:
+        """Ask one question until it is answered (True if skipped)."""
+        assert self.progress is not None
+        io = self.io
+        kind = {"choice": "choose one", "multi": "select all that apply", "numeric": "number", "symbolic": "expression"}
+        io.say(click.style(f"[{number}/{total}] ", fg="blue") + f"{kind[question.type]} · {question.points:g} point{'s' if question.points != 1 else ''}")
+        io.say(wrap(question.prompt))
+        order = None
+        reserved: set[str] = set()
+        if isinstance(question, (ChoiceQuestion, MultiQuestion)):
+            order = option_order(question, self.progress.seed)
+            io.say(render_options(question, order))
+            reserved = set(LETTERS[: len(order)])
+            if isinstance(question, MultiQuestion):
+                io.say("  (several letters, e.g. a,c)")
+        while True:
+            command = _parse_command(io.ask("> "), reserved)
+            if command.name == "quit":
+                raise _Quit
+            if command.name == "help":
+                io.say(HELP)
+                continue
+            if command.name == "hint":
+                self._hint(question.id, question.hints)
+                continue
+            if command.name == "skip":
+                self._record(question.id, ItemRecord("skipped", 0.0, question.points))
+                io.say("Skipped.")
+                return True
+            if not command.text.strip():
+                continue
+            verdict = judge(question, command.text, order=order, symbolic=self._checker)
+            io.say(render_verdict(verdict, question, order, reveal=True))
+            if not verdict.counts_as_attempt:
+                continue
+            if question.explanation:
+                io.say(wrap(question.explanation))
+            self._record(
+                question.id,
+                ItemRecord(
+                    status=verdict.status.value,
+                    score=verdict.score,
+                    max_score=verdict.max_score,
+                    answer=command.text.strip(),
+                    hints_used=self.progress.hints_seen.get(question.id, 0),
+                    attempts=1,
+                    feedback=list(verdict.feedback),
+                ),
+            )
+            return False
+
+    def _hint(self, item_id: str, hints: tuple[str, ...]) -> None:
+        assert self.progress is not None
+        seen = self.progress.hints_seen.get(item_id, 0)
+        if not hints:
+            self.io.say("No hints for this one.")
+            return
+        if seen >= len(hints):
+            self.io.say("No more hints. Here they are again:")
+            for index, hint in enumerate(hints, 1):
+                self.io.say(wrap(f"Hint {index}/{len(hints)}: {hint}"))
+            return
+        self.progress.hints_seen[item_id] = seen + 1
+        self.io.say(click.style(f"  Hint {seen + 1}/{len(hints)}: ", fg="yellow") + wrap(hints[seen], "").strip())
+        self._save()
+
+    def _record(self, item_id: str, record: ItemRecord) -> None:
+        import time
+
+        assert self.progress is not None
+        record.updated = time.time()
+        self.progress.items[item_id] = record
+        self.progress.finished = not self._pending()
+        self._save()
+
+    # -- exercises -----------------------------------------------------------------------------
+
+    def workspace_file(self, exercise: Exercise) -> Path:
+        """The learner's copy of the starter, created on first visit and never overwritten."""
+        target = self.store.workspace_for(self.lesson.id) / exercise.starter.name
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(exercise.starter, target)
+        return target
+
+    def _exercise(self, exercise: Exercise, number: int, total: int) -> bool:
+        """Present a coding exercise and grade the learner's file on request (True if skipped)."""
+        io = self.io
+        io.say(click.style(f"[{number}/{total}] ", fg="blue") + f"coding exercise · {exercise.points:g} point{'s' if exercise.points != 1 else ''}")
+        io.say(click.style(f"  {exercise.title}: ", bold=True) + exercise.signature)
+        io.say(wrap(exercise.prompt))
+        path = self.workspace_file(exercise)
+        io.say(f"  Your file: {path}")
+        io.say(f"  Edit it, then press Enter here to grade it (or run: quizkit submit {self.lesson.id} {path}).")
+        while True:
+            command = _parse_command(io.ask("[Enter] grade · h hint · s skip · q quit > "), set())
+            if command.name == "quit":
+                raise _Quit
+            if command.name == "help":
+                io.say("Enter or g = grade your file, " + HELP)
+                continue
+            if command.name == "hint":
+                self._hint(exercise.id, exercise.hints)
+                continue
+            if command.name == "skip":
+                previous = self.progress.items.get(exercise.id) if self.progress else None
+                if previous is None or not previous.done:
+                    self._record(exercise.id, ItemRecord("skipped", 0.0, exercise.points))
+                io.say("Skipped.")
+                return True
+            if command.text.strip().lower() not in ("", "g", "grade"):
+                io.say("Type your code in the file above, not here. Press Enter to grade it.")
+                continue
+            if self._grade_exercise(exercise, path):
+                return False
+
+    def _grade_exercise(self, exercise: Exercise, path: Path) -> bool:
+        """Grade the learner's file; records the best score and returns True at full marks."""
+        from quizkit.exercises import grade_file
+        from quizkit.report import render_text
+
+        assert self.progress is not None
+        self.io.say("Grading ...")
+        result = grade_file(self.lesson, exercise, path, self._sandbox())
+        self.io.say(render_text([result], color=self.io.color))
+        previous = self.progress.items.get(exercise.id)
+        if previous is None or not previous.done or result.score >= previous.score:
+            full = result.score >= result.max_score
+            status = Status.CORRECT if full else Status.PARTIAL if result.score > 0 else Status.INCORRECT
+            self._record(
+                exercise.id,
+                ItemRecord(status.value, result.score, result.max_score, answer=str(path), attempts=(previous.attempts if previous else 0) + 1),
+            )
+        if result.score >= result.max_score:
+            return True
+        self.io.say("Fix your file and press Enter to grade again, or s to move on.")
+        return False
+
+    def _sandbox(self):
+        from quizkit.sandbox import SubprocessRunner
+
+        if self._runner is None:
+            self._runner = SubprocessRunner()
+        return self._runner
+
+    # -- workers and summary -------------------------------------------------------------------
+
+    def _start_symbolic_checker(self) -> None:
+        from quizkit.symbolic import SymbolicChecker
+
+        self._checker = SymbolicChecker()
+        self._checker.start()  # warms up in the background while the learner reads
+
+    def _close_workers(self) -> None:
+        if self._checker is not None:
+            self._checker.close()
+        if self._runner is not None:
+            self._runner.close()
+
+    def _summary(self) -> int:
+        assert self.progress is not None
+        io = self.io
+        lesson = self.lesson
+        score = self.progress.score()
+        io.say()
+        io.say(click.style(f"Score: {score:g} / {lesson.max_score:g}", bold=True) + f"  ({100 * score / lesson.max_score:.0f}%)" if lesson.max_score else "")
+        missed = []
+        for item in lesson.items:
+            record = self.progress.items.get(item.id)
+            if record is None or record.status == "skipped":
+                mark, note = click.style("–", fg="yellow"), "not answered"
+            elif record.status == Status.CORRECT.value:
+                mark, note = click.style("✓", fg="green"), ""
+            else:
+                mark, note = click.style("✗" if record.score == 0 else "◐", fg="red"), ""
+                missed.append((item, record))
+            got = f"{record.score:g}" if record else "0"
+            io.say(f"  {mark} {item.id:<28} {got}/{item.points:g} {note}")
+        if missed:
+            io.say()
+            io.say(click.style("To review:", bold=True))
+            for item, record in missed:
+                io.say(f"  • {item.id}: " + " ".join(getattr(item, "prompt", "").split())[:100])
+                if isinstance(item, Exercise):
+                    io.say(f"    best score {record.score:g}/{item.points:g}; file: {record.answer}")
+                    continue
+                order = option_order(item, self.progress.seed) if isinstance(item, (ChoiceQuestion, MultiQuestion)) else None
+                io.say(f"    you answered: {record.answer}")
+                io.say(f"    correct: {correct_answer_text(item, order)}")
+        unanswered = [item.id for item in lesson.items if not self._done(item.id)]
+        if unanswered:
+            io.say(f"\n{len(unanswered)} item(s) still open. Run `quizkit take {lesson.id}` to come back to them.")
+        return 0 if score >= lesson.max_score else 1
