@@ -60,7 +60,7 @@ def _is_course(path: Path) -> bool:
 def bundled_course_root() -> Path | None:
     """The course shipped with quizkit: inside the package when installed, the checkout when editable."""
     package = Path(__file__).resolve().parent
-    for candidate in (package / "course", package.parent):
+    for candidate in (package / "bundled_course", package.parent):
         if _is_course(candidate):
             return candidate
     return None
