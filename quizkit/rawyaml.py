@@ -14,6 +14,8 @@ import yaml
 
 from quizkit.errors import Problem
 
+# libyaml's composer is ~20x faster and still reports positions; both build no Python objects.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _INT_TAG = "tag:yaml.org,2002:int"
 _FLOAT_TAG = "tag:yaml.org,2002:float"
@@ -69,7 +71,7 @@ def load(text: str, path: str) -> tuple[Node | None, list[Problem]]:
     """Compose ``text`` into a node tree; problems (syntax, duplicate keys, tags) are returned, not raised."""
     problems: list[Problem] = []
     try:
-        documents = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        documents = list(yaml.compose_all(text, Loader=_LOADER))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
