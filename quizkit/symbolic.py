@@ -1,0 +1,977 @@
+"""Checking symbolic answers against a SymPy answer key, with a hard time limit.
+
+The parent process never imports SymPy. All SymPy work happens in a persistent worker process
+that speaks JSON lines on stdin/stdout; the parent kills and restarts it when a check overruns
+its time limit, because neither ``signal.alarm`` nor a thread can interrupt SymPy while it is
+deep in big-integer arithmetic. Only plain strings and numbers cross the process boundary.
+
+Equivalence under the declared assumptions combines a numeric check with SymPy. Both expressions
+are evaluated at 46 seeded points of the variables' domains (positive -> (0.05, 3), real ->
+(-3, 3) away from 0, ...; an instructor's ``domain`` replaces these). Where floating point sees a
+difference, the point is re-evaluated exactly (rational point, 30 digits) before it counts, so
+rounding never marks a right answer wrong and a confirmed difference proves the answer wrong.
+Agreement at every usable point counts as equal: ``simplify`` often cannot finish such proofs
+(it leaves ``λ·sign(w) - λ·w/|w|`` as a Piecewise). ``sympy.simplify(a - b) == 0`` decides,
+within a time budget, when too few points are usable because the expressions are not real there.
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import json
+import logging
+import math
+import os
+import queue
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zlib
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from quizkit import mathparse
+from quizkit.mathparse import ParseError
+
+__all__ = [
+    "FrozenMap",
+    "SymbolicChecker",
+    "SymbolicResult",
+    "SymbolicSpec",
+    "SymbolicWorkerError",
+    "WrongAnswer",
+    "check_answer",
+    "spec_problems",
+]
+
+log = logging.getLogger(__name__)
+
+CORRECT = "correct"
+INCORRECT = "incorrect"
+INVALID = "invalid"
+
+STARTUP_TIMEOUT = 30.0  # seconds for a worker to import SymPy; generous for slow CI machines
+TOO_COMPLEX = "This expression is too complex to check; please simplify it."
+
+# Sampling: the first points use one decimal so counterexamples are easy to read.
+_NICE_POINTS = 8
+_FINE_POINTS = 32
+_WIDE_POINTS = 6  # from a ten times wider range, for variables without an explicit domain
+_MIN_AGREEING_POINTS = 8
+_UNDEFINED_SHARE = 0.2  # answer not real where the key is, at more than this share: wrong
+_EXACT_DIGITS = 30
+_SPEC_CACHE_SIZE = 64
+
+_DEFAULT_RANGES: dict[str, tuple[float, float]] = {
+    "real": (-3.0, 3.0),
+    "nonzero": (-3.0, 3.0),
+    "positive": (0.05, 3.0),
+    "nonnegative": (0.05, 3.0),
+    "negative": (-3.0, -0.05),
+    "nonpositive": (-3.0, -0.05),
+    "integer": (-5.0, 5.0),
+}
+# sign, Abs and Heaviside jump at 0; default sampling stays this far away from it.
+_AVOID_ZERO = 0.05
+
+
+# ============================================================================================
+# Model
+# ============================================================================================
+
+
+class FrozenMap(Mapping[str, Any]):
+    """A read-only, hashable mapping, so specs can be frozen dataclasses and cache keys."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Mapping[str, Any] | Iterable[tuple[str, Any]] = ()) -> None:
+        # dict() takes either form: a mapping, or (key, value) pairs as the lesson model stores.
+        self._items: dict[str, Any] = dict(items)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._items.items()))
+
+    def __repr__(self) -> str:
+        return f"FrozenMap({self._items!r})"
+
+
+@dataclass(frozen=True)
+class WrongAnswer:
+    """A known wrong answer (SymPy syntax) and the feedback for anything equivalent to it."""
+
+    answer: str
+    feedback: str
+
+
+@dataclass(frozen=True)
+class SymbolicSpec:
+    """What a symbolic question expects.
+
+    ``variables`` maps each name to an assumption (see ``mathparse.known_assumptions()``);
+    ``domain`` optionally narrows where a variable is sampled, e.g. ``{"w": (0.0, 0.3)}``.
+    Both accept a mapping or a sequence of (name, value) pairs and are stored as
+    :class:`FrozenMap`, so specs are hashable.
+    """
+
+    key: str
+    variables: Mapping[str, str]
+    wrong_answers: tuple[WrongAnswer, ...] = ()
+    tolerance: float = 1e-9
+    domain: Mapping[str, tuple[float, float]] = field(default_factory=FrozenMap)
+
+    def __post_init__(self) -> None:
+        # Frozen dataclass: normalising the containers has to go through object.__setattr__.
+        object.__setattr__(self, "variables", FrozenMap(self.variables))
+        object.__setattr__(self, "wrong_answers", tuple(self.wrong_answers))
+        pairs = FrozenMap(self.domain).items()
+        domain = {name: (float(low), float(high)) for name, (low, high) in pairs}
+        object.__setattr__(self, "domain", FrozenMap(domain))
+
+
+@dataclass(frozen=True)
+class SymbolicResult:
+    """The verdict on one answer.
+
+    ``status`` is ``"correct"``, ``"incorrect"`` or ``"invalid"`` (could not be read; not an
+    attempt). ``interpreted_as`` is the one-line reading of the answer (``λ·sign(w)``), ``None``
+    when it could not be read. For incorrect answers ``counterexample`` holds a point where the
+    answer and the key differ: the declared variable names, plus ``"answer"`` and ``"expected"``
+    (``answer`` is NaN where the answer is not a real number).
+    """
+
+    status: str
+    feedback: tuple[str, ...]
+    interpreted_as: str | None
+    counterexample: dict[str, float] | None = None
+
+
+class SymbolicWorkerError(RuntimeError):
+    """The checking process could not be started (for example SymPy is not installed)."""
+
+
+def spec_problems(
+    variables: Mapping[str, str],
+    domain: Mapping[str, Sequence[float]],
+    tolerance: float,
+) -> list[str]:
+    """Problems in a spec that need no SymPy to find: declarations, domains, tolerance."""
+    problems = mathparse.variable_problems(variables)
+    if not (isinstance(tolerance, (int, float)) and 0 < tolerance < 1):
+        problems.append(f"tolerance must be a number between 0 and 1, not {tolerance!r}")
+    for name, bounds in domain.items():
+        if name not in variables:
+            problems.append(f"domain given for {name!r}, which is not a declared variable")
+            continue
+        low, high = (float(bound) for bound in bounds)
+        if not (math.isfinite(low) and math.isfinite(high) and low < high):
+            problems.append(f"domain of {name!r} must be two finite numbers, low < high")
+            continue
+        assumption = variables[name]
+        if assumption in ("positive", "nonnegative") and low < 0:
+            problems.append(f"domain of {name!r} ({low:g}, {high:g}) goes below 0, but {name!r} is {assumption}")
+        if assumption in ("negative", "nonpositive") and high > 0:
+            problems.append(f"domain of {name!r} ({low:g}, {high:g}) goes above 0, but {name!r} is {assumption}")
+        if assumption == "integer" and math.floor(high) < math.ceil(low):
+            problems.append(f"domain of {name!r} ({low:g}, {high:g}) contains no integer")
+    return problems
+
+
+def _spec_payload(spec: SymbolicSpec) -> dict[str, Any]:
+    return {
+        "key": spec.key,
+        "variables": [[name, assumption] for name, assumption in spec.variables.items()],
+        "wrong_answers": [[wrong.answer, wrong.feedback] for wrong in spec.wrong_answers],
+        "tolerance": spec.tolerance,
+        "domain": [[name, low, high] for name, (low, high) in spec.domain.items()],
+    }
+
+
+def _invalid(message: str, normalized: str | None) -> SymbolicResult:
+    lines = [f"Could not read your answer: {message}."]
+    if normalized is not None:
+        lines.append(f"Your input was read as: {normalized}")
+    return SymbolicResult(INVALID, tuple(lines), None, None)
+
+
+def _result_from_payload(payload: Mapping[str, Any]) -> SymbolicResult:
+    counterexample = payload.get("counterexample")
+    return SymbolicResult(
+        status=str(payload["status"]),
+        feedback=tuple(str(line) for line in payload["feedback"]),
+        interpreted_as=payload.get("interpreted_as"),
+        counterexample=None if counterexample is None else {str(k): float(v) for k, v in counterexample.items()},
+    )
+
+
+# ============================================================================================
+# Parent side: the worker process and the checker that drives it
+# ============================================================================================
+
+
+class _WorkerTimeout(Exception):
+    """The worker did not answer within the time limit."""
+
+
+class _WorkerDied(Exception):
+    """The worker exited (crashed, or was killed for memory) before answering."""
+
+
+def _worker_command() -> list[str]:
+    # -I: ignore PYTHON* variables, user site-packages and the current directory. The package's
+    # parent directory is put on sys.path explicitly so this works from a checkout or an install.
+    package_parent = str(Path(__file__).resolve().parent.parent)
+    bootstrap = "import sys; sys.path.insert(0, sys.argv[1]); from quizkit.symbolic import serve; serve()"
+    return [sys.executable, "-I", "-c", bootstrap, package_parent]
+
+
+class _Worker:
+    """One worker process, with a thread that turns its stdout into a queue of lines."""
+
+    def __init__(self) -> None:
+        self._stderr = tempfile.TemporaryFile()
+        self.process = subprocess.Popen(
+            _worker_command(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+            encoding="utf-8",
+            # Its own session: Ctrl-C in the learner's terminal must not kill it mid-check.
+            start_new_session=os.name == "posix",
+        )
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._reader = threading.Thread(target=self._read, name="quizkit-symbolic-reader", daemon=True)
+        self._reader.start()
+        self.ready = False
+
+    def _read(self) -> None:
+        # Only this thread touches stdout, and it closes it: closing it from another thread
+        # while a read is under way would race with that read.
+        assert self.process.stdout is not None
+        with self.process.stdout:
+            for line in self.process.stdout:
+                self._lines.put(line)
+        self._lines.put(None)  # end of output: the process is gone
+
+    def _next_line(self, deadline: float) -> str:
+        remaining = deadline - time.monotonic()
+        try:
+            line = self._lines.get(timeout=max(remaining, 0.0))
+        except queue.Empty:
+            raise _WorkerTimeout from None
+        if line is None:
+            self._lines.put(None)  # keep reporting the end to later readers
+            raise _WorkerDied
+        return line
+
+    def wait_ready(self, timeout: float) -> None:
+        """Block until the worker has imported SymPy; raise SymbolicWorkerError if it cannot."""
+        if self.ready:
+            return
+        try:
+            message = json.loads(self._next_line(time.monotonic() + timeout))
+        except _WorkerTimeout:
+            self.kill()
+            raise SymbolicWorkerError(f"the symbolic checker did not start within {timeout:g} s") from None
+        except _WorkerDied:
+            raise SymbolicWorkerError(f"the symbolic checker failed to start:\n{self.stderr_tail()}") from None
+        if not message.get("ready"):
+            raise SymbolicWorkerError(f"the symbolic checker sent {message!r} instead of a ready signal")
+        self.ready = True
+
+    def ask(self, request: Mapping[str, Any], timeout: float) -> dict[str, Any]:
+        """Send one request and return the reply; raises _WorkerTimeout or _WorkerDied."""
+        assert self.process.stdin is not None
+        try:
+            self.process.stdin.write(json.dumps(request, ensure_ascii=True) + "\n")
+            self.process.stdin.flush()
+        except (BrokenPipeError, OSError):
+            raise _WorkerDied from None
+        deadline = time.monotonic() + timeout
+        while True:
+            reply: dict[str, Any] = json.loads(self._next_line(deadline))
+            if reply.get("id") == request["id"]:
+                return reply
+            log.warning("symbolic worker sent a reply to another request: %r", reply)
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stderr_tail(self, limit: int = 2000) -> str:
+        self._stderr.seek(0, os.SEEK_END)
+        size = self._stderr.tell()
+        self._stderr.seek(max(0, size - limit))
+        return self._stderr.read().decode("utf-8", "replace")
+
+    def kill(self) -> None:
+        self.process.kill()
+        self._finish()
+
+    def stop(self, grace: float = 1.0) -> None:
+        """Ask the worker to exit (end of input); kill it if it does not within ``grace`` s."""
+        self._close_stdin()
+        try:
+            self.process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self._finish()
+
+    def _finish(self) -> None:
+        # stdout is closed by the reader thread when it sees the end of output.
+        self.process.wait()
+        self._close_stdin()
+        self._stderr.close()
+
+    def _close_stdin(self) -> None:
+        stdin = self.process.stdin
+        if stdin is not None and not stdin.closed:
+            try:
+                stdin.close()
+            except (BrokenPipeError, OSError) as error:
+                log.debug("closing the symbolic worker's stdin: %s", error)
+
+
+class SymbolicChecker:
+    """Checks symbolic answers in a warm worker process, each check bounded by ``timeout`` s.
+
+    Use as a context manager, or call :meth:`close`. Thread-safe: checks are serialised.
+    """
+
+    def __init__(self, timeout: float = 1.5) -> None:
+        if not timeout > 0:
+            raise ValueError(f"timeout must be positive, not {timeout!r}")
+        self.timeout = timeout
+        self._worker: _Worker | None = None
+        self._lock = threading.Lock()
+        self._request_ids = itertools.count(1)
+
+    def __enter__(self) -> SymbolicChecker:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def worker_pid(self) -> int | None:
+        """Process id of the current worker (for diagnostics and tests), or None."""
+        worker = self._worker
+        return worker.process.pid if worker is not None else None
+
+    def start(self) -> None:
+        """Start the worker in the background and return at once; SymPy loads meanwhile."""
+        with self._lock:
+            self._spawn_if_needed()
+
+    def _spawn_if_needed(self) -> _Worker:
+        if self._worker is None or not self._worker.alive():
+            if self._worker is not None:
+                log.warning("symbolic worker exited; restarting. Its last output:\n%s", self._worker.stderr_tail())
+                self._worker.kill()
+            self._worker = _Worker()
+        return self._worker
+
+    def _restart(self) -> None:
+        if self._worker is not None:
+            self._worker.kill()
+        # Started now, so it is usually warm again by the time the learner answers.
+        self._worker = _Worker()
+
+    def _ask(self, request: dict[str, Any], timeout: float) -> dict[str, Any] | None:
+        """The worker's reply, or None when it ran out of time or died on this request."""
+        with self._lock:
+            worker = self._spawn_if_needed()
+            worker.wait_ready(STARTUP_TIMEOUT)
+            try:
+                return worker.ask({**request, "id": next(self._request_ids)}, timeout)
+            except _WorkerTimeout:
+                log.info("symbolic check exceeded %.2f s; restarting the worker", timeout)
+            except _WorkerDied:
+                # Most likely the memory cap ended it while expanding this very answer.
+                log.warning("symbolic worker died during a request:\n%s", worker.stderr_tail())
+            self._restart()
+            return None
+
+    def check(self, answer: str, spec: SymbolicSpec) -> SymbolicResult:
+        """Judge ``answer`` against ``spec``.
+
+        Once the worker is running, every answer gets a result within about ``timeout`` s; the
+        very first check may also wait for the worker to start (see :meth:`start`).
+        """
+        try:
+            mathparse.precheck(answer)
+        except ParseError as error:
+            return _invalid(error.message, error.normalized)
+        request = {
+            "op": "check",
+            "answer": answer,
+            "spec": _spec_payload(spec),
+            "simplify_budget": self.timeout / 2,
+        }
+        reply = self._ask(request, self.timeout)
+        if reply is None:
+            return SymbolicResult(INVALID, (TOO_COMPLEX,), None, None)
+        if "error" in reply:
+            log.error("symbolic worker failed on %r: %s", answer, reply["error"])
+            message = "This answer could not be checked because of an internal error; please report it."
+            return SymbolicResult(INVALID, (message,), None, None)
+        return _result_from_payload(reply["result"])
+
+    def key_problems(self, spec: SymbolicSpec) -> list[str]:
+        """Problems an instructor must fix: the key or a listed wrong answer does not parse,
+        a listed wrong answer is equivalent to the key, or the declarations are broken."""
+        problems = spec_problems(spec.variables, spec.domain, spec.tolerance)
+        if problems:
+            return problems
+        timeout = self.timeout * (2 + len(spec.wrong_answers))
+        request = {"op": "key_problems", "spec": _spec_payload(spec), "simplify_budget": self.timeout / 2}
+        reply = self._ask(request, timeout)
+        if reply is None:
+            return [f"checking the answer key took longer than {timeout:g} s; simplify the key"]
+        if "error" in reply:
+            return [f"the answer key could not be checked: {reply['error']}"]
+        return [str(problem) for problem in reply["result"]["problems"]]
+
+    def close(self) -> None:
+        """Stop the worker. The checker may be used again; it then starts a new one."""
+        with self._lock:
+            if self._worker is not None:
+                self._worker.stop()
+                self._worker = None
+
+
+_shared_checker: SymbolicChecker | None = None
+_shared_lock = threading.Lock()
+
+
+def check_answer(answer: str, spec: SymbolicSpec) -> SymbolicResult:
+    """Check one answer with a checker shared by the whole process (started on first use)."""
+    global _shared_checker
+    with _shared_lock:
+        if _shared_checker is None:
+            _shared_checker = SymbolicChecker()
+            atexit.register(_shared_checker.close)
+    return _shared_checker.check(answer, spec)
+
+
+# ============================================================================================
+# Worker side: runs in the child process, the only place SymPy is imported
+# ============================================================================================
+
+
+class _BudgetExceeded(BaseException):
+    """A soft time budget inside the worker ran out.
+
+    A BaseException, like KeyboardInterrupt, so that ``except Exception`` blocks inside SymPy
+    cannot absorb it."""
+
+
+@contextmanager
+def _time_budget(seconds: float) -> Iterator[None]:
+    """Interrupt pure-Python work after ``seconds`` (SIGALRM). The parent's kill is the backstop
+    for work that signals cannot interrupt."""
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise _BudgetExceeded
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+Point = tuple[float, ...]
+FloatFunction = Callable[[Point], float]
+
+
+def _sign(value: float) -> float:
+    return (value > 0) - (value < 0)
+
+
+def _power(base: float, exponent: float) -> float:
+    result = base**exponent
+    # A negative base with a fractional exponent gives a complex number: not a real point.
+    return math.nan if isinstance(result, complex) else result
+
+
+def _compile(expression: Any, sp: Any, index: Mapping[Any, int]) -> FloatFunction | None:
+    """A fast float evaluator for ``expression``, or None if it uses something unsupported."""
+    unary: dict[Any, Callable[[float], float]] = {
+        sp.sign: _sign, sp.Abs: abs, sp.exp: math.exp, sp.log: math.log,
+        sp.sin: math.sin, sp.cos: math.cos, sp.tan: math.tan,
+        sp.sinh: math.sinh, sp.cosh: math.cosh, sp.tanh: math.tanh,
+        sp.asin: math.asin, sp.acos: math.acos, sp.atan: math.atan,
+    }  # fmt: skip
+
+    def build(node: Any) -> FloatFunction | None:
+        if node.is_Symbol:
+            position = index[node]
+            return lambda point: point[position]
+        if node.is_Number or node.is_NumberSymbol:
+            constant = float(node)  # enormous rationals become inf and make the point unusable
+            return lambda point: constant
+        parts = [build(argument) for argument in node.args]
+        functions = [part for part in parts if part is not None]
+        if len(functions) != len(parts):
+            return None
+        if node.is_Add:
+            return lambda point: sum(function(point) for function in functions)
+        if node.is_Mul:
+            return lambda point: math.prod(function(point) for function in functions)
+        if node.is_Pow:
+            base, exponent = functions
+            return lambda point: _power(base(point), exponent(point))
+        if node.func in unary and len(functions) == 1:
+            (function,) = functions
+            outer = unary[node.func]
+            return lambda point: outer(function(point))
+        if node.func is sp.Heaviside:
+            argument = functions[0]
+            at_zero = functions[1] if len(functions) > 1 else (lambda point: 0.5)
+            return lambda point: _heaviside(argument(point), at_zero(point))
+        if node.func is sp.Max:
+            return lambda point: max(function(point) for function in functions)
+        if node.func is sp.Min:
+            return lambda point: min(function(point) for function in functions)
+        return None
+
+    return build(expression)
+
+
+def _heaviside(value: float, at_zero: float) -> float:
+    if value == 0:
+        return at_zero
+    return 1.0 if value > 0 else 0.0
+
+
+def _evaluate(function: FloatFunction, point: Point) -> float | None:
+    """The real value at ``point``, or None where it is undefined, infinite or not real."""
+    try:
+        value = function(point)
+    except (ValueError, OverflowError, ZeroDivisionError):
+        return None  # math domain errors and overflow: this point says nothing
+    if isinstance(value, complex) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def _close(first: float, second: float, tolerance: float) -> bool:
+    # Relative tolerance, with a tiny absolute floor so values at (or near) zero can match.
+    return abs(first - second) <= tolerance * max(abs(first), abs(second), 1e-3)
+
+
+def _draw(rng: random.Random, low: float, high: float, decimals: int, avoid: float, integer: bool) -> float:
+    """A random value in (low, high), rounded to ``decimals`` (more if the range is narrow)."""
+    if integer:
+        choices = [n for n in range(math.ceil(low), math.floor(high) + 1) if abs(n) >= avoid] or [math.ceil(low)]
+        return float(rng.choice(choices))
+    for attempt in range(60):
+        value = round(rng.uniform(low, high), decimals + attempt // 10)
+        if low < value < high and abs(value) >= avoid:
+            return value
+    return rng.uniform(low, high)
+
+
+def _sample_points(assumptions: Sequence[str], domains: Sequence[tuple[float, float] | None], seed: int) -> list[Point]:
+    """Seeded sample points: a few with one decimal, many with three, some from a wider range."""
+    rng = random.Random(seed)
+    points: list[Point] = []
+    for number in range(_NICE_POINTS + _FINE_POINTS + _WIDE_POINTS):
+        decimals = 1 if number < _NICE_POINTS or number >= _NICE_POINTS + _FINE_POINTS else 3
+        wide = number >= _NICE_POINTS + _FINE_POINTS
+        values: list[float] = []
+        for assumption, domain in zip(assumptions, domains, strict=True):
+            if domain is not None:
+                # The author's range is trusted as is; only exact zero is avoided.
+                low, high, avoid = domain[0], domain[1], 1e-12
+            else:
+                low, high = _DEFAULT_RANGES[assumption]
+                low, high = (low * 10, high * 10) if wide else (low, high)
+                avoid = 1.0 if assumption == "integer" else _AVOID_ZERO
+            values.append(_draw(rng, low, high, decimals, avoid, assumption == "integer"))
+        points.append(tuple(values))
+    return points
+
+
+@dataclass
+class _Reference:
+    """An expression that answers are compared with (the key or a listed wrong answer)."""
+
+    expression: Any
+    values: list[float | None]
+    exact: dict[int, float | None] = field(default_factory=dict)
+
+
+@dataclass
+class _Listed:
+    text: str
+    feedback: str
+    reference: _Reference | None
+    error: str | None
+
+
+@dataclass
+class _Prepared:
+    """A spec made ready for checking; cached per spec inside the worker."""
+
+    variables: dict[str, str]  # declared name -> assumption, as the author wrote them
+    declared: dict[str, str]  # canonical name -> declared name
+    problems: list[str]
+    tolerance: float = 1e-9
+    symbols: list[Any] = field(default_factory=list)
+    points: list[Point] = field(default_factory=list)
+    exact_points: list[dict[Any, Any]] = field(default_factory=list)
+    key: _Reference | None = None
+    key_error: str | None = None
+    listed: list[_Listed] = field(default_factory=list)
+
+
+@dataclass
+class _Comparison:
+    outcome: str  # "same" | "different" | "undecided"
+    point: int | None = None
+    answer_value: float = math.nan
+    expected_value: float = math.nan
+
+
+class _Engine:
+    """Everything the worker does; holds SymPy and the cache of prepared specs."""
+
+    def __init__(self) -> None:
+        import sympy
+
+        self.sp = sympy
+        self._specs: OrderedDict[str, _Prepared] = OrderedDict()
+        self.simplify_budget = 0.5
+
+    # -- protocol -------------------------------------------------------------------------
+
+    def handle(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        self.simplify_budget = float(request.get("simplify_budget", 0.5))
+        operation = request.get("op")
+        if operation == "check":
+            return self.check(str(request["answer"]), request["spec"])
+        if operation == "key_problems":
+            return {"problems": self.key_problems(request["spec"])}
+        raise ValueError(f"unknown operation {operation!r}")
+
+    def warm_up(self) -> None:
+        """Exercise every code path once so the first real check is as fast as later ones."""
+        spec = {"key": "lam*sign(w)", "variables": [["w", "real"], ["lam", "positive"]],
+                "wrong_answers": [["lam*Abs(w)", "-"]], "tolerance": 1e-9, "domain": []}  # fmt: skip
+        for answer in ("λ|w|/w", "2λw", "λ|w|", "w +"):
+            self.check(answer, spec)
+        # simplify() loads much of SymPy on first use; do that now rather than inside a check.
+        w = self.sp.Symbol("w", real=True)
+        self._simplifies_to_zero(self.sp.sin(w) ** 2 + self.sp.cos(w) ** 2 - self.sp.sqrt(w**2) / self.sp.Abs(w))
+
+    # -- preparing specs ------------------------------------------------------------------
+
+    def prepared(self, spec: Mapping[str, Any]) -> _Prepared:
+        cache_key = json.dumps(spec, sort_keys=True)
+        found = self._specs.get(cache_key)
+        if found is None:
+            found = self._prepare(spec)
+            self._specs[cache_key] = found
+            if len(self._specs) > _SPEC_CACHE_SIZE:
+                self._specs.popitem(last=False)
+        else:
+            self._specs.move_to_end(cache_key)
+        return found
+
+    def _prepare(self, spec: Mapping[str, Any]) -> _Prepared:
+        variables = {str(name): str(assumption) for name, assumption in spec["variables"]}
+        domain = {str(name): (float(low), float(high)) for name, low, high in spec["domain"]}
+        tolerance = spec["tolerance"]
+        problems = spec_problems(variables, domain, tolerance)
+        declared = {mathparse.canonical_name(name): name for name in variables}
+        prepared = _Prepared(variables, declared, problems)
+        if problems:
+            return prepared
+        prepared.tolerance = float(tolerance)
+        prepared.symbols = list(mathparse.symbols(variables).values())
+        try:
+            key = mathparse.parse(str(spec["key"]), variables)
+        except ParseError as error:
+            prepared.key_error = error.message
+            return prepared
+        assumptions = [variables[name] for name in declared.values()]
+        domains = [domain.get(name) for name in declared.values()]
+        seed = zlib.crc32(json.dumps([spec["key"], spec["variables"]]).encode())
+        prepared.points = _sample_points(assumptions, domains, seed)
+        prepared.exact_points = [
+            {symbol: self.sp.Rational(repr(value)) for symbol, value in zip(prepared.symbols, point, strict=True)}
+            for point in prepared.points
+        ]
+        prepared.key = self._reference(key, prepared)
+        for text, feedback in spec["wrong_answers"]:
+            try:
+                wrong = mathparse.parse(str(text), variables)
+            except ParseError as error:
+                prepared.listed.append(_Listed(str(text), str(feedback), None, error.message))
+                continue
+            prepared.listed.append(_Listed(str(text), str(feedback), self._reference(wrong, prepared), None))
+        return prepared
+
+    def _reference(self, expression: Any, prepared: _Prepared) -> _Reference:
+        return _Reference(expression, self._values(expression, prepared))
+
+    def _values(self, expression: Any, prepared: _Prepared) -> list[float | None]:
+        index = {symbol: position for position, symbol in enumerate(prepared.symbols)}
+        function = _compile(expression, self.sp, index)
+        if function is None:
+            # Something the fast evaluator does not know: let SymPy evaluate each point.
+            return [self._exact_value(expression, point) for point in prepared.exact_points]
+        return [_evaluate(function, point) for point in prepared.points]
+
+    def _exact_value(self, expression: Any, point: Mapping[Any, Any]) -> float | None:
+        """The value at an exact rational point, to 30 digits; None if not a finite real."""
+        value = expression.xreplace(point).evalf(_EXACT_DIGITS)
+        if not value.is_number or value.has(self.sp.zoo, self.sp.nan, self.sp.oo, -self.sp.oo):
+            return None
+        real, imaginary = value.as_real_imag()
+        if not (real.is_Number and imaginary.is_Number):
+            return None
+        real_value, imaginary_value = float(real), float(imaginary)
+        if abs(imaginary_value) > 1e-20 * max(1.0, abs(real_value)) or not math.isfinite(real_value):
+            return None
+        return real_value
+
+    # -- comparing ------------------------------------------------------------------------
+
+    def compare(
+        self, prepared: _Prepared, answer: Any, values: list[float | None], reference: _Reference
+    ) -> _Comparison:
+        """Whether ``answer`` equals ``reference`` under the declared assumptions."""
+        defined = sum(expected is not None for expected in reference.values)
+        agreeing = 0
+        undefined: list[int] = []
+        for number, (value, expected) in enumerate(zip(values, reference.values, strict=True)):
+            if expected is None:
+                continue  # the reference is undefined here: this point says nothing
+            if value is not None and _close(value, expected, prepared.tolerance):
+                agreeing += 1
+                continue
+            # Floating point says different (or overflowed): confirm with the exact point and 30
+            # digits, so cancellation or a huge intermediate never turns a right answer wrong.
+            exact_value = self._exact_value(answer, prepared.exact_points[number])
+            exact_expected = self._reference_exact(reference, number, prepared)
+            if exact_expected is None:
+                continue
+            if exact_value is None:
+                undefined.append(number)
+                if len(undefined) > _UNDEFINED_SHARE * defined:
+                    return self._undefined_at(undefined[0], reference)
+                continue
+            if _close(exact_value, exact_expected, prepared.tolerance):
+                agreeing += 1
+                continue
+            return _Comparison("different", number, exact_value, exact_expected)
+        if agreeing >= _MIN_AGREEING_POINTS:
+            return _Comparison("same")
+        # Too few usable points to judge numerically: SymPy decides, within a time budget.
+        if self._simplifies_to_zero(answer - reference.expression):
+            return _Comparison("same")
+        if undefined:
+            return self._undefined_at(undefined[0], reference)
+        return _Comparison("undecided")
+
+    def _reference_exact(self, reference: _Reference, number: int, prepared: _Prepared) -> float | None:
+        if number not in reference.exact:
+            reference.exact[number] = self._exact_value(reference.expression, prepared.exact_points[number])
+        return reference.exact[number]
+
+    @staticmethod
+    def _undefined_at(number: int, reference: _Reference) -> _Comparison:
+        expected = reference.values[number]
+        assert expected is not None  # only points where the reference is defined are listed
+        return _Comparison("different", number, math.nan, expected)
+
+    def _simplifies_to_zero(self, difference: Any) -> bool:
+        try:
+            with _time_budget(self.simplify_budget):
+                return bool(self.sp.simplify(difference) == 0)
+        except _BudgetExceeded:
+            return False  # could not decide in time; the caller treats that as "not shown equal"
+
+    # -- operations -----------------------------------------------------------------------
+
+    def check(self, text: str, spec: Mapping[str, Any]) -> dict[str, Any]:
+        prepared = self.prepared(spec)
+        if prepared.key is None:
+            reason = "; ".join(prepared.problems) or prepared.key_error or "unknown problem"
+            return _payload(INVALID, [f"This question's answer key is broken ({reason}); please tell the instructor."])
+        try:
+            answer = mathparse.parse(text, prepared.variables)
+        except ParseError as error:
+            result = _invalid(error.message, error.normalized)
+            return _payload(result.status, list(result.feedback))
+        interpreted = mathparse.display(answer)
+        values = self._values(answer, prepared)
+        comparison = self.compare(prepared, answer, values, prepared.key)
+        if comparison.outcome == "same":
+            return _payload(CORRECT, [], interpreted)
+        if comparison.outcome == "undecided":
+            message = "Could not decide: your expression and the expected one are undefined at most sample points."
+            return _payload(INVALID, [message], interpreted)
+        assert comparison.point is not None
+        counterexample = self._counterexample(prepared, comparison)
+        for listed in prepared.listed:
+            reference = listed.reference
+            if reference is not None and self.compare(prepared, answer, values, reference).outcome == "same":
+                return _payload(INCORRECT, [listed.feedback], interpreted, counterexample)
+        used = answer.free_symbols | prepared.key.expression.free_symbols
+        line = _difference_line(prepared, comparison, used)
+        return _payload(INCORRECT, [line], interpreted, counterexample)
+
+    def _counterexample(self, prepared: _Prepared, comparison: _Comparison) -> dict[str, float]:
+        assert comparison.point is not None
+        point = prepared.points[comparison.point]
+        result = {name: value for name, value in zip(prepared.declared.values(), point, strict=True)}
+        result["answer"] = comparison.answer_value
+        result["expected"] = comparison.expected_value
+        return result
+
+    def key_problems(self, spec: Mapping[str, Any]) -> list[str]:
+        prepared = self.prepared(spec)
+        problems = list(prepared.problems)
+        if problems:
+            return problems
+        key = prepared.key
+        if key is None:
+            problems.append(f"the answer key {spec['key']!r} cannot be read: {prepared.key_error}")
+        elif sum(value is not None for value in key.values) < _MIN_AGREEING_POINTS:
+            problems.append(
+                f"the answer key {spec['key']!r} is undefined or not real at most sample points; "
+                "check the variables' assumptions or give a domain"
+            )
+        for listed in prepared.listed:
+            if listed.error is not None:
+                problems.append(f"the wrong answer {listed.text!r} cannot be read: {listed.error}")
+            elif key is not None and listed.reference is not None:
+                outcome = self.compare(prepared, listed.reference.expression, listed.reference.values, key)
+                if outcome.outcome == "same":
+                    problems.append(f"the wrong answer {listed.text!r} is equivalent to the answer key")
+        return problems
+
+
+def _format_pair(first: float, second: float) -> tuple[str, str]:
+    """Both numbers with the fewest significant digits (at least 6) that tell them apart."""
+    for digits in range(6, 18):
+        shown = (_format_number(first, digits), _format_number(second, digits))
+        if shown[0] != shown[1]:
+            return shown
+    return shown
+
+
+def _format_number(value: float, digits: int) -> str:
+    if math.isnan(value):
+        return "undefined"
+    return format(value + 0.0, f".{digits}g")  # + 0.0 turns -0.0 into 0.0
+
+
+def _format_coordinate(value: float) -> str:
+    text = repr(value + 0.0)
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _difference_line(prepared: _Prepared, comparison: _Comparison, used: set[Any]) -> str:
+    assert comparison.point is not None
+    point = prepared.points[comparison.point]
+    where = ", ".join(
+        f"{mathparse.display_name(symbol.name)} = {_format_coordinate(value)}"
+        for symbol, value in zip(prepared.symbols, point, strict=True)
+        if symbol in used
+    )
+    answer_text, expected_text = _format_pair(comparison.answer_value, comparison.expected_value)
+    yours = "cannot be evaluated to a real number" if math.isnan(comparison.answer_value) else f"gives {answer_text}"
+    if not where:
+        return f"Your expression {yours}; the expected one gives {expected_text}."
+    return f"At {where} your expression {yours}; the expected one gives {expected_text}."
+
+
+def _payload(
+    status: str,
+    feedback: list[str],
+    interpreted: str | None = None,
+    counterexample: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    return {"status": status, "feedback": feedback, "interpreted_as": interpreted, "counterexample": counterexample}
+
+
+def _limit_memory(limit: int = 2 * 1024**3) -> None:
+    """Cap the worker's address space so a runaway expansion fails with MemoryError."""
+    try:
+        import resource
+    except ImportError:  # not POSIX: rely on the parent's time limit alone
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    if soft == resource.RLIM_INFINITY or soft > limit:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def serve() -> None:
+    """Run the worker: one JSON request per line on stdin, one JSON reply per line on stdout."""
+    _limit_memory()
+    protocol = sys.stdout
+    sys.stdout = sys.stderr  # a stray print must not corrupt the protocol stream
+    engine = _Engine()
+    engine.warm_up()
+
+    def send(message: Mapping[str, Any]) -> None:
+        protocol.write(json.dumps(message, ensure_ascii=True) + "\n")
+        protocol.flush()
+
+    send({"ready": True})
+    for line in sys.stdin:
+        request_id = None
+        try:
+            request = json.loads(line)
+            request_id = request.get("id")
+            send({"id": request_id, "result": engine.handle(request)})
+        except (MemoryError, RecursionError):
+            send({"id": request_id, "result": _payload(INVALID, [TOO_COMPLEX])})
+        except Exception as error:
+            # Any other failure is a bug or a SymPy surprise: report it and keep serving, so one
+            # odd answer cannot take the checker down. The parent logs it; the traceback is here.
+            import traceback
+
+            traceback.print_exc(file=sys.stderr)
+            send({"id": request_id, "error": f"{type(error).__name__}: {error}"})
+
+
+if __name__ == "__main__":
+    serve()
