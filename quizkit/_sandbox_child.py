@@ -1,0 +1,1095 @@
+"""The learner's side of the sandbox: the wire format, the fork server and the per-job child.
+
+:mod:`quizkit.sandbox` runs this file as a script (``python -I _sandbox_child.py --serve ...``), so
+the fork server imports only the standard library and numpy: nothing of quizkit, nothing of a course.
+The parent imports the same file as ``quizkit._sandbox_child`` for the wire format, so both sides
+encode and decode with one piece of code. numpy is imported inside functions only, because the
+parent imports this module before it needs numpy.
+
+Wire format, one *frame*: a 4-byte big-endian length, that many bytes of a JSON object (the header,
+whose ``payload`` key counts the bytes that follow), then the payload. Arrays travel as ``.npy``
+version 1.0 bytes and are read back with ``numpy.load(allow_pickle=False)``; pickle is never used.
+
+Child to parent, on file descriptor :data:`RESULT_FD` (learner output goes to fds 1 and 2)::
+
+    {"t": "loaded"}                                   the file was imported, the function found
+    {"t": "call", "i", "type", "error", "note", "modified", "seconds"} + .npy payload or nothing
+    {"t": "end", "status", "reason", "detail", "defined"}    last frame; status in CHILD_STATUSES
+
+Parent to server, on a socketpair: ``job`` (with the two pipe write ends attached as SCM_RIGHTS)
+and ``kill``; server to parent: ``ready``, ``started``, ``exited``, ``fatal``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+RESULT_FD = 3
+MAX_HEADER_BYTES = 1 << 18
+MAX_VALUE_ELEMENTS = 10_000_000
+MAX_VALUE_BYTES = 8 * MAX_VALUE_ELEMENTS
+MAX_RESULT_PAYLOAD = MAX_VALUE_BYTES + 4096
+MAX_REASON_CHARS = 2_000
+MAX_DETAIL_CHARS = 20_000
+MAX_TYPE_NAME_CHARS = 200
+NUMERIC_KINDS = "biufc"
+NPY_MAGIC = b"\x93NUMPY\x01\x00"
+
+# Statuses the child itself can report in its "end" frame; the parent adds the ones only it can see.
+CHILD_STATUSES = ("ok", "syntax_error", "import_error", "missing_function", "not_callable", "exited", "memory_limit")
+IMPORT_STATUSES = frozenset({"syntax_error", "import_error", "missing_function", "not_callable"})
+
+# Exit codes of a child whose runner could not finish; both mean "look at the result channel".
+EXIT_CHANNEL_LOST = 86  # writing to RESULT_FD failed (closed or replaced by the learner's code)
+EXIT_RUNNER_FAILED = 87  # the runner itself raised, e.g. because the learner patched what it uses
+
+Header = dict[str, Any]
+Emit = Callable[[Header, bytes], None]
+
+
+class ProtocolError(Exception):
+    """Bytes on a channel that do not follow the wire format."""
+
+
+class ChannelLost(Exception):
+    """The child could not write to its result channel (the learner's code closed or replaced it)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Frames
+# ---------------------------------------------------------------------------------------------
+
+
+def _new_json_encoder() -> Callable[[object], str]:
+    """A private JSON encoder, so that patching ``json.dumps`` does not change what we send."""
+    return json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode
+
+
+_encode_json = _new_json_encoder()
+
+
+def encode_frame(header: Header, payload: bytes = b"", dumps: Callable[[object], str] = _encode_json) -> bytes:
+    """One frame: length-prefixed JSON header (with ``payload`` set) followed by ``payload``."""
+    text = dumps({**header, "payload": len(payload)}).encode("utf-8")
+    # int.to_bytes rather than struct.pack: a method of a built-in type cannot be monkeypatched.
+    return len(text).to_bytes(4, "big") + text + payload
+
+
+def parse_header(raw: bytes, max_payload: int) -> Header:
+    """Decode and check the JSON header of a frame; anything unexpected is a ProtocolError."""
+    try:
+        header = json.loads(raw)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise ProtocolError(f"a frame header is not JSON ({type(exc).__name__})") from exc
+    if type(header) is not dict:
+        raise ProtocolError("a frame header is not a JSON object")
+    kind = header.get("t")
+    payload = header.get("payload")
+    if type(kind) is not str:
+        raise ProtocolError("a frame header has no type")
+    if type(payload) is not int or not 0 <= payload <= max_payload:
+        raise ProtocolError(f"a frame announces a payload of {payload!r} bytes")
+    return header
+
+
+class FrameReader:
+    """Incremental, strict frame parser: feed it bytes as they arrive, get whole frames back."""
+
+    def __init__(self, max_payload: int) -> None:
+        self._buffer = bytearray()
+        self._max_payload = max_payload
+        self._header: Header | None = None
+
+    @property
+    def pending(self) -> bool:
+        """True if a partial frame is buffered (a stream that ends here was cut short)."""
+        return bool(self._buffer) or self._header is not None
+
+    def feed(self, data: bytes) -> list[tuple[Header, bytes]]:
+        """Add ``data`` and return every frame it completes; raises ProtocolError on malformed input."""
+        buffer = self._buffer
+        buffer += data
+        frames: list[tuple[Header, bytes]] = []
+        while True:
+            if self._header is None:
+                if len(buffer) < 4:
+                    break
+                size = int.from_bytes(buffer[:4], "big")
+                if not 2 <= size <= MAX_HEADER_BYTES:
+                    raise ProtocolError(f"a frame header claims {size} bytes")
+                if len(buffer) < 4 + size:
+                    break
+                self._header = parse_header(bytes(buffer[4 : 4 + size]), self._max_payload)
+                del buffer[: 4 + size]
+            need = self._header["payload"]
+            if len(buffer) < need:
+                break
+            frames.append((self._header, bytes(buffer[:need])))
+            del buffer[:need]
+            self._header = None
+        return frames
+
+
+# ---------------------------------------------------------------------------------------------
+# Arrays as .npy bytes
+# ---------------------------------------------------------------------------------------------
+
+
+def encode_array(array: Any) -> bytes:
+    """``.npy`` v1.0 bytes of a plain numeric ndarray.
+
+    Written by hand from ndarray attributes and ``tobytes()`` (methods of a built-in type, which
+    learner code cannot replace) so that a patched ``numpy.save`` or ``numpy.lib.format`` in the
+    child cannot change what is sent. ``numpy.load`` reads it like any file ``numpy.save`` writes.
+    """
+    shape = "".join(f"{int(n)}, " for n in array.shape)
+    text = f"{{'descr': '{array.dtype.str}', 'fortran_order': False, 'shape': ({shape}), }}"
+    padding = -(len(NPY_MAGIC) + 2 + len(text) + 1) % 64  # the format aligns data to 64 bytes
+    header = (text + " " * padding + "\n").encode("latin-1")
+    return NPY_MAGIC + len(header).to_bytes(2, "little") + header + array.tobytes(order="C")
+
+
+def decode_array(data: bytes, max_elements: int = MAX_VALUE_ELEMENTS) -> Any:
+    """The numeric ndarray in ``data``, checked before anything is allocated; else ProtocolError."""
+    import io
+    import math
+
+    import numpy as np
+
+    if not data.startswith(NPY_MAGIC):
+        raise ProtocolError("an array is not in .npy version 1.0 format")
+    stream = io.BytesIO(data)
+    try:
+        np.lib.format.read_magic(stream)
+        shape, _fortran, dtype = np.lib.format.read_array_header_1_0(stream)
+    except (ValueError, TypeError, SyntaxError) as exc:  # what numpy raises for a malformed header
+        raise ProtocolError(f"an array header is malformed ({exc})") from exc
+    if dtype.hasobject or dtype.kind not in NUMERIC_KINDS or dtype.fields is not None:
+        raise ProtocolError(f"an array has dtype {dtype}, which is not numeric")
+    count = math.prod(shape)
+    if count > max_elements:
+        raise ProtocolError(f"an array has {count} elements, more than {max_elements}")
+    if len(data) - stream.tell() != count * dtype.itemsize:
+        raise ProtocolError("an array's data does not match its header")
+    stream.seek(0)
+    try:
+        array = np.load(stream, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise ProtocolError(f"an array could not be read ({exc})") from exc
+    if type(array) is not np.ndarray or stream.tell() != len(data):
+        raise ProtocolError("an array could not be read exactly")
+    return array
+
+
+def encode_argument(value: object) -> tuple[str, bytes]:
+    """(kind, .npy bytes) of one call argument: a Python float/int/bool or a numpy scalar/array.
+
+    The kind lets the child hand the function a value of the original type: a Python float stays
+    a float (not a 0-d array), a numpy scalar stays a numpy scalar.
+    """
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        kind, array = "array", np.asarray(value)
+    elif isinstance(value, np.generic):
+        kind, array = "scalar", np.asarray(value)
+    elif type(value) is bool:
+        kind, array = "bool", np.asarray(value)
+    elif isinstance(value, int):
+        kind, array = "int", np.asarray(int(value), dtype=np.int64)
+    elif isinstance(value, float):
+        kind, array = "float", np.asarray(float(value))
+    else:
+        raise TypeError(f"a call argument must be a float, an int or a numpy array, not {type(value).__name__}")
+    if array.dtype.kind not in NUMERIC_KINDS:
+        raise TypeError(f"a call argument must be numeric, not an array of dtype {array.dtype}")
+    return kind, encode_array(array)
+
+
+def decode_argument(kind: str, data: bytes) -> object:
+    """Inverse of :func:`encode_argument`: the value the learner's function receives."""
+    array = decode_array(data, max_elements=sys.maxsize)
+    if kind == "array":
+        return array
+    if array.ndim != 0:
+        raise ProtocolError(f"a {kind} argument is not a scalar")
+    if kind == "scalar":
+        return array[()]
+    if kind in ("float", "int", "bool"):
+        return {"float": float, "int": int, "bool": bool}[kind](array[()])
+    raise ProtocolError(f"unknown argument kind {kind!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Running a learner file (shared by the child and by the in-process runner)
+# ---------------------------------------------------------------------------------------------
+
+
+def module_name(filename: str) -> str:
+    """The name the learner's module gets: its file's stem if that is an identifier."""
+    stem = filename[:-3] if filename.endswith(".py") else filename
+    return stem if stem.isidentifier() else "learner_module"
+
+
+@dataclass(frozen=True)
+class Program:
+    """What to run: the source, how to name it, and the calls to make."""
+
+    source: bytes
+    filename: str  # name used for compiling, so tracebacks and learner-only filtering agree
+    module_name: str
+    module_file: str  # the module's __file__
+    function: str
+    calls: Sequence[Sequence[object]]
+
+
+@dataclass(frozen=True)
+class _Toolkit:
+    """What the runner needs, captured before the learner's file runs.
+
+    The learner's code may replace ``numpy.asarray``, ``os.write``, ``json.dumps``, ``time.*`` or
+    builtins; the runner keeps using the originals taken here.
+    """
+
+    ndarray: type
+    plain_types: tuple[type, ...]  # Python and numpy scalar types whose values become arrays
+    asarray: Callable[..., Any]
+    perf_counter: Callable[[], float]
+    digest: Callable[[bytes], bytes]
+    extract_tb: Callable[..., Any]
+    format_exception_only: Callable[..., list[str]]
+    isinstance: Callable[[object, Any], bool]
+    issubclass: Callable[[type, Any], bool]
+    type: type
+    str: type
+    callable: Callable[[object], bool]
+    sorted: Callable[..., list[Any]]
+
+
+def _capture_toolkit() -> _Toolkit:
+    import hashlib
+    import time
+    import traceback
+
+    import numpy as np
+
+    blake2b = hashlib.blake2b
+
+    def digest(data: bytes) -> bytes:
+        return blake2b(data, digest_size=16).digest()
+
+    numpy_scalars = {t for t in np.sctypeDict.values() if issubclass(t, np.generic)}
+    return _Toolkit(
+        ndarray=np.ndarray,
+        plain_types=(float, int, bool, complex, *numpy_scalars),
+        asarray=np.asarray,
+        perf_counter=time.perf_counter,
+        digest=digest,
+        extract_tb=traceback.extract_tb,
+        format_exception_only=traceback.format_exception_only,
+        isinstance=isinstance,
+        issubclass=issubclass,
+        type=type,
+        str=str,
+        callable=callable,
+        sorted=sorted,
+    )
+
+
+def execute(program: Program, emit: Emit, *, contain_interrupts: bool, register_module: bool) -> None:
+    """Import ``program.source``, call its function on every call, and emit the frames.
+
+    Per-call exceptions become ``call`` frames; everything that stops the run (syntax error,
+    exception at import, ``SystemExit``, ``MemoryError``, ...) becomes the ``end`` frame. With
+    ``contain_interrupts`` false a KeyboardInterrupt propagates (the in-process runner must let a
+    real Ctrl-C through); in the child it is the learner's and is reported as ``exited``.
+    """
+    import linecache
+    import types
+
+    kit = _capture_toolkit()
+
+    def end(status: str, reason: str = "", detail: str = "", defined: Sequence[str] = ()) -> None:
+        emit(
+            {
+                "t": "end",
+                "status": status,
+                "reason": reason[:MAX_REASON_CHARS],
+                "detail": detail[:MAX_DETAIL_CHARS],
+                "defined": list(defined),
+            },
+            b"",
+        )
+
+    try:
+        code = compile(program.source, program.filename, "exec", dont_inherit=True)
+    except MemoryError:
+        end("memory_limit")
+        return
+    except (SyntaxError, ValueError, RecursionError) as exc:
+        reason, detail = _describe_syntax_error(exc, kit)
+        end("syntax_error", reason, detail)
+        return
+
+    # Tracebacks read source lines through linecache; seeding it keeps them right even if the
+    # learner's file deletes or rewrites itself. (mtime None: checkcache never drops the entry.)
+    text = program.source.decode("utf-8", errors="replace")
+    linecache.cache[program.filename] = (len(text), None, text.splitlines(True), program.filename)
+
+    module = types.ModuleType(program.module_name)
+    module.__file__ = program.module_file
+    if register_module and program.module_name not in sys.modules:
+        sys.modules[program.module_name] = module  # dataclasses and pickling look modules up here
+    namespace = module.__dict__
+    try:
+        exec(code, namespace)
+    except MemoryError:
+        end("memory_limit")
+        return
+    except Exception as exc:
+        end("import_error", *_describe_exception(exc, program.filename, kit))
+        return
+    except BaseException as exc:
+        if not contain_interrupts and kit.isinstance(exc, KeyboardInterrupt):
+            raise
+        end("exited", _describe_exit(exc, kit))
+        return
+
+    missing = object()
+    function = dict.get(namespace, program.function, missing)
+    if function is missing:
+        defined = kit.sorted(
+            name
+            for name, value in dict.items(namespace)
+            if kit.type(name) is kit.str and not name.startswith("_") and kit.callable(value)
+        )
+        end("missing_function", defined=defined[:50])
+        return
+    if not kit.callable(function):
+        end("not_callable", _type_name(function, kit))
+        return
+    emit({"t": "loaded"}, b"")
+
+    for index, args in enumerate(program.calls):
+        fingerprints = [_fingerprint(arg, kit) for arg in args]
+        error: str | None = None
+        started = kit.perf_counter()
+        try:
+            result = function(*args)
+        except MemoryError:
+            end("memory_limit")
+            return
+        except Exception as exc:
+            reason, detail = _describe_exception(exc, program.filename, kit)
+            error = reason + ("\n" + detail if detail else "")
+            result = None
+        except BaseException as exc:
+            if not contain_interrupts and kit.isinstance(exc, KeyboardInterrupt):
+                raise
+            end("exited", _describe_exit(exc, kit))
+            return
+        seconds = kit.perf_counter() - started
+        modified = [fp is not None and _fingerprint(arg, kit) != fp for arg, fp in zip(args, fingerprints, strict=True)]
+        header: Header = {
+            "t": "call",
+            "i": index,
+            "type": "",
+            "error": error,
+            "note": None,
+            "modified": modified,
+            "seconds": max(0.0, seconds),
+        }
+        payload = b""
+        if error is None:
+            try:
+                array, header["type"], header["error"], header["note"] = _plain_value(result, kit)
+                if array is not None:
+                    payload = encode_array(array)
+            except MemoryError:
+                end("memory_limit")
+                return
+            except Exception as exc:  # a learner object whose conversion ran its own code and failed
+                header["error"] = f"{type(exc).__name__} while reading the returned value"
+        emit(header, payload)
+    end("ok")
+
+
+def _type_name(value: object, kit: _Toolkit) -> str:
+    try:
+        name = kit.type(value).__name__
+    except Exception:  # a learner metaclass can make even this raise; the name is only cosmetic
+        return "object"
+    return name[:MAX_TYPE_NAME_CHARS] if kit.type(name) is kit.str else "object"
+
+
+def _plain_value(value: object, kit: _Toolkit) -> tuple[Any, str, str | None, str | None]:
+    """(array or None, return type name, error, note) for a returned value.
+
+    Only plain numbers, numpy scalars and plain numeric ndarrays become arrays; anything else
+    (None, lists, strings, ndarray subclasses, objects with ``__array__`` or odd ``__eq__``) is
+    reported by type name only, so none of its methods are ever called.
+    """
+    name = _type_name(value, kit)
+    kind = kit.type(value)
+    # Identity tests only: `in` or a set lookup would call a learner metaclass's __eq__/__hash__.
+    if kind is kit.ndarray:
+        array = value
+    elif any(kind is plain for plain in kit.plain_types):
+        array = kit.asarray(value)
+    elif kit.issubclass(kind, kit.ndarray):
+        return None, name, None, f"{name} is a subclass of ndarray; return a plain numpy array"
+    else:
+        return None, name, None, None
+    if array.dtype.kind not in NUMERIC_KINDS:
+        return None, name, None, f"the result has dtype {array.dtype.str!s}, which is not numeric"
+    if array.size > MAX_VALUE_ELEMENTS or array.nbytes > MAX_VALUE_BYTES:
+        return (
+            None,
+            name,
+            (
+                f"ValueError: the returned array has {array.size:,} elements; the grader accepts at most "
+                f"{MAX_VALUE_ELEMENTS:,}"
+            ),
+            None,
+        )
+    return array, name, None, None
+
+
+def _fingerprint(arg: object, kit: _Toolkit) -> tuple[object, ...] | None:
+    """Shape, dtype and a digest of the bytes of an array argument; None for immutable scalars.
+
+    Byte comparison is exact and NaN-aware (NaN == NaN, 0.0 != -0.0), and the fingerprint is made
+    of immutable objects, so the learner's code cannot rewrite the "before" copy.
+    """
+    if kit.type(arg) is not kit.ndarray:
+        return None
+    return (arg.shape, arg.dtype.str, kit.digest(arg.tobytes()))  # type: ignore[attr-defined]
+
+
+def _describe_syntax_error(exc: BaseException, kit: _Toolkit) -> tuple[str, str]:
+    if kit.isinstance(exc, SyntaxError):
+        where = f" (line {exc.lineno})" if exc.lineno else ""
+        reason = f"{exc.msg}{where}"
+        detail = "".join(kit.format_exception_only(SyntaxError, exc)).rstrip()
+        return reason, detail
+    if kit.isinstance(exc, ValueError):  # Python 3.10 reports NUL bytes in source this way
+        return f"{exc}", ""
+    return "the code is nested too deeply to compile", ""
+
+
+def _describe_exception(exc: BaseException, filename: str, kit: _Toolkit) -> tuple[str, str]:
+    """("ZeroDivisionError: division by zero", traceback lines from the learner's file only)."""
+    lines = kit.format_exception_only(kit.type(exc), exc)
+    reason = (lines[-1] if lines else kit.type(exc).__name__).strip()
+    frames = [frame for frame in kit.extract_tb(exc.__traceback__) if frame.filename == filename]
+    detail = "\n".join(
+        f'  File "{frame.filename}", line {frame.lineno}, in {frame.name}'
+        + (f"\n    {frame.line}" if frame.line else "")
+        for frame in frames
+    )
+    return reason[:MAX_REASON_CHARS], detail
+
+
+def _describe_exit(exc: BaseException, kit: _Toolkit) -> str:
+    """How a BaseException that is not an Exception ended the run, in learner terms."""
+    if kit.isinstance(exc, SystemExit):
+        code = exc.code
+        plain = any(kit.type(code) is kind for kind in (int, str, type(None)))
+        shown = repr(code)[:60] if plain else _type_name(code, kit)
+        return f"sys.exit({'' if code is None else shown})"
+    return _type_name(exc, kit)
+
+
+# ---------------------------------------------------------------------------------------------
+# Fork server
+# ---------------------------------------------------------------------------------------------
+
+PR_SET_PDEATHSIG = 1
+PR_SET_KEEPCAPS = 8
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NO_NEW_PRIVS = 38
+CAP_DAC_READ_SEARCH = 2
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+NOBODY = 65534
+# Imported once in the server so that no child pays for them: what the child runner uses, and
+# what learner code commonly imports.
+_WARM_MODULES = (
+    "numpy",
+    "hashlib",
+    "traceback",
+    "linecache",
+    "tempfile",
+    "types",
+    "math",
+    "io",
+    "json",
+    "fcntl",
+    "resource",
+    "select",
+    "shutil",
+    "signal",
+    "collections",
+    "functools",
+    "itertools",
+)
+# Top-level names the child refuses to import: the grader itself and a course's reference solutions.
+_BLOCKED_MODULES = frozenset({"quizkit", "solutions"})
+CHILD_ENV = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "LANG": "C.UTF-8",
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
+
+
+class _ParentGone(Exception):
+    """The parent closed the control socket: finish the current job's cleanup and exit."""
+
+
+@dataclass(frozen=True)
+class _Privileges:
+    """How children run: as ``uid``/``gid`` (None: unchanged) and with which process limit."""
+
+    uid: int | None
+    gid: int | None
+    keep_read_cap: bool  # keep CAP_DAC_READ_SEARCH so a root-only Python install stays importable
+    base_tasks: int  # tasks the children's user already had when the server started
+    reason: str  # why privileges are (not) dropped, for the ready message
+
+
+class _Libc:
+    """The few Linux calls Python does not wrap (prctl, capset), through ctypes."""
+
+    def __init__(self) -> None:
+        import ctypes
+
+        self._ctypes = ctypes
+        self._libc = ctypes.CDLL(None, use_errno=True)
+
+    def prctl(self, option: int, value: int) -> None:
+        if self._libc.prctl(option, value, 0, 0, 0) != 0:
+            errno = self._ctypes.get_errno()
+            raise OSError(errno, f"prctl({option}): {os.strerror(errno)}")
+
+    def keep_only_capability(self, capability: int) -> None:
+        """Make ``capability`` the only effective and permitted one (after setuid with KEEPCAPS)."""
+        ctypes = self._ctypes
+
+        class Header(ctypes.Structure):
+            _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+        class Data(ctypes.Structure):
+            _fields_ = [
+                ("effective", ctypes.c_uint32),
+                ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32),
+            ]
+
+        data = (Data * 2)()
+        data[0].effective = data[0].permitted = 1 << capability
+        if self._libc.capset(ctypes.byref(Header(_LINUX_CAPABILITY_VERSION_3, 0)), data) != 0:
+            errno = ctypes.get_errno()
+            raise OSError(errno, f"capset: {os.strerror(errno)}")
+
+
+class _Inbox:
+    """Frames (and passed file descriptors) arriving on the control socket."""
+
+    def __init__(self, sock: Any) -> None:
+        import collections
+
+        self.sock = sock
+        self._reader = FrameReader(max_payload=1 << 40)  # the parent is trusted; sizes are its business
+        self.frames: collections.deque[tuple[Header, bytes]] = collections.deque()
+        self.fds: collections.deque[int] = collections.deque()
+
+    def fill(self) -> None:
+        """Receive once (blocking); raises _ParentGone at end of stream."""
+        import socket
+
+        data, fds, _flags, _addr = socket.recv_fds(self.sock, 1 << 20, 8)
+        self.fds.extend(fds)
+        if not data:
+            raise _ParentGone
+        self.frames.extend(self._reader.feed(data))
+
+    def next_frame(self) -> tuple[Header, bytes]:
+        while not self.frames:
+            self.fill()
+        return self.frames.popleft()
+
+    def send(self, header: Header) -> None:
+        self.sock.sendall(encode_frame(header))
+
+
+def serve(control_fd: int, numpy_dir: str, hidden: Sequence[str]) -> int:
+    """Fork-server main loop: one job at a time, each in a fresh forked child."""
+    import socket
+
+    sock = socket.socket(fileno=control_fd)
+    inbox = _Inbox(sock)
+    try:
+        _prepare_server(numpy_dir, hidden)
+        libc = _Libc()
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans of the learner's processes reparent to us
+        privileges = _plan_privileges(libc)
+    except (ImportError, OSError) as exc:
+        inbox.send({"t": "fatal", "reason": f"{type(exc).__name__}: {exc}"})
+        return 1
+    import numpy
+
+    inbox.send(
+        {
+            "t": "ready",
+            "pid": os.getpid(),
+            "numpy": numpy.__version__,
+            "uid": privileges.uid,
+            "read_cap": privileges.keep_read_cap,
+            "privileges": privileges.reason,
+        }
+    )
+    try:
+        while True:
+            header, payload = inbox.next_frame()
+            if header["t"] == "job":
+                result_fd, output_fd = inbox.fds.popleft(), inbox.fds.popleft()
+                _serve_job(header, payload, result_fd, output_fd, inbox, libc, privileges)
+            # A "kill" for a job that already ended needs no action.
+    except _ParentGone:
+        return 0
+
+
+def _prepare_server(numpy_dir: str, hidden: Sequence[str]) -> None:
+    """Import numpy once, and make sure learner code cannot import the grader or a course."""
+    import importlib
+    import importlib.abc
+
+    try:
+        import numpy  # noqa: F401
+    except ImportError:
+        sys.path.append(numpy_dir)  # numpy came from PYTHONPATH in the parent, which -I ignores
+    for name in _WARM_MODULES:
+        importlib.import_module(name)
+    hidden_dirs = {os.path.realpath(path) for path in hidden}
+    sys.path[:] = [
+        entry
+        for entry in sys.path
+        if entry and os.path.realpath(entry) not in hidden_dirs and not os.path.isdir(os.path.join(entry, "solutions"))
+    ]
+
+    class BlockCourseImports(importlib.abc.MetaPathFinder):
+        """Refuses the grader's and the course's packages even if some path entry provides them."""
+
+        def find_spec(self, fullname: str, path: object, target: object = None) -> None:
+            if fullname.partition(".")[0] in _BLOCKED_MODULES:
+                raise ModuleNotFoundError(f"No module named {fullname!r}", name=fullname)
+            return None
+
+    sys.meta_path.insert(0, BlockCourseImports())
+
+
+def _count_tasks(uid: int) -> int:
+    """Processes and threads of ``uid`` (what RLIMIT_NPROC counts)."""
+    count = 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.stat(f"/proc/{entry}").st_uid == uid:
+                    count += len(os.listdir(f"/proc/{entry}/task"))
+            except OSError:  # the process ended while we looked
+                continue
+    return count
+
+
+def _plan_privileges(libc: _Libc) -> _Privileges:
+    """As root, run children as nobody if that provably works here; otherwise keep the uid."""
+    if os.geteuid() != 0:
+        return _Privileges(None, None, False, _count_tasks(os.getuid()), "not root: children keep the user's uid")
+    base = _count_tasks(NOBODY)
+    for keep_read_cap in (False, True):
+        candidate = _Privileges(NOBODY, NOBODY, keep_read_cap, base, "")
+        failure = _probe_privileges(libc, candidate)
+        if failure is None:
+            how = " with CAP_DAC_READ_SEARCH (the Python install is not world-readable)" if keep_read_cap else ""
+            return _Privileges(NOBODY, NOBODY, keep_read_cap, base, f"children run as uid {NOBODY}{how}")
+    return _Privileges(None, None, False, base, f"children stay root: running as uid {NOBODY} failed ({failure})")
+
+
+def _probe_privileges(libc: _Libc, privileges: _Privileges) -> str | None:
+    """Fork a child that drops privileges and reads what learner code needs; None if it worked."""
+    import tempfile
+
+    # Decided before dropping privileges: as nobody, an unreadable directory just looks absent.
+    directories = [entry for entry in sys.path if os.path.isdir(entry)]
+    files = [getattr(module, "__file__", None) for module in (os, json, sys.modules["numpy"])]
+    files += [
+        m.__file__ for m in list(sys.modules.values()) if getattr(m, "__file__", "") and m.__file__.endswith(".so")
+    ][:1]
+    workdir = tempfile.mkdtemp(prefix="quizkit-probe-")
+    os.chown(workdir, NOBODY, NOBODY)
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        # Whatever happens, this forked copy of the server must never return into the server loop.
+        message = b"probe failed"
+        try:
+            os.close(read_fd)
+            _drop_privileges(libc, privileges)
+            for directory in directories:
+                os.listdir(directory)
+            for path in files:
+                if path:
+                    with open(path, "rb"):
+                        pass
+            with open(os.path.join(workdir, "probe"), "w") as probe:
+                probe.write("ok")
+            message = b""
+        except BaseException as exc:
+            message = f"{type(exc).__name__}: {exc}".encode(errors="replace")
+        finally:
+            os.write(write_fd, message)
+            os._exit(0)
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as reader:
+        message = reader.read()
+    _, status = os.waitpid(pid, 0)
+    _remove_tree(workdir)
+    if message:
+        return message.decode(errors="replace")
+    return None if status == 0 else f"probe exited with status {status}"
+
+
+def _drop_privileges(libc: _Libc, privileges: _Privileges) -> None:
+    if privileges.uid is None or privileges.gid is None:
+        return
+    if privileges.keep_read_cap:
+        libc.prctl(PR_SET_KEEPCAPS, 1)
+    os.setgroups([])
+    os.setresgid(privileges.gid, privileges.gid, privileges.gid)
+    os.setresuid(privileges.uid, privileges.uid, privileges.uid)
+    if privileges.keep_read_cap:
+        libc.keep_only_capability(CAP_DAC_READ_SEARCH)
+
+
+def _serve_job(
+    header: Header, payload: bytes, result_fd: int, output_fd: int, inbox: _Inbox, libc: _Libc, privileges: _Privileges
+) -> None:
+    """Run one job in a forked child, wait for it (or a kill), sweep its processes, report."""
+    import tempfile
+
+    program = _program_from_request(header, payload)
+    workdir = tempfile.mkdtemp(prefix="quizkit-job-")
+    if privileges.uid is not None and privileges.gid is not None:
+        os.chown(workdir, privileges.uid, privileges.gid)
+    server_pid = os.getpid()
+    pid = os.fork()
+    if pid == 0:
+        _child_main(program, header["limits"], result_fd, output_fd, workdir, inbox, libc, privileges, server_pid)
+    os.close(result_fd)
+    os.close(output_fd)
+    inbox.send({"t": "started", "id": header["id"], "pid": pid, "workdir": workdir})
+    parent_gone = False
+    try:
+        status, cpu = _wait_for_child(pid, header["id"], inbox)
+    except _ParentGone:
+        parent_gone = True
+        _kill_group(pid)
+        _, status, usage = os.wait4(pid, 0)
+        cpu = usage.ru_utime + usage.ru_stime
+    _sweep()
+    cleanup = _remove_tree(workdir)
+    if parent_gone:
+        raise _ParentGone
+    inbox.send(
+        {
+            "t": "exited",
+            "id": header["id"],
+            "code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+            "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+            "cpu": cpu,
+            "cleanup": cleanup,
+        }
+    )
+
+
+def _program_from_request(header: Header, payload: bytes) -> Program:
+    view = memoryview(payload)
+    offset = header["source"]
+    source = bytes(view[:offset])
+    calls = []
+    for call in header["args"]:
+        args = []
+        for kind, size in call:
+            args.append(decode_argument(kind, bytes(view[offset : offset + size])))
+            offset += size
+        calls.append(args)
+    filename = header["filename"]
+    return Program(source, filename, module_name(filename), filename, header["function"], calls)
+
+
+def _wait_for_child(pid: int, job_id: int, inbox: _Inbox) -> tuple[int, float]:
+    """Wait for the child to end, killing its process group if the parent asks; (status, cpu s)."""
+    import select
+
+    try:
+        pidfd: int | None = os.pidfd_open(pid)
+    except (AttributeError, OSError):  # kernel older than 5.3: fall back to polling
+        pidfd = None
+    try:
+        while True:
+            watched = [inbox.sock] if pidfd is None else [inbox.sock, pidfd]
+            ready, _, _ = select.select(watched, [], [], 0.01 if pidfd is None else None)
+            if inbox.sock in ready:
+                inbox.fill()
+                while inbox.frames:
+                    message, _ = inbox.frames.popleft()
+                    if message["t"] == "kill" and message.get("id") == job_id:
+                        _kill_group(pid)
+            if pidfd is None or pidfd in ready:
+                # Kill the group while the child is an unreaped zombie: its pid (= the group id)
+                # cannot have been reused yet.
+                if pidfd is not None:
+                    _kill_group(pid)
+                reaped, status, usage = os.wait4(pid, os.WNOHANG)
+                if reaped == pid:
+                    return status, usage.ru_utime + usage.ru_stime
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
+
+
+def _kill_group(pgid: int) -> None:
+    import contextlib
+    import signal
+
+    with contextlib.suppress(ProcessLookupError):  # every member already ended
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def _children() -> list[int]:
+    """Direct children of this (single-threaded) process."""
+    own = os.getpid()
+    try:
+        with open(f"/proc/{own}/task/{own}/children") as listing:
+            return [int(pid) for pid in listing.read().split()]
+    except FileNotFoundError:  # kernel without CONFIG_PROC_CHILDREN: scan every process
+        found = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat") as stat:
+                        fields = stat.read().rpartition(")")[2].split()
+                except OSError:
+                    continue
+                if int(fields[1]) == own:
+                    found.append(int(entry))
+        return found
+
+
+def _sweep() -> None:
+    """Kill and reap every remaining descendant.
+
+    This process is a child subreaper, so every descendant whose parent died was reparented here:
+    the live descendants are our children and their descendants. Killing the children (and their
+    process groups) makes the next generation our children; repeat until we have none at all.
+    """
+    import signal
+
+    own_group = os.getpgid(0)
+    # Children signalled but not yet reaped. Their pids cannot be reused before we reap them, so
+    # each is signalled once; and blocking in waitpid is safe only while one of them is dying.
+    dying: set[int] = set()
+    while True:
+        for child in _children():
+            if child in dying:
+                continue
+            dying.add(child)
+            try:
+                group = os.getpgid(child)
+                if group != own_group:
+                    os.killpg(group, signal.SIGKILL)
+                os.kill(child, signal.SIGKILL)
+            except ProcessLookupError:  # already a zombie: waitpid below collects it
+                continue
+        try:
+            reaped, _ = os.waitpid(-1, 0 if dying else os.WNOHANG)
+            while reaped:
+                dying.discard(reaped)
+                reaped, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+
+
+def _remove_tree(path: str) -> str | None:
+    """Remove a job directory, even one the learner made unwritable; the error text if that fails."""
+    import shutil
+
+    try:
+        shutil.rmtree(path)
+        return None
+    except OSError:
+        for root, dirs, _files in os.walk(path):
+            for name in dirs:
+                os.chmod(os.path.join(root, name), 0o700)
+        os.chmod(path, 0o700)
+    try:
+        shutil.rmtree(path)
+    except OSError as exc:
+        return f"could not remove {path}: {exc}"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# The child (after fork)
+# ---------------------------------------------------------------------------------------------
+
+
+def _child_main(
+    program: Program,
+    limits: Header,
+    result_fd: int,
+    output_fd: int,
+    workdir: str,
+    inbox: _Inbox,
+    libc: _Libc,
+    privileges: _Privileges,
+    server_pid: int,
+) -> NoReturn:
+    """Isolate this forked process, run the program, and exit without returning to the server loop."""
+    import signal
+
+    exit_code = EXIT_RUNNER_FAILED
+    streams: list[Any] = []
+    try:
+        inbox.sock.detach()  # its fd is closed below; the object must never close a reused number
+        os.setsid()
+        _install_descriptors(result_fd, output_fd)
+        _apply_limits(limits, privileges)
+        os.chdir(workdir)
+        _scrub_environment(workdir)
+        _drop_privileges(libc, privileges)
+        libc.prctl(PR_SET_NO_NEW_PRIVS, 1)  # no setuid binaries, no file capabilities on exec
+        libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))  # after setuid, which clears it: die with the server
+        if os.getppid() != server_pid:
+            os._exit(EXIT_RUNNER_FAILED)  # the server died before PDEATHSIG was armed
+        streams = _install_streams()
+        copy = os.path.join(workdir, program.filename)
+        with open(copy, "wb") as learner_file:
+            learner_file.write(program.source)  # a file that deletes itself deletes this copy
+        program = Program(program.source, program.filename, program.module_name, copy, program.function, program.calls)
+        execute(program, _result_channel(), contain_interrupts=True, register_module=True)
+        exit_code = 0
+    except ChannelLost:
+        exit_code = EXIT_CHANNEL_LOST
+    except BaseException as exc:  # the learner's code broke something the runner relies on
+        _report_runner_failure(exc)
+    finally:
+        for stream in streams:
+            try:
+                stream.flush()
+            except (OSError, ValueError):  # closed by the learner's code, or the parent stopped reading
+                continue
+        os._exit(exit_code)
+
+
+def _report_runner_failure(exc: BaseException) -> None:
+    try:
+        os.write(2, f"quizkit sandbox: the runner stopped: {type(exc).__name__}: {exc}\n".encode(errors="replace"))
+    except Exception:  # stderr closed, or str(exc) ran learner code that failed: the exit code says enough
+        return
+
+
+def _install_descriptors(result_fd: int, output_fd: int) -> None:
+    """stdin from /dev/null, stdout+stderr to the output pipe, results on fd 3, nothing else open."""
+    import fcntl
+
+    high_result = fcntl.fcntl(result_fd, fcntl.F_DUPFD, 64)
+    high_output = fcntl.fcntl(output_fd, fcntl.F_DUPFD, 64)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(high_output, 1)
+    os.dup2(high_output, 2)
+    os.dup2(high_result, RESULT_FD)
+    os.closerange(RESULT_FD + 1, max(os.sysconf("SC_OPEN_MAX"), 1024))
+
+
+def _apply_limits(limits: Header, privileges: _Privileges) -> None:
+    import math
+    import resource
+
+    def lower(which: int, value: int, hard_extra: int = 0) -> None:
+        _soft, hard = resource.getrlimit(which)
+        cap = hard if hard != resource.RLIM_INFINITY else value + hard_extra
+        resource.setrlimit(which, (min(value, cap), min(value + hard_extra, cap)))
+
+    cpu = max(1, math.ceil(limits["cpu_seconds"]))
+    lower(resource.RLIMIT_CPU, cpu, hard_extra=1)  # SIGXCPU at the soft limit, SIGKILL one second later
+    lower(resource.RLIMIT_CORE, 0)
+    lower(resource.RLIMIT_FSIZE, int(limits["file_bytes"]))
+    lower(resource.RLIMIT_NPROC, privileges.base_tasks + int(limits["processes"]))
+    lower(resource.RLIMIT_AS, int(limits["memory_bytes"]))
+
+
+def _scrub_environment(workdir: str) -> None:
+    import tempfile
+
+    os.environ.clear()
+    os.environ.update(CHILD_ENV, HOME=workdir, TMPDIR=workdir)
+    tempfile.tempdir = workdir
+
+
+def _install_streams() -> list[Any]:
+    """Fresh line-buffered text streams on fds 0-2; returns the ones to flush at the end."""
+    stdout = open(1, "w", encoding="utf-8", errors="backslashreplace", buffering=1, closefd=False)
+    stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", buffering=1, closefd=False)
+    sys.stdin = sys.__stdin__ = open(0, encoding="utf-8", closefd=False)
+    sys.stdout = sys.__stdout__ = stdout
+    sys.stderr = sys.__stderr__ = stderr
+    return [stdout, stderr]
+
+
+def _result_channel() -> Emit:
+    """An emit function bound to the originals of os.write and the JSON encoder.
+
+    Before each frame it checks that fd 3 is still the pipe it was: learner code that closes it
+    and opens a file in its place must not make the results vanish silently.
+    """
+    write, fstat = os.write, os.fstat
+    dumps = _new_json_encoder()
+    status = fstat(RESULT_FD)
+    identity = (status.st_dev, status.st_ino)
+
+    def emit(header: Header, payload: bytes) -> None:
+        data = memoryview(encode_frame(header, payload, dumps))
+        try:
+            status = fstat(RESULT_FD)
+            if (status.st_dev, status.st_ino) != identity:
+                raise ChannelLost("the result channel was replaced")
+            while data:
+                data = data[write(RESULT_FD, data) :]
+        except OSError as exc:
+            raise ChannelLost(str(exc)) from exc
+
+    return emit
+
+
+def _main(argv: Sequence[str]) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="quizkit sandbox fork server (started by quizkit.sandbox)")
+    parser.add_argument("--serve", action="store_true", required=True)
+    parser.add_argument("--control-fd", type=int, required=True)
+    parser.add_argument("--numpy-dir", default="")
+    parser.add_argument("--hide", action="append", default=[])
+    options = parser.parse_args(argv)
+    return serve(options.control_fd, options.numpy_dir, options.hide)
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))

@@ -1,0 +1,5 @@
+"""Waits for input that will never come."""
+
+
+def soft_threshold(w, threshold):
+    return float(input("threshold? "))

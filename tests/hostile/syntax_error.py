@@ -1,0 +1,5 @@
+"""Not Python."""
+
+
+def soft_threshold(w, threshold)
+    return w

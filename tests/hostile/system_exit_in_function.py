@@ -1,0 +1,5 @@
+"""Raises SystemExit inside the function (a BaseException, not an Exception)."""
+
+
+def soft_threshold(w, threshold):
+    raise SystemExit
