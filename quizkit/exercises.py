@@ -1,0 +1,619 @@
+"""Coding exercises: concrete calls, expected values, and judging a learner's results.
+
+The flow, one way::
+
+    Exercise ──plan_exercise()──▶ GradingPlan (calls + expected values from the trusted reference)
+    learner file ──Runner (sandbox, child process)──▶ RunResult ──judge()──▶ ExerciseResult
+
+Judging rules (the learner-facing contract, in the order they are checked for each call):
+
+1. *It ran*: a call that raised fails with the exception; when the process died (time limit, memory
+   limit, ``sys.exit``, crash) the call it died in fails with the reason and every later call is
+   "not run" with the same reason. A call that raised never stops the other calls being judged.
+2. *Type*: the result must be numeric (a float, numpy scalar or numpy array). ``None``, lists,
+   strings and other objects fail, naming what was returned. Complex, object, string or
+   date dtypes fail.
+3. *Shape*: the result has the reference's shape. For scalar input that is ``()``: a float or a 0-d
+   array is accepted, an array of shape ``(1,)`` is not. For array input, the input's shape.
+4. *Values*, entry by entry, against the reference:
+   - where the expected entry is exactly 0.0 the learner's entry must be ``== 0.0`` (``-0.0``
+     counts; ``1e-12`` does not, and the message says it is tiny but not zero);
+   - where the expected entry is nan (or +/-inf) the learner's must be nan (or the same inf); nan
+     or inf where a finite number is expected fails;
+   - every other entry must satisfy ``|got - expected| <= abs + rel * |expected|`` with the
+     exercise's tolerance.
+   The dtype kind is not judged on its own: integer or boolean results pass when every value is
+   right (a Python ``0`` for a scalar zero is a fine answer), but when values are wrong the message
+   points out that an integer dtype drops fractions. Any float width is accepted; the tolerance
+   decides whether float32 precision is enough.
+5. *Inputs*: a call that modified one of its input arrays fails, even when the values are right.
+
+Scoring: every explicit case is a group of its own and every ``random`` block is one group; all
+groups weigh the same, and a group passes only if all of its calls pass (all-or-nothing per group,
+so twenty random draws do not outweigh one hand-written edge case). The score is
+``points * passed groups / groups``.
+
+numpy is imported at the top: this module is only imported by commands that grade.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+import numpy as np
+
+from quizkit.errors import QuizkitError, UsageError
+from quizkit.lesson import ArrayLiteral, CaseValue, Exercise, Generator, Lesson, RandomCases, Tolerance
+from quizkit.mistakes import diagnose
+from quizkit.sandbox import CallOutcome, InProcessRunner, Job, Limits, Runner, RunResult, RunStatus
+from quizkit.verdict import Status
+
+# At most this many differing entries are listed per failing case: enough to see a pattern, never a dump.
+MAX_DIFFERENCES = 5
+# An entry that should be exactly 0.0 but is non-zero and at most this large is called "tiny".
+TINY = 1e-6
+
+
+class ReferenceSolutionError(QuizkitError):
+    """The course's reference solution is missing or does not produce a numeric result for a case.
+
+    This is a problem with the course, not with the learner's file, so it is reported instead of a
+    grade.
+    """
+
+    exit_code = 2
+
+
+# ---------------------------------------------------------------------------------------------
+# Planning: the calls and their expected values
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseGroup:
+    """One explicit case, or one block of seeded random cases: the unit of scoring."""
+
+    name: str
+    is_random: bool
+    line: int
+    start: int  # index of its first call in GradingPlan.calls
+    count: int  # number of calls (1 for an explicit case)
+
+
+@dataclass(frozen=True, eq=False)
+class Call:
+    """One call of the learner's function: positional arguments in parameter order."""
+
+    name: str  # the case name, or "<random block name> #<draw>"
+    group: str
+    args: tuple[object, ...]  # Python floats and numpy arrays
+
+
+@dataclass(frozen=True, eq=False)
+class GradingPlan:
+    """Everything needed to judge a file for one exercise; built once per exercise and reused."""
+
+    exercise: Exercise
+    calls: tuple[Call, ...]
+    groups: tuple[CaseGroup, ...]
+    expected: tuple[np.ndarray, ...]  # the reference's result for each call, in call order
+
+    def job(self, source: Path) -> Job:
+        """The sandbox job that runs ``source``'s function on every call of this plan."""
+        return Job(
+            source=source,
+            function=self.exercise.id,
+            calls=tuple(call.args for call in self.calls),
+            limits=limits_for(self.exercise),
+        )
+
+
+def limits_for(exercise: Exercise) -> Limits:
+    """The sandbox limits an exercise asks for (its time limit covers the whole run)."""
+    return Limits(
+        wall_seconds=exercise.time_limit,
+        cpu_seconds=exercise.time_limit,
+        memory_bytes=exercise.memory_mb * 1024 * 1024,
+    )
+
+
+def to_argument(value: CaseValue) -> object:
+    """A case value as written in YAML turned into the argument passed to the function.
+
+    A number becomes a Python float, nested lists a float64 array, an ``ArrayLiteral`` an array of
+    its dtype (a bare number there gives a 0-d array; ``shape`` shapes empty arrays).
+    """
+    if isinstance(value, ArrayLiteral):
+        array = np.array(value.values, dtype=value.dtype)
+        if value.shape is not None:
+            array = array.reshape(value.shape)
+        return array
+    if isinstance(value, list):
+        return np.array(value, dtype=np.float64)
+    return float(value)
+
+
+def draw_random_cases(group: RandomCases, parameters: Sequence[str]) -> list[tuple[object, ...]]:
+    """The ``count`` argument tuples of a random block, reproducible from its seed.
+
+    For each draw, every argument is first drawn uniformly in [low, high] in parameter order; then
+    a ``zeros`` fraction of its entries is set to exactly 0.0 and a ``ties`` fraction to exactly
+    +/- the value of the scalar argument named by ``ties_with`` (random signs; the two sets of
+    entries never overlap). A fraction of an array of n entries means ``fraction * n`` entries,
+    the fractional part rounded up or down at random, so for a scalar it is a probability. With
+    dtype float32 a tie is the float32 nearest to the scalar, so it is close to it, not equal.
+    """
+    rng = np.random.default_rng(group.seed)
+    generators = dict(group.args)
+    draws = []
+    for _ in range(group.count):
+        values: dict[str, object] = {name: _draw_uniform(gen, rng) for name, gen in group.args}
+        # Special values are placed after every argument is drawn, arguments with ties last, so a
+        # tie copies the final value (zeros included) of the scalar it names.
+        for name, generator in sorted(group.args, key=lambda item: item[1].ties_with is not None):
+            tie_value = None
+            if generator.ties_with is not None:
+                tie_value = float(values[generator.ties_with])  # type: ignore[arg-type]
+            values[name] = _place_special_values(values[name], generator, tie_value, rng)
+        draws.append(tuple(values[name] for name in parameters if name in generators))
+    return draws
+
+
+def _draw_uniform(generator: Generator, rng: np.random.Generator) -> object:
+    size = () if generator.shape is None else generator.shape
+    if generator.dtype.startswith("int"):
+        drawn = rng.integers(math.ceil(generator.low), math.floor(generator.high), size=size, endpoint=True)
+    else:
+        drawn = rng.uniform(generator.low, generator.high, size=size)
+    array = np.asarray(drawn, dtype=generator.dtype)
+    return float(array) if generator.shape is None else array
+
+
+def _place_special_values(
+    value: object, generator: Generator, tie_value: float | None, rng: np.random.Generator
+) -> object:
+    if generator.zeros == 0 and (generator.ties == 0 or tie_value is None):
+        return value
+    array = np.array(value, dtype=generator.dtype)  # a copy, also of a Python float
+    flat = array.reshape(-1)
+    size = flat.size
+    zeros = _stochastic_count(generator.zeros, size, rng)
+    ties = min(_stochastic_count(generator.ties, size, rng), size - zeros) if tie_value is not None else 0
+    positions = rng.permutation(size)
+    flat[positions[:zeros]] = 0.0
+    if ties:
+        signs = rng.choice(np.array([-1.0, 1.0]), size=ties)
+        flat[positions[zeros : zeros + ties]] = signs * tie_value
+    return float(array) if generator.shape is None else array
+
+
+def _stochastic_count(fraction: float, size: int, rng: np.random.Generator) -> int:
+    if fraction == 0 or size == 0:
+        return 0
+    exact = fraction * size
+    whole = int(exact)
+    return min(size, whole + int(rng.random() < exact - whole))
+
+
+def build_calls(exercise: Exercise) -> tuple[tuple[Call, ...], tuple[CaseGroup, ...]]:
+    """Every call of an exercise, explicit cases first, and the groups they are scored in."""
+    calls: list[Call] = []
+    groups: list[CaseGroup] = []
+    for case in exercise.cases:
+        arguments = dict(case.args)
+        args = tuple(to_argument(arguments[name]) for name in exercise.parameters)
+        groups.append(CaseGroup(case.name, False, case.line, len(calls), 1))
+        calls.append(Call(case.name, case.name, args))
+    for block in exercise.random:
+        draws = draw_random_cases(block, exercise.parameters)
+        groups.append(CaseGroup(block.name, True, block.line, len(calls), len(draws)))
+        calls.extend(Call(f"{block.name} #{number}", block.name, args) for number, args in enumerate(draws, 1))
+    return tuple(calls), tuple(groups)
+
+
+# Plans are a pure function of the exercise and its reference file, so they are memoised; the key
+# includes the reference's modification time and size so that an edited reference is run again.
+_PLAN_MEMO: dict[tuple[object, ...], GradingPlan] = {}
+_PLAN_MEMO_SIZE = 64
+
+
+def plan_exercise(exercise: Exercise, reference_runner: Runner | None = None) -> GradingPlan:
+    """The calls of ``exercise`` with the expected results, from its reference run in this process.
+
+    The reference is trusted course code, so it runs through :class:`InProcessRunner` (or the
+    ``reference_runner`` given). Raises :class:`ReferenceSolutionError` if it is missing, fails a
+    call, returns something non-numeric or modifies an input.
+    """
+    reference = exercise.reference
+    try:
+        stat = reference.stat()
+    except OSError as exc:
+        raise ReferenceSolutionError(f"reference solution for '{exercise.id}' not found: {reference}") from exc
+    key = (str(reference.resolve()), stat.st_mtime_ns, stat.st_size, exercise.id, exercise.line)
+    cached = _PLAN_MEMO.get(key)
+    if cached is not None and (cached.exercise is exercise or cached.exercise == exercise):
+        return cached
+    calls, groups = build_calls(exercise)
+    job = Job(source=reference, function=exercise.id, calls=tuple(call.args for call in calls), limits=limits_for(exercise))
+    if reference_runner is None:
+        with InProcessRunner() as runner:
+            run = runner.run(job)
+    else:
+        run = reference_runner.run(job)
+    expected = _expected_values(exercise, calls, run)
+    plan = GradingPlan(exercise, calls, groups, expected)
+    if len(_PLAN_MEMO) >= _PLAN_MEMO_SIZE:
+        _PLAN_MEMO.pop(next(iter(_PLAN_MEMO)))
+    _PLAN_MEMO[key] = plan
+    return plan
+
+
+def _expected_values(exercise: Exercise, calls: Sequence[Call], run: RunResult) -> tuple[np.ndarray, ...]:
+    where = f"reference solution {exercise.reference}"
+    if run.status is not RunStatus.OK or len(run.outcomes) != len(calls):
+        raise ReferenceSolutionError(f"{where} did not run: {run.status.value}: {run.message}")
+    expected = []
+    for call, outcome in zip(calls, run.outcomes):
+        if outcome.error is not None:
+            raise ReferenceSolutionError(f"{where} failed on case '{call.name}': {outcome.error}")
+        if outcome.value is None or outcome.value.dtype.kind not in "biuf":
+            raise ReferenceSolutionError(f"{where} returned {outcome.return_type} on case '{call.name}'")
+        if any(outcome.inputs_modified):
+            raise ReferenceSolutionError(f"{where} modified an input on case '{call.name}'")
+        expected.append(outcome.value)
+    return tuple(expected)
+
+
+# ---------------------------------------------------------------------------------------------
+# Results
+# ---------------------------------------------------------------------------------------------
+
+
+class CaseStatus(str, Enum):
+    PASSED = "passed"
+    FAILED = "failed"
+    NOT_RUN = "not_run"
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One entry where the learner's result differs from the expected one."""
+
+    index: tuple[int, ...]  # () for a scalar result
+    expected: float
+    got: float
+
+    @property
+    def where(self) -> str:
+        """``[1, 2]`` for an array entry, ``value`` for a scalar."""
+        return "[" + ", ".join(str(i) for i in self.index) + "]" if self.index else "value"
+
+
+@dataclass(frozen=True, eq=False)
+class CaseResult:
+    """How one call was judged, with the data needed to explain a failure."""
+
+    name: str
+    group: str
+    status: CaseStatus
+    problems: tuple[str, ...]  # why it failed (or was not run), most important first; () if passed
+    inputs: tuple[tuple[str, object], ...]  # (parameter, argument)
+    expected: np.ndarray | None
+    got: np.ndarray | None
+    return_type: str  # what the function returned ("ndarray", "float", "NoneType", "list", ...)
+    error: str | None  # the exception the call raised, with traceback lines from the learner's file
+    inputs_modified: tuple[bool, ...]
+    differences: tuple[Difference, ...] = ()  # the first few differing entries
+    differing_count: int = 0  # how many entries differ in all
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.status is CaseStatus.PASSED
+
+    @property
+    def message(self) -> str:
+        return "; ".join(self.problems)
+
+
+@dataclass(frozen=True)
+class GroupResult:
+    """One scored group: an explicit case, or all draws of a random block."""
+
+    name: str
+    is_random: bool
+    line: int
+    max_score: float
+    cases: tuple[CaseResult, ...]
+
+    @property
+    def status(self) -> CaseStatus:
+        if all(case.passed for case in self.cases):
+            return CaseStatus.PASSED
+        if any(case.status is CaseStatus.FAILED for case in self.cases):
+            return CaseStatus.FAILED
+        return CaseStatus.NOT_RUN
+
+    @property
+    def passed(self) -> bool:
+        return self.status is CaseStatus.PASSED
+
+    @property
+    def score(self) -> float:
+        return self.max_score if self.passed else 0.0
+
+    @property
+    def failures(self) -> tuple[CaseResult, ...]:
+        return tuple(case for case in self.cases if not case.passed)
+
+    @property
+    def seconds(self) -> float:
+        return sum(case.seconds for case in self.cases)
+
+
+@dataclass(frozen=True)
+class ExerciseResult:
+    """How one learner file was judged for one exercise. Renderers in :mod:`quizkit.report` consume it."""
+
+    lesson_id: str
+    exercise_id: str
+    title: str
+    source: Path
+    status: Status  # CORRECT (all groups pass), PARTIAL or INCORRECT
+    score: float
+    max_score: float
+    groups: tuple[GroupResult, ...]
+    run_status: str  # the sandbox's RunStatus value ("ok", "timeout", "syntax_error", ...)
+    run_message: str  # the sandbox's explanation when the run did not complete normally
+    run_detail: str  # syntax error pointer or traceback of a file that did not load ("" otherwise)
+    hints: tuple[str, ...]  # likely mistakes detected from the results (quizkit.mistakes)
+    output: str  # what the learner's code printed
+    output_truncated: bool
+    seconds: float
+
+    @property
+    def cases(self) -> tuple[CaseResult, ...]:
+        return tuple(case for group in self.groups for case in group.cases)
+
+    @property
+    def is_correct(self) -> bool:
+        return self.status is Status.CORRECT
+
+    @property
+    def passed_groups(self) -> int:
+        return sum(group.passed for group in self.groups)
+
+
+# ---------------------------------------------------------------------------------------------
+# Judging
+# ---------------------------------------------------------------------------------------------
+
+
+def judge(plan: GradingPlan, run: RunResult, source: Path, lesson_id: str = "") -> ExerciseResult:
+    """Judge a sandbox run of ``source`` against ``plan`` (rules in the module docstring)."""
+    exercise = plan.exercise
+    outcomes = run.outcomes
+    cases: list[CaseResult] = []
+    for index, (call, expected) in enumerate(zip(plan.calls, plan.expected)):
+        inputs = tuple(zip(exercise.parameters, call.args))
+        if index < len(outcomes):
+            cases.append(judge_call(call, inputs, expected, outcomes[index], exercise.tolerance))
+        else:
+            status, reason = _unjudged(run, index - len(outcomes))
+            cases.append(CaseResult(call.name, call.group, status, (reason,), inputs, expected, None, "", None, ()))
+    per_group = exercise.points / len(plan.groups)
+    groups = tuple(
+        GroupResult(g.name, g.is_random, g.line, per_group, tuple(cases[g.start : g.start + g.count])) for g in plan.groups
+    )
+    passed = sum(group.passed for group in groups)
+    # Full marks are exactly the points, not a sum of rounded shares.
+    score = exercise.points if passed == len(groups) else round(per_group * passed, 6)
+    status = Status.CORRECT if passed == len(groups) else Status.PARTIAL if passed else Status.INCORRECT
+    ok = run.status is RunStatus.OK
+    return ExerciseResult(
+        lesson_id=lesson_id,
+        exercise_id=exercise.id,
+        title=exercise.title,
+        source=source,
+        status=status,
+        score=score,
+        max_score=exercise.points,
+        groups=groups,
+        run_status=run.status.value,
+        run_message="" if ok else run.message,
+        run_detail=run.detail,
+        hints=diagnose(exercise.id, run.status.value, cases),
+        output=run.output,
+        output_truncated=run.output_truncated,
+        seconds=run.seconds,
+    )
+
+
+# Run statuses meaning the function was never called (the file could not even be loaded).
+_NOTHING_CALLED = frozenset({"syntax_error", "import_error", "missing_function", "not_callable", "empty_file", "unreadable"})
+
+
+def _unjudged(run: RunResult, calls_after_last_outcome: int) -> tuple[CaseStatus, str]:
+    """Status and reason of a call with no outcome; ``0`` is the call the run stopped in."""
+    if run.status is RunStatus.OK:
+        # The sandbox reported fewer outcomes than calls without saying why: never a pass.
+        return CaseStatus.FAILED, "no result was reported for this case"
+    if run.status.value in _NOTHING_CALLED:
+        return CaseStatus.NOT_RUN, f"not run: {run.message}"
+    if calls_after_last_outcome == 0:
+        return CaseStatus.FAILED, f"the run was stopped in this case: {run.message}"
+    return CaseStatus.NOT_RUN, "not run: the run was stopped in an earlier case"
+
+
+def judge_call(
+    call: Call,
+    inputs: tuple[tuple[str, object], ...],
+    expected: np.ndarray,
+    outcome: CallOutcome,
+    tolerance: Tolerance,
+) -> CaseResult:
+    """Judge one call's outcome against the expected value (rules 1-5 of the module docstring)."""
+    problems: list[str] = []
+    differences: tuple[Difference, ...] = ()
+    differing = 0
+    got = outcome.value
+    if outcome.error is not None:
+        problems.append(f"raised {outcome.error.splitlines()[0]}")  # the traceback stays in .error
+    elif got is None:
+        problems.append(_describe_non_numeric(outcome.return_type, outcome.note))
+    elif got.dtype.kind not in "biuf":
+        problems.append(f"returned an array of dtype {got.dtype}, not of floats")
+    elif got.shape != expected.shape:
+        problems.append(_describe_shape_mismatch(got.shape, expected.shape))
+    else:
+        value_problems, differences, differing = _compare_values(got, expected, tolerance)
+        problems += value_problems
+    problems += [
+        f"modified its input `{name}` in place"
+        for (name, _), modified in zip(inputs, outcome.inputs_modified)
+        if modified
+    ]
+    return CaseResult(
+        name=call.name,
+        group=call.group,
+        status=CaseStatus.FAILED if problems else CaseStatus.PASSED,
+        problems=tuple(problems),
+        inputs=inputs,
+        expected=expected,
+        got=got,
+        return_type=outcome.return_type,
+        error=outcome.error,
+        inputs_modified=outcome.inputs_modified,
+        differences=differences,
+        differing_count=differing,
+        seconds=outcome.seconds,
+    )
+
+
+def _describe_non_numeric(return_type: str, note: str | None) -> str:
+    if note:
+        return f"returned a {return_type} that cannot be graded: {note}"
+    if return_type == "NoneType":
+        return "returned None instead of a number or array"
+    if not return_type:
+        return "returned nothing that could be read"
+    article = "an" if return_type[:1].lower() in "aeiou" else "a"
+    return f"returned {article} {return_type}, not a float or numpy array"
+
+
+def _describe_shape_mismatch(got: tuple[int, ...], want: tuple[int, ...]) -> str:
+    if want == ():
+        return f"returned an array of shape {got} for scalar input; expected a float or a 0-d array"
+    return f"returned shape {got}; expected shape {want} (the input's shape)"
+
+
+def _compare_values(
+    got: np.ndarray, expected: np.ndarray, tolerance: Tolerance
+) -> tuple[list[str], tuple[Difference, ...], int]:
+    have = got.astype(np.float64)
+    want = expected.astype(np.float64)
+    with np.errstate(all="ignore"):
+        zero = want == 0.0
+        nan = np.isnan(want)
+        infinite = np.isinf(want)
+        close = np.abs(have - want) <= tolerance.abs + tolerance.rel * np.abs(want)
+        ok = np.where(zero, have == 0.0, np.where(nan, np.isnan(have), np.where(infinite, have == want, close & np.isfinite(have))))
+    bad = ~ok
+    count = int(bad.sum())
+    if not count:
+        return [], (), 0
+    problems = []
+    wrong_zero = bad & zero
+    tiny = wrong_zero & (np.abs(have) <= TINY)
+    if tiny.any():
+        problems.append(_counted(tiny, have, "should be exactly 0.0 but {are} tiny and non-zero"))
+    if (wrong_zero & ~tiny).any():
+        problems.append(_counted(wrong_zero & ~tiny, have, "should be exactly 0.0 but {are} not"))
+    not_finite = bad & ~zero & ~np.isfinite(have)
+    if not_finite.any():
+        problems.append(_counted(not_finite, have, "{are} nan or infinite where a finite number is expected"))
+    other = bad & ~zero & ~not_finite
+    if other.any():
+        if got.ndim == 0:
+            problems.append("the value differs from the expected one")
+        else:
+            problems.append(f"{int(other.sum())} of {got.size} entries differ from the expected values")
+    if got.dtype.kind in "biu":
+        problems.append(f"the result has dtype {got.dtype}, which cannot hold fractions: compute and return floats")
+    differences = tuple(
+        Difference(tuple(int(i) for i in index), float(want[tuple(index)]), float(have[tuple(index)]))
+        for index in np.argwhere(bad)[:MAX_DIFFERENCES]
+    )
+    return problems, differences, count
+
+
+def _counted(mask: np.ndarray, have: np.ndarray, what: str) -> str:
+    """E.g. "2 entries should be exactly 0.0 but are ... (e.g. 1e-12 at [3])"."""
+    count = int(mask.sum())
+    first = tuple(int(i) for i in np.argwhere(mask)[0])
+    example = float(have[first])
+    if have.ndim == 0:
+        text = "the value " + what.format(are="is") + f" ({example!r})"
+    else:
+        subject = "1 entry" if count == 1 else f"{count} entries"
+        where = "[" + ", ".join(str(i) for i in first) + "]"
+        text = f"{subject} " + what.format(are="is" if count == 1 else "are") + f" (e.g. {example!r} at {where})"
+    return text
+
+
+# ---------------------------------------------------------------------------------------------
+# Grading files: the library entry points of `quizkit submit`, `take` and `grade`
+# ---------------------------------------------------------------------------------------------
+
+
+def exercise_for_file(lesson: Lesson, path: Path, exercise_id: str | None = None) -> Exercise:
+    """The exercise ``path`` is graded as: ``exercise_id`` if given, else the file's stem.
+
+    Raises :class:`UsageError` naming the lesson's exercises when there is no such exercise.
+    """
+    name = exercise_id or path.stem
+    exercise = lesson.exercise(name)
+    if exercise is None:
+        known = ", ".join(e.id for e in lesson.exercises) or "none"
+        how = "" if exercise_id else f" (taken from the file name {path.name}; name the file after an exercise or pass --exercise ID)"
+        raise UsageError(f"lesson {lesson.id} has no exercise '{name}'{how}; its exercises: {known}")
+    return exercise
+
+
+def grade_file(lesson: Lesson, exercise: Exercise, path: Path, runner: Runner) -> ExerciseResult:
+    """Grade one learner file for ``exercise``; the learner's code runs only through ``runner``."""
+    return grade_many(lesson, [(exercise, path)], runner)[0]
+
+
+def grade_files(
+    lesson: Lesson, files: Sequence[Path], exercise_id: str | None, runner: Runner, *, workers: int = 2
+) -> list[ExerciseResult]:
+    """Grade learner files, one result per file in the order given.
+
+    Every file is checked (it exists, its exercise is known) before any is run, so a usage mistake
+    is reported at once rather than after grading half the files.
+    """
+    missing = [path for path in files if not Path(path).is_file()]
+    if missing:
+        raise UsageError(f"no such file: {missing[0]}")
+    pairs = [(exercise_for_file(lesson, Path(path), exercise_id), Path(path)) for path in files]
+    return grade_many(lesson, pairs, runner, workers=workers)
+
+
+def grade_many(
+    lesson: Lesson, pairs: Iterable[tuple[Exercise, Path]], runner: Runner, *, workers: int = 2
+) -> list[ExerciseResult]:
+    """Grade (exercise, file) pairs; planning is memoised per exercise and runs may overlap."""
+    planned = [(plan_exercise(exercise), path) for exercise, path in pairs]
+    jobs = [plan.job(path) for plan, path in planned]
+    if len(jobs) == 1:
+        runs = [runner.run(jobs[0])]
+    else:
+        # Jobs hold arrays, so they are matched back by identity rather than by equality.
+        by_job = {id(job): run for job, run in runner.run_many(jobs, workers=workers)}
+        runs = [by_job[id(job)] for job in jobs]
+    return [judge(plan, run, path, lesson.id) for (plan, path), run in zip(planned, runs)]

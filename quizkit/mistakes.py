@@ -1,0 +1,353 @@
+"""Hints for common mistakes, recognised from judged cases.
+
+A detector looks at the failing :class:`~quizkit.exercises.CaseResult` objects of one file
+(inputs, expected, got, error) and returns a hint or None. There are two kinds:
+
+- *generic* detectors, for any exercise, each recognising its mistake in any one failing case:
+  ``return`` forgotten, a list returned, tiny values where exact zeros are needed, an input
+  modified in place, code that only works on scalars, a flattened result, the sign flipped, integer
+  rounding, nan from 0/0;
+- *known wrong formulas* per exercise (the L2 gradient ``2 * lam * w`` instead of
+  ``lam * sign(w)``, soft thresholding without the clamp at 0, ``<=`` for ``<`` in the flip test,
+  ...): the hint is given when the learner's wrong values equal the formula's on *every* failing
+  case with wrong values, since one matching case is weak evidence (many bugs give all zeros on
+  some case). Detectors for the lesson 3 exercises are keyed by exercise id; other exercises get
+  the generic ones only.
+
+Hints are listed most specific first (known formulas, then generic ones), each at most once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from quizkit.exercises import CaseResult
+
+MAX_HINTS = 4
+
+# A detector looks at all failing cases of one file and returns a hint or None.
+Detector = Callable[[Sequence["CaseResult"]], "str | None"]
+CaseDetector = Callable[["CaseResult"], "str | None"]
+
+
+def on_any_case(detector: CaseDetector) -> Detector:
+    """A detector that fires when ``detector`` recognises the mistake in any one failing case."""
+
+    def detect(failing: Sequence[CaseResult]) -> str | None:
+        return next((hint for hint in map(detector, failing) if hint is not None), None)
+
+    detect.__name__ = detector.__name__
+    return detect
+
+
+# ---------------------------------------------------------------------------------------------
+# Generic detectors
+# ---------------------------------------------------------------------------------------------
+
+# Messages numpy and Python give when array-only code paths meet a scalar-only function.
+_SCALAR_ONLY_ERRORS = (
+    "truth value of an array",
+    "truth value of an empty array",
+    "only 0-dimensional arrays can be converted",
+    "only length-1 arrays can be converted",
+    "only size-1 arrays can be converted",
+    "only integer scalar arrays",
+    "must be real number, not numpy.ndarray",
+)
+
+
+def _returned_none(case: CaseResult) -> str | None:
+    if case.error is None and case.got is None and case.return_type == "NoneType":
+        return "you returned None — did you forget `return`?"
+    return None
+
+
+def _returned_sequence(case: CaseResult) -> str | None:
+    if case.error is None and case.got is None and case.return_type in ("list", "tuple"):
+        return f"you returned a {case.return_type}: return a numpy array instead (np.asarray(result, dtype=float))"
+    return None
+
+
+def _not_implemented(case: CaseResult) -> str | None:
+    if case.error is not None and case.error.startswith("NotImplementedError"):
+        return "the starter's `raise NotImplementedError` is still there: replace it with your code"
+    return None
+
+
+def _scalar_only(case: CaseResult) -> str | None:
+    takes_array = any(isinstance(value, np.ndarray) and value.ndim > 0 for _, value in case.inputs)
+    if takes_array and case.error is not None and any(text in case.error for text in _SCALAR_ONLY_ERRORS):
+        return (
+            "your function only works on scalars: `if w > 0`, math.* and float(w) fail on arrays; "
+            "use elementwise numpy operations (np.sign, np.where, np.maximum) instead"
+        )
+    return None
+
+
+def _tiny_not_zero(case: CaseResult) -> str | None:
+    if _comparable(case):
+        assert case.got is not None and case.expected is not None
+        tiny = (case.expected == 0) & (case.got != 0) & (np.abs(case.got.astype(np.float64)) <= 1e-6)
+        if tiny.any():
+            return (
+                "entries that should be exactly 0.0 are tiny but non-zero (e.g. 1e-12): "
+                "set them to 0.0 exactly instead of relying on arithmetic to get there"
+            )
+    return None
+
+
+def _modified_input(case: CaseResult) -> str | None:
+    if any(case.inputs_modified):
+        return "you modified the input array in place: work on a copy (np.array(w, dtype=float) or np.where)"
+    return None
+
+
+def _flattened(case: CaseResult) -> str | None:
+    got, expected = case.got, case.expected
+    if got is None or expected is None or got.shape == expected.shape or expected.ndim == 0:
+        return None
+    if got.size == expected.size:
+        return "your result has the right entries in the wrong shape: keep the input's shape (don't flatten or ravel)"
+    return None
+
+
+def _scalar_wrapped(case: CaseResult) -> str | None:
+    got, expected = case.got, case.expected
+    if got is not None and expected is not None and expected.ndim == 0 and got.ndim > 0:
+        return "for a scalar input return a float or a 0-d array, not an array of shape (1,) or a list"
+    return None
+
+
+def _negated(case: CaseResult) -> str | None:
+    if _comparable(case):
+        assert case.got is not None and case.expected is not None
+        want = case.expected.astype(np.float64)
+        if np.any(want != 0) and np.allclose(case.got, -want, rtol=1e-9, atol=0):
+            return "your result has the wrong sign: every non-zero entry is the negative of the expected one"
+    return None
+
+
+def _integer_rounding(case: CaseResult) -> str | None:
+    if case.got is not None and case.got.dtype.kind in "biu" and not case.passed:
+        return f"your result has dtype {case.got.dtype}, which rounds fractions away: return floats"
+    return None
+
+
+def _nan_where_finite(case: CaseResult) -> str | None:
+    if _comparable(case):
+        assert case.got is not None and case.expected is not None
+        if np.any(np.isnan(case.got.astype(np.float64)) & np.isfinite(case.expected)):
+            return "your result contains nan: 0/0 (for example w / abs(w) at w == 0) gives nan; handle zero separately"
+    return None
+
+
+GENERIC_DETECTORS: tuple[Detector, ...] = tuple(
+    on_any_case(detector)
+    for detector in (
+        _not_implemented,
+        _returned_none,
+        _returned_sequence,
+        _scalar_only,
+        _tiny_not_zero,
+        _modified_input,
+        _scalar_wrapped,
+        _flattened,
+        _integer_rounding,
+        _nan_where_finite,
+        _negated,
+    )
+)
+
+
+def _comparable(case: CaseResult) -> bool:
+    """A failing case whose result is numeric and shaped like the expected one."""
+    return (
+        not case.passed
+        and case.got is not None
+        and case.expected is not None
+        and case.got.shape == case.expected.shape
+        and case.got.dtype.kind in "biuf"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Known wrong formulas
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WrongFormula:
+    """A typical wrong answer, as a function of the exercise's arguments, and what to say about it.
+
+    It is diagnosed when the learner's result equals the formula on *every* failing case whose
+    values are wrong (and there is at least one): a single matching case is weak evidence, since
+    many different bugs return all zeros on some case.
+    """
+
+    hint: str
+    formula: Callable[..., object]
+
+    def __call__(self, failing: Sequence[CaseResult]) -> str | None:
+        verdicts = [self._matches(case) for case in failing]
+        evidence = [verdict for verdict in verdicts if verdict is not None]
+        return self.hint if evidence and all(evidence) else None
+
+    def _matches(self, case: CaseResult) -> bool | None:
+        """Whether the learner's wrong values equal the formula's; None if this case says nothing."""
+        if not _comparable(case) or case.got is None or case.expected is None:
+            return None
+        got = case.got.astype(np.float64)
+        if _same(got, case.expected.astype(np.float64)):
+            return None  # the values are right; the case failed for another reason
+        args = [np.array(value, dtype=np.float64) for _, value in case.inputs]
+        with np.errstate(all="ignore"):
+            candidate = np.asarray(self.formula(*args), dtype=np.float64)
+        return candidate.shape == got.shape and _same(got, candidate)
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    with np.errstate(all="ignore"):
+        return bool(np.allclose(a, b, rtol=1e-9, atol=0, equal_nan=True))
+
+
+_L2_GRADIENT = (
+    "this looks like the L2 gradient (proportional to w): the L1 gradient is lam * sign(w), "
+    "the same size lam for every non-zero weight"
+)
+_ZERO_GRADIENT = "at w == 0 the gradient must be 0.0 (sign(0) is 0), not +lam or -lam"
+_CLAMP_LESS_EQUAL = (
+    "sign flips but you used <= instead of <: an entry with w_before * w_after == 0 (a weight "
+    "leaving or reaching zero) did not flip and must stay unchanged"
+)
+_NO_CLAMP = (
+    "you returned the threshold-shifted value without clamping at 0: entries with |w| <= threshold "
+    "must become exactly 0.0 (np.maximum(..., 0.0))"
+)
+
+
+def _treated_tiny_as_zero(case: CaseResult) -> str | None:
+    """sign_gradient: tiny non-zero weights given gradient 0, as with ``abs(w) < 1e-12``."""
+    if not _comparable(case) or case.got is None or case.expected is None or case.got.dtype.kind != "f":
+        return None
+    w = np.asarray(case.inputs[0][1], dtype=np.float64)
+    if w.shape != case.got.shape:
+        return None
+    zeroed = (case.got == 0) & (case.expected != 0) & (np.abs(w) < 1e-6)
+    if zeroed.any():
+        return "you treated very small weights as zero: only w == 0 exactly has gradient 0; 1e-300 is still positive"
+    return None
+
+
+def _shrinks_by_wrong_amount(case: CaseResult) -> str | None:
+    """soft_threshold: entries that survive move toward zero by a constant other than threshold."""
+    if not _comparable(case) or case.got is None or case.expected is None or case.got.dtype.kind != "f":
+        return None
+    w = np.asarray(case.inputs[0][1], dtype=np.float64)
+    threshold = float(np.asarray(case.inputs[1][1]))
+    got = case.got.astype(np.float64)
+    if w.shape != got.shape:
+        return None
+    # Entries that should survive and came out wrong; absorbed shifts (1e300 - 0.5) never count.
+    kept = (case.expected != 0) & (got != 0) & (np.sign(got) == np.sign(w)) & (got != case.expected)
+    if not kept.any():
+        return None
+    with np.errstate(all="ignore"):
+        shrink = np.abs(w[kept]) - np.abs(got[kept])
+    amount = float(shrink[0])
+    consistent = amount > 0 and np.allclose(shrink, amount, rtol=1e-9, atol=0)
+    if consistent and threshold > 0 and not np.isclose(amount, threshold, rtol=1e-6, atol=0):
+        return f"your result moves weights toward zero by {amount:g} instead of by threshold ({threshold:g})"
+    return None
+
+
+def _flip_product(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """The sign of ``before * after`` without its overflow and underflow (1e-300 * 1e-300 == 0)."""
+    return np.sign(before) * np.sign(after)
+
+
+FORMULA_DETECTORS: dict[str, tuple[Detector, ...]] = {
+    "sign_gradient": (
+        WrongFormula(_L2_GRADIENT, lambda w, lam: 2 * lam * w),
+        WrongFormula(_L2_GRADIENT, lambda w, lam: lam * w),
+        WrongFormula("you ignored lam: the gradient is lam * sign(w), not sign(w)", lambda w, lam: np.sign(w)),
+        WrongFormula(_ZERO_GRADIENT, lambda w, lam: np.where(w >= 0, lam, -lam)),
+        WrongFormula(_ZERO_GRADIENT, lambda w, lam: np.where(w > 0, lam, -lam)),
+        WrongFormula(_ZERO_GRADIENT, lambda w, lam: np.copysign(lam, w)),
+        on_any_case(_treated_tiny_as_zero),
+    ),
+    "clamp_to_zero": (
+        WrongFormula(
+            "you returned w_after unchanged: entries whose sign flipped must be set to exactly 0.0",
+            lambda before, after: after,
+        ),
+        WrongFormula(_CLAMP_LESS_EQUAL, lambda before, after: np.where(_flip_product(before, after) <= 0, 0.0, after)),
+        WrongFormula(
+            "-0.0 is zero, not a negative weight: np.signbit(-0.0) is True, so compare signs with "
+            "w_before * w_after < 0 (or np.sign) instead",
+            lambda before, after: np.where(np.signbit(before) != np.signbit(after), 0.0, after),
+        ),
+        WrongFormula(
+            "your condition is reversed: you zeroed entries that did not flip (flipped means w_before * w_after < 0)",
+            lambda before, after: np.where(_flip_product(before, after) > 0, 0.0, after),
+        ),
+        WrongFormula(
+            "your condition is reversed: you zeroed entries that did not flip (flipped means w_before * w_after < 0)",
+            lambda before, after: np.where(_flip_product(before, after) >= 0, 0.0, after),
+        ),
+        WrongFormula(
+            "you took values from w_before: the result is w_after, with only the flipped entries set to 0.0",
+            lambda before, after: np.where(_flip_product(before, after) < 0, 0.0, before),
+        ),
+    ),
+    "soft_threshold": (
+        WrongFormula(_NO_CLAMP, lambda w, t: np.sign(w) * (np.abs(w) - t)),
+        WrongFormula(_NO_CLAMP, lambda w, t: w - np.sign(w) * t),
+        WrongFormula(
+            "you subtracted threshold without looking at the sign: negative weights must move up toward zero",
+            lambda w, t: w - t,
+        ),
+        WrongFormula(
+            "you clamped negative weights to 0: max(w - threshold, 0) only works for positive w; "
+            "use sign(w) * max(|w| - threshold, 0)",
+            lambda w, t: np.maximum(w - t, 0.0),
+        ),
+        WrongFormula(
+            "this is hard thresholding: weights outside the threshold must also shrink toward zero by threshold",
+            lambda w, t: np.where(np.abs(w) <= t, 0.0, w),
+        ),
+        WrongFormula(
+            "this is hard thresholding: weights outside the threshold must also shrink toward zero by threshold",
+            lambda w, t: np.where(np.abs(w) < t, 0.0, w),
+        ),
+        WrongFormula(
+            "your weights move away from zero: subtract the threshold from |w|, don't add it",
+            lambda w, t: np.sign(w) * (np.abs(w) + t),
+        ),
+        on_any_case(_shrinks_by_wrong_amount),
+    ),
+}
+
+# Hints about the run as a whole, by the sandbox's run status.
+RUN_HINTS: dict[str, str] = {
+    "timeout": "the run hit the time limit: look for a loop that never ends",
+    "memory_limit": "the run ran out of memory: avoid building arrays much larger than the input",
+    "missing_function": "the function must be named exactly as in the starter file",
+}
+
+
+def diagnose(exercise_id: str, run_status: str, cases: Sequence[CaseResult]) -> tuple[str, ...]:
+    """Likely mistakes behind the failing ``cases``, most specific first, without repeats."""
+    failing = [case for case in cases if not case.passed]
+    hints: list[str] = []
+    if run_status in RUN_HINTS:
+        hints.append(RUN_HINTS[run_status])
+    for detector in (*FORMULA_DETECTORS.get(exercise_id, ()), *GENERIC_DETECTORS):
+        hint = detector(failing)
+        if hint is not None and hint not in hints:
+            hints.append(hint)
+    return tuple(hints[:MAX_HINTS])

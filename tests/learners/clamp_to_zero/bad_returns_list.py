@@ -1,0 +1,7 @@
+# expect: you returned a list
+import numpy as np
+
+
+def clamp_to_zero(w_before, w_after):
+    result = np.where(np.sign(w_before) * np.sign(w_after) < 0, 0.0, w_after)
+    return np.atleast_1d(result).tolist()

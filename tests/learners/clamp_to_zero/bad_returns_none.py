@@ -1,0 +1,6 @@
+# expect: did you forget `return`?
+import numpy as np
+
+
+def clamp_to_zero(w_before, w_after):
+    np.where(np.sign(w_before) * np.sign(w_after) < 0, 0.0, w_after)

@@ -1,0 +1,6 @@
+# expect: wrong sign
+import numpy as np
+
+
+def sign_gradient(w, lam):
+    return -lam * np.sign(w)

@@ -1,0 +1,5 @@
+import numpy as np
+
+
+def sign_gradient(w, lam):
+    return lam * np.sign(w)

@@ -1,0 +1,6 @@
+import numpy as np
+
+
+def sign_gradient(w, lam):
+    w = np.asarray(w, dtype=float)
+    return np.where(w > 0, lam, np.where(w < 0, -lam, 0.0))

@@ -1,0 +1,6 @@
+# expect: move away from zero
+import numpy as np
+
+
+def soft_threshold(w, threshold):
+    return np.sign(w) * (np.abs(w) + threshold)

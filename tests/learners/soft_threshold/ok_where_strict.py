@@ -1,0 +1,7 @@
+# On the boundary w - sign(w) * threshold is exactly 0.0 anyway, so `<` works as well as `<=`.
+import numpy as np
+
+
+def soft_threshold(w, threshold):
+    w = np.asarray(w, dtype=float)
+    return np.where(np.abs(w) < threshold, 0.0, w - np.sign(w) * threshold)

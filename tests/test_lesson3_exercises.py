@@ -1,0 +1,214 @@
+"""The lesson 3 exercises as shipped: starters fail, references pass, cases pin every edge.
+
+Starters and references are course files (trusted), so they run through the in-process runner.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from quizkit.exercises import build_calls, grade_file, plan_exercise
+from quizkit.lesson import Exercise, Lesson, load_lesson
+from quizkit.sandbox import InProcessRunner
+
+LESSON3 = Path(__file__).resolve().parent.parent / "exercises" / "lesson3" / "lesson.yaml"
+EXERCISE_IDS = ("sign_gradient", "clamp_to_zero", "soft_threshold")
+
+
+@pytest.fixture(scope="module")
+def lesson() -> Lesson:
+    return load_lesson(LESSON3)
+
+
+def exercise(lesson: Lesson, exercise_id: str) -> Exercise:
+    found = lesson.exercise(exercise_id)
+    assert found is not None
+    return found
+
+
+def expected_for(lesson: Lesson, exercise_id: str, case_name: str) -> np.ndarray:
+    plan = plan_exercise(exercise(lesson, exercise_id))
+    index = next(i for i, call in enumerate(plan.calls) if call.name == case_name)
+    return plan.expected[index]
+
+
+def test_the_lesson_has_the_three_exercises_in_order(lesson: Lesson) -> None:
+    assert tuple(e.id for e in lesson.exercises) == EXERCISE_IDS
+
+
+@pytest.mark.parametrize("exercise_id", EXERCISE_IDS)
+def test_the_starter_gets_no_marks_and_is_told_to_write_code(lesson: Lesson, exercise_id: str) -> None:
+    item = exercise(lesson, exercise_id)
+    with InProcessRunner() as runner:
+        result = grade_file(lesson, item, item.starter, runner)
+    assert result.score == 0
+    assert any("NotImplementedError" in hint for hint in result.hints)
+
+
+@pytest.mark.parametrize("exercise_id", EXERCISE_IDS)
+def test_the_reference_gets_full_marks_when_judged_like_a_learner(lesson: Lesson, exercise_id: str) -> None:
+    item = exercise(lesson, exercise_id)
+    with InProcessRunner() as runner:
+        result = grade_file(lesson, item, item.reference, runner)
+    assert result.is_correct and result.score == item.points
+
+
+@pytest.mark.parametrize("exercise_id", EXERCISE_IDS)
+def test_the_starter_has_the_exact_signature(lesson: Lesson, exercise_id: str) -> None:
+    item = exercise(lesson, exercise_id)
+    assert f"def {item.signature}:" in item.starter.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("exercise_id", EXERCISE_IDS)
+def test_expected_results_have_the_input_shape_and_float_dtype(lesson: Lesson, exercise_id: str) -> None:
+    plan = plan_exercise(exercise(lesson, exercise_id))
+    for call, expected in zip(plan.calls, plan.expected):
+        first = call.args[0]
+        assert expected.shape == np.shape(first), call.name
+        assert expected.dtype == np.float64, call.name
+
+
+@pytest.mark.parametrize("exercise_id", EXERCISE_IDS)
+def test_random_cases_are_reproducible_from_their_seeds(lesson: Lesson, exercise_id: str) -> None:
+    first, _ = build_calls(exercise(lesson, exercise_id))
+    again, _ = build_calls(exercise(lesson, exercise_id))
+    for a, b in zip(first, again):
+        assert a.name == b.name
+        assert all(np.array_equal(x, y) for x, y in zip(a.args, b.args))
+
+
+def _kinds(item: Exercise) -> set[str]:
+    """Which kinds of edge the explicit cases' arguments cover."""
+    calls, groups = build_calls(item)
+    kinds: set[str] = set()
+    explicit = [call for call, group in zip(calls, (g for g in groups for _ in range(g.count))) if not group.is_random]
+    for call in explicit:
+        for value in call.args:
+            array = np.asarray(value)
+            if isinstance(value, float):
+                kinds.add("python float")
+            elif array.ndim == 0:
+                kinds.add("0-d")
+            else:
+                kinds.add(f"{array.ndim}-d")
+            if array.size == 0:
+                kinds.add(f"empty {array.shape}")
+            if array.dtype == np.float32:
+                kinds.add("float32")
+            flat = array.astype(np.float64).reshape(-1)
+            if np.any((flat == 0) & np.signbit(flat)):
+                kinds.add("negative zero")
+            if np.any(np.abs(flat) >= 1e300):
+                kinds.add("huge")
+            if np.any((flat != 0) & (np.abs(flat) <= 1e-300)):
+                kinds.add("tiny")
+    return kinds
+
+
+@pytest.mark.parametrize("exercise_id", EXERCISE_IDS)
+def test_explicit_cases_cover_every_kind_of_input(lesson: Lesson, exercise_id: str) -> None:
+    needed = {
+        "python float",
+        "0-d",
+        "1-d",
+        "2-d",
+        "empty (0,)",
+        "empty (0, 3)",
+        "float32",
+        "negative zero",
+        "huge",
+        "tiny",
+    }
+    assert needed <= _kinds(exercise(lesson, exercise_id))
+
+
+@pytest.mark.parametrize("exercise_id", EXERCISE_IDS)
+def test_random_blocks_hit_exact_zeros(lesson: Lesson, exercise_id: str) -> None:
+    calls, groups = build_calls(exercise(lesson, exercise_id))
+    random_calls = [c for c, g in zip(calls, (g for g in groups for _ in range(g.count))) if g.is_random]
+    assert any(np.any(np.asarray(call.args[0]) == 0.0) for call in random_calls)
+
+
+def test_soft_threshold_random_blocks_put_entries_exactly_on_the_threshold(lesson: Lesson) -> None:
+    calls, _ = build_calls(exercise(lesson, "soft_threshold"))
+    ties = [call for call in calls if "#" in call.name and np.any(np.abs(np.asarray(call.args[0])) == call.args[1])]
+    assert len(ties) >= 10
+
+
+def test_sign_gradient_is_zero_at_zero_and_lam_elsewhere(lesson: Lesson) -> None:
+    assert expected_for(lesson, "sign_gradient", "positive, negative and zero weights").tolist() == [0.1, -0.1, 0.0]
+
+
+def test_sign_gradient_does_not_depend_on_the_size_of_w(lesson: Lesson) -> None:
+    expected = expected_for(lesson, "sign_gradient", "huge and tiny weights")
+    assert expected.tolist() == [0.1, -0.1, 0.1, -0.1]
+
+
+def test_clamp_to_zero_sets_flipped_entries_to_exactly_zero(lesson: Lesson) -> None:
+    assert expected_for(lesson, "clamp_to_zero", "crossings in both directions").tolist() == [0.0, 0.0, 0.3, -0.3]
+
+
+def test_clamp_to_zero_leaves_a_weight_that_starts_at_zero_alone(lesson: Lesson) -> None:
+    assert expected_for(lesson, "clamp_to_zero", "starting at zero is not a flip").tolist() == [0.3, -0.3, 0.1]
+
+
+def test_clamp_to_zero_treats_negative_zero_as_zero(lesson: Lesson) -> None:
+    assert expected_for(lesson, "clamp_to_zero", "negative zero is not a sign").tolist() == [0.5, -0.0, -0.5, -0.5]
+
+
+def test_soft_threshold_is_exactly_zero_on_the_threshold(lesson: Lesson) -> None:
+    expected = expected_for(lesson, "soft_threshold", "exactly on the threshold")
+    assert expected[0] == 0.0 and expected[1] == 0.0
+    assert math.isclose(expected[2], 0.45) and math.isclose(expected[3], -0.45)
+
+
+def test_soft_threshold_with_threshold_zero_returns_w(lesson: Lesson) -> None:
+    assert expected_for(lesson, "soft_threshold", "tiny weights with threshold 0").tolist() == [1e-300, -1e-300]
+
+
+# Typical bugs, written as edits of the reference solutions: each must lose marks.
+MUTANTS = {
+    "sign_gradient": [
+        ("lam * np.sign(w)", "2 * lam * w"),
+        ("lam * np.sign(w)", "-lam * np.sign(w)"),
+        ("lam * np.sign(w)", "np.sign(w)"),
+        ("lam * np.sign(w)", "lam * np.sign(w) + 1e-12"),
+        ("lam * np.sign(w)", "np.where(w >= 0, lam, -lam)"),
+    ],
+    "clamp_to_zero": [
+        ("< 0, 0.0", "<= 0, 0.0"),
+        ("< 0, 0.0", "> 0, 0.0"),
+        ("< 0, 0.0", "< 0, 1e-12"),
+        ("< 0, 0.0, w_after)", "< 0, 0.0, w_before)"),
+        ("np.sign(w_before) * np.sign(w_after)", "np.sign(w_after)"),
+    ],
+    "soft_threshold": [
+        ("- threshold, 0.0)", "+ threshold, 0.0)"),
+        ("- threshold, 0.0)", "- threshold, 1e-12)"),
+        ("np.maximum(", "np.minimum("),
+        ("np.sign(w) * ", ""),
+        ("- threshold, 0.0)", "- threshold / 2, 0.0)"),
+        ("np.sign(w) * np.maximum(np.abs(w) - threshold, 0.0)", "np.sign(w) * (np.abs(w) - threshold)"),
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("exercise_id", "before", "after"),
+    [(exercise_id, before, after) for exercise_id, edits in MUTANTS.items() for before, after in edits],
+)
+def test_typical_bugs_in_the_reference_lose_marks(
+    lesson: Lesson, tmp_path: Path, exercise_id: str, before: str, after: str
+) -> None:
+    item = exercise(lesson, exercise_id)
+    source = item.reference.read_text(encoding="utf-8")
+    assert before in source
+    mutant = tmp_path / f"{exercise_id}.py"
+    mutant.write_text(source.replace(before, after, 1), encoding="utf-8")
+    with InProcessRunner() as runner:
+        result = grade_file(lesson, item, mutant, runner)
+    assert not result.is_correct
