@@ -1,0 +1,139 @@
+"""Instructor commands: ``quizkit validate``, ``quizkit schema`` and ``quizkit grade``.
+
+Only click is imported here; the work (and numpy, sympy, the sandbox) lives in :mod:`quizkit.validate`
+and :mod:`quizkit.grade`, imported when a command runs, so ``quizkit --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from quizkit.errors import UsageError
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
+
+    from quizkit.cli import AppState
+
+
+@click.command()
+@click.argument("paths", nargs=-1, metavar="[PATH]...", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "--no-mutants",
+    "skip_mutants",
+    is_flag=True,
+    help="Skip the mutation check (the slowest part).",
+)
+@click.pass_obj
+def validate(state: AppState, paths: tuple[Path, ...], as_json: bool, skip_mutants: bool) -> None:
+    """Check lesson files: schema, answer keys, references, starters and test cases.
+
+    PATH is a lesson.yaml or a lesson folder; without PATH every lesson of the course is checked.
+    Problems are printed as file:line:col: message. The mutation check makes small bugs in each
+    reference solution and reports any that pass every case: that case is missing from the lesson.
+    Exit status 0 when everything is clean, 1 when a problem was found.
+    """
+    from quizkit.validate import (
+        ValidateOptions,
+        lesson_targets,
+        render_text,
+        to_json,
+        validate_lessons,
+    )
+
+    targets = lesson_targets(list(paths), state.course if not paths else None)
+    reports = validate_lessons(targets, ValidateOptions(mutants=not skip_mutants))
+    if as_json:
+        click.echo(json.dumps(to_json(reports), indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_text(reports))  # click drops the colours when stdout is not a terminal
+    sys.exit(0 if all(report.ok for report in reports) else 1)
+
+
+@click.command()
+def schema() -> None:
+    """Print the JSON Schema of lesson files.
+
+    Editors that read `# yaml-language-server: $schema=...` (VS Code's YAML extension, for one) use
+    it for completion and inline checking; the lessons point at quizkit/lesson.schema.json.
+    """
+    from quizkit.lesson import json_schema
+
+    click.echo(json.dumps(json_schema(), indent=2))
+
+
+@click.command()
+@click.argument("directory", metavar="DIR", type=click.Path(path_type=Path))
+@click.option("--lesson", "lesson_id", required=True, metavar="LESSON", help="The lesson whose exercises are graded.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("grades.csv"),
+    show_default=True,
+    help="Gradebook CSV; per-learner feedback goes to feedback/ next to it.",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Files graded in parallel (default: number of CPUs).",
+)
+@click.option("--restart", is_flag=True, help="Grade every file again instead of resuming.")
+@click.pass_obj
+def grade(state: AppState, directory: Path, lesson_id: str, out: Path, jobs: int | None, restart: bool) -> None:
+    """Grade every learner's exercise files in DIR.
+
+    \b
+    DIR holds one folder per learner (DIR/alice/soft_threshold.py) or files named
+    learner__exercise.py (DIR/alice__soft_threshold.py). Writes the gradebook CSV (one row per
+    learner), a JSON feedback file per learner in feedback/ next to it, and a state file that lets an
+    interrupted run resume: files already graded and unchanged are not run again.
+    """
+    from quizkit.grade import GradeOptions, grade_directory, state_path
+
+    if not directory.is_dir():
+        raise UsageError(f"{directory}: not a directory")
+    lesson = state.lesson(lesson_id)
+    options = GradeOptions(jobs=jobs or os.cpu_count() or 1, restart=restart)
+    try:
+        summary = grade_directory(lesson, directory, out, options, progress=_ProgressBar())
+    except KeyboardInterrupt:
+        click.echo(
+            f"\nquizkit: interrupted; what was graded is saved in {state_path(out)}: run the same command to resume",
+            err=True,
+        )
+        sys.exit(130)
+    for warning in summary.warnings:
+        click.echo(f"quizkit: warning: {warning}", err=True)
+    click.echo(summary.describe())
+
+
+class _ProgressBar:
+    """Adapts click's progress bar (on stderr) to the callbacks of :func:`quizkit.grade.grade_directory`."""
+
+    def __init__(self) -> None:
+        self._open = ExitStack()
+        self._bar: ProgressBar[int] | None = None
+
+    def start(self, total: int) -> None:
+        bar = click.progressbar(length=total, label="grading", file=sys.stderr, show_pos=True)
+        self._bar = self._open.enter_context(bar)
+
+    def advance(self) -> None:
+        if self._bar is not None:
+            self._bar.update(1)
+
+    def finish(self) -> None:
+        self._open.close()
+        self._bar = None
+
+
+COMMANDS = [validate, schema, grade]

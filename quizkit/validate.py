@@ -1,0 +1,424 @@
+"""``quizkit validate``: everything an instructor must fix before learners see a lesson.
+
+Checks, in order, each reported with ``file:line:col``:
+
+1. *lesson file*: the loader's own checks (schema, unknown keys, types, duplicate ids, one correct
+   choice option, finite numeric keys, starter files present). Nothing below runs on a file with
+   problems here, because the lesson model is not built then.
+2. *answer keys*: every symbolic key parses under its declared variables, and no listed wrong
+   answer is equivalent to its key (SymPy, in :mod:`quizkit.symbolic`'s worker).
+3. per exercise: the reference exists; the random cases are reproducible from their seeds; the
+   reference gets full marks and the starter does not, both judged exactly as a learner's file is;
+   and no mutant of the reference survives the cases (:mod:`quizkit.mutants`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from quizkit import rawyaml
+from quizkit.course import LESSON_FILE, Course
+from quizkit.errors import Problem, UsageError
+
+if TYPE_CHECKING:
+    from quizkit.exercises import ExerciseResult, GradingPlan, GroupResult
+    from quizkit.lesson import Exercise, Lesson, SymbolicQuestion
+    from quizkit.rawyaml import Node
+    from quizkit.sandbox import SubprocessRunner
+    from quizkit.symbolic import SymbolicChecker
+
+
+@dataclass(frozen=True)
+class ValidateOptions:
+    """What to check and with how much parallelism."""
+
+    mutants: bool = True
+    workers: int = 2
+
+
+@dataclass(frozen=True)
+class LessonTarget:
+    """A lesson file to check and the folder of its reference solutions (None: the course layout)."""
+
+    path: Path
+    solutions_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one check of one lesson."""
+
+    name: str
+    summary: str  # one line: what was checked, or why it could not run
+    problems: tuple[Problem, ...] = ()
+    notes: tuple[str, ...] = ()  # information that is not a problem (mutants judged equivalent)
+    ran: bool = True
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class LessonReport:
+    """Every check of one lesson file."""
+
+    path: Path
+    lesson_id: str | None
+    checks: tuple[CheckResult, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(check.ok for check in self.checks)
+
+    @property
+    def problems(self) -> tuple[Problem, ...]:
+        return tuple(problem for check in self.checks for problem in check.problems)
+
+
+# ---------------------------------------------------------------------------------------------
+# Which files
+# ---------------------------------------------------------------------------------------------
+
+
+def lesson_targets(paths: Sequence[Path], course: Course | None) -> list[LessonTarget]:
+    """The lessons named on the command line (lesson.yaml or its folder), or every lesson of ``course``."""
+    if not paths:
+        if course is None:
+            raise UsageError("no lesson given and no course found")
+        ids = course.lesson_ids()
+        if not ids:
+            raise UsageError(f"no lessons found in {course.exercises_dir}")
+        return [LessonTarget(_shown(course.lesson_path(i)), _shown(course.solutions_for(i))) for i in ids]
+    targets = []
+    for path in paths:
+        file = path / LESSON_FILE if path.is_dir() else path
+        if not file.is_file():
+            raise UsageError(f"{path}: no such lesson file" + (f" (looked for {file})" if file != path else ""))
+        targets.append(LessonTarget(file))
+    return targets
+
+
+def _shown(path: Path) -> Path:
+    """``path`` relative to the current folder when it is inside it: shorter, clickable problems."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
+# ---------------------------------------------------------------------------------------------
+# Checking
+# ---------------------------------------------------------------------------------------------
+
+
+class _Tools:
+    """The worker processes the checks share, started on first use and stopped at the end."""
+
+    def __init__(self, stack: ExitStack, workers: int) -> None:
+        self._stack = stack
+        self.workers = workers  # jobs run at a time in the sandbox
+        self._runner: SubprocessRunner | None = None
+        self._symbolic: SymbolicChecker | None = None
+
+    @property
+    def runner(self) -> SubprocessRunner:
+        if self._runner is None:
+            from quizkit.sandbox import SubprocessRunner
+
+            self._runner = self._stack.enter_context(SubprocessRunner())
+        return self._runner
+
+    @property
+    def symbolic(self) -> SymbolicChecker:
+        if self._symbolic is None:
+            from quizkit.symbolic import SymbolicChecker
+
+            self._symbolic = self._stack.enter_context(SymbolicChecker())
+        return self._symbolic
+
+
+def validate_lessons(
+    targets: Sequence[LessonTarget], options: ValidateOptions = ValidateOptions()
+) -> list[LessonReport]:
+    """Check every lesson in ``targets``; problems are returned in the reports, never raised."""
+    with ExitStack() as stack:
+        tools = _Tools(stack, options.workers)
+        return [_validate_one(target, options, tools) for target in targets]
+
+
+def _validate_one(target: LessonTarget, options: ValidateOptions, tools: _Tools) -> LessonReport:
+    from quizkit.lesson import SymbolicQuestion, read_lesson
+
+    lesson, problems = read_lesson(target.path, target.solutions_dir)
+    loaded = CheckResult(
+        "lesson file",
+        "schema, ids, options, numeric keys, starter files" if not problems else f"{len(problems)} problem(s)",
+        tuple(problems),
+    )
+    if lesson is None:
+        skipped = CheckResult("other checks", "not run: fix the lesson file first", ran=False)
+        return LessonReport(target.path, None, (loaded, skipped))
+    positions = _Positions(target.path)
+    checks = [loaded]
+    symbolic = [q for q in lesson.questions if isinstance(q, SymbolicQuestion)]
+    if symbolic:
+        checks.append(_check_symbolic_keys(symbolic, lesson, positions, tools.symbolic))
+    for index, exercise in enumerate(lesson.exercises):
+        checks.extend(_check_exercise(exercise, index, lesson, positions, options, tools))
+    return LessonReport(target.path, lesson.id, tuple(checks))
+
+
+class _Positions:
+    """Positions of the nodes of a lesson file, for problems the loaded model has no column for."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = str(path)
+        root, _ = rawyaml.load(path.read_text(encoding="utf-8"), self.path)
+        assert root is not None, "the file loaded a moment ago"
+        self.root = root
+
+    def node(self, *keys: str | int) -> Node:
+        """The node at ``keys`` (mapping keys and list indices), or the deepest ancestor written."""
+        node = self.root
+        for key in keys:
+            child = _child(node, key)
+            if child is None:
+                break
+            node = child
+        return node
+
+    def problem(self, message: str, *keys: str | int) -> Problem:
+        node = self.node(*keys)
+        return Problem(self.path, node.line, node.column, message)
+
+
+def _child(node: Node, key: str | int) -> Node | None:
+    children = node.value
+    if isinstance(children, list) and isinstance(key, int):
+        return children[key] if key < len(children) else None
+    if isinstance(children, dict) and isinstance(key, str):
+        return children.get(key)
+    return None
+
+
+def _check_symbolic_keys(
+    questions: list[SymbolicQuestion], lesson: Lesson, positions: _Positions, checker: SymbolicChecker
+) -> CheckResult:
+    """Each key parses, and no wrong answer equals its key; problems point at the key or wrong answer.
+
+    The key is checked alone first, then with one wrong answer at a time, so that every problem can
+    be placed on the line it concerns.
+    """
+    from dataclasses import replace
+
+    from quizkit.questions import symbolic_spec
+
+    problems: list[Problem] = []
+    for question in questions:
+        index = lesson.questions.index(question)
+        spec = symbolic_spec(question)
+        key_messages = checker.key_problems(replace(spec, wrong_answers=()))
+        problems += [positions.problem(message, "questions", index, "answer") for message in key_messages]
+        if key_messages:
+            continue  # every wrong answer would repeat the key's problems
+        for number, wrong in enumerate(spec.wrong_answers):
+            for message in checker.key_problems(replace(spec, wrong_answers=(wrong,))):
+                problems.append(positions.problem(message, "questions", index, "wrong_answers", number, "answer"))
+    count = len(questions)
+    return CheckResult("answer keys", _count(count, "symbolic key"), tuple(problems))
+
+
+# ---------------------------------------------------------------------------------------------
+# Exercises
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_exercise(
+    exercise: Exercise, index: int, lesson: Lesson, positions: _Positions, options: ValidateOptions, tools: _Tools
+) -> Iterator[CheckResult]:
+    """Reference, random cases, starter and mutants of one exercise (one result each)."""
+    from quizkit.exercises import ReferenceSolutionError, plan_exercise
+
+    where = ("exercises", index)
+    name = exercise.id
+    yield _check_reproducible(exercise, positions, where)
+    if not exercise.reference.is_file():
+        problem = positions.problem(f"reference solution not found: {exercise.reference}", *where, "reference")
+        yield CheckResult(f"{name}: reference", "missing", (problem,))
+        return
+    try:
+        plan = plan_exercise(exercise)
+    except ReferenceSolutionError as error:
+        yield CheckResult(f"{name}: reference", "does not run", (positions.problem(str(error), *where),))
+        return
+    reference, starter = _judge_reference_and_starter(plan, lesson, tools)
+    failed_groups = [(number, group) for number, group in enumerate(reference.groups) if not group.passed]
+    yield CheckResult(
+        f"{name}: reference",
+        f"passes {_count(len(plan.groups), 'case group')} ({_count(len(plan.calls), 'call')}) in the sandbox"
+        if not failed_groups
+        else f"fails {len(failed_groups)} of {len(plan.groups)} case groups in the sandbox",
+        tuple(_reference_problem(group, number, exercise, positions, where) for number, group in failed_groups),
+    )
+    starter_problems = ()
+    if starter.is_correct:
+        message = f"the starter file {exercise.starter} already gets full marks; learners could hand it in unchanged"
+        starter_problems = (positions.problem(message, *where, "starter"),)
+    yield CheckResult(
+        f"{name}: starter",
+        f"fails ({starter.score:g}/{starter.max_score:g})" if not starter.is_correct else "passes",
+        starter_problems,
+    )
+    if not options.mutants:
+        yield CheckResult(f"{name}: mutants", "not run (--no-mutants)", ran=False)
+    elif failed_groups:
+        yield CheckResult(f"{name}: mutants", "not run: the reference must pass first", ran=False)
+    else:
+        yield _mutation_check(plan, tools)
+
+
+def _check_reproducible(exercise: Exercise, positions: _Positions, where: tuple[str, int]) -> CheckResult:
+    """Materialise the random blocks twice and compare the bytes of every argument."""
+    from quizkit.exercises import draw_random_cases
+
+    problems = []
+    for number, block in enumerate(exercise.random):
+        first, second = (_argument_bytes(draw_random_cases(block, exercise.parameters)) for _ in range(2))
+        if first != second:
+            message = f"random block '{block.name}' draws different values from the same seed"
+            problems.append(positions.problem(message, *where, "random", number))
+    count = len(exercise.random)
+    if problems:
+        summary = "not reproducible"
+    elif count:
+        summary = f"{_count(count, 'block')}, each reproducible from its seed"
+    else:
+        summary = "none in this exercise"
+    return CheckResult(f"{exercise.id}: random cases", summary, tuple(problems))
+
+
+def _argument_bytes(draws: list[tuple[object, ...]]) -> bytes:
+    import numpy as np
+
+    parts = []
+    for args in draws:
+        for value in args:
+            array = np.asarray(value)
+            parts += [
+                type(value).__name__.encode(),
+                array.dtype.str.encode(),
+                repr(array.shape).encode(),
+                array.tobytes(),
+            ]
+    return b"\0".join(parts)
+
+
+def _judge_reference_and_starter(
+    plan: GradingPlan, lesson: Lesson, tools: _Tools
+) -> tuple[ExerciseResult, ExerciseResult]:
+    """Both files judged exactly like a learner's, in parallel."""
+    from quizkit.exercises import judge
+
+    exercise = plan.exercise
+    files = (exercise.reference, exercise.starter)
+    jobs = [plan.job(path) for path in files]
+    runs = {id(job): run for job, run in tools.runner.run_many(jobs, workers=tools.workers)}
+    reference, starter = (judge(plan, runs[id(job)], path, lesson.id) for job, path in zip(jobs, files))
+    return reference, starter
+
+
+def _reference_problem(
+    group: GroupResult, number: int, exercise: Exercise, positions: _Positions, where: tuple[str, int]
+) -> Problem:
+    """A failing group, placed at its case (groups are the explicit cases, then the random blocks)."""
+    from quizkit.report import group_summary
+
+    explicit = len(exercise.cases)
+    at = ("cases", number) if number < explicit else ("random", number - explicit)
+    return positions.problem(f"the reference fails '{group.name}': {group_summary(group)}", *where, *at)
+
+
+def _mutation_check(plan: GradingPlan, tools: _Tools) -> CheckResult:
+    from quizkit.mutants import check_mutants
+
+    report = check_mutants(plan, tools.runner, workers=tools.workers)
+    survivors = report.survivors
+    problems = tuple(Problem(str(report.reference), v.mutant.line, v.mutant.column, v.message) for v in survivors)
+    total = len(report.verdicts)
+    summary = f"{len(report.killed)} of {total} mutants caught"
+    if survivors:
+        summary += f", {len(survivors)} survive the cases"
+    if report.equivalent:
+        summary += f", {len(report.equivalent)} equivalent (ignored)"
+    return CheckResult(
+        f"{plan.exercise.id}: mutants", summary, problems, tuple(report.describe(v) for v in report.equivalent)
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Output
+# ---------------------------------------------------------------------------------------------
+
+
+def render_text(reports: Sequence[LessonReport]) -> str:
+    """The human report: a ✓/✗ line per lesson and per check, problems as ``file:line:col: message``."""
+    lines: list[str] = []
+    for report in reports:
+        title = f"{report.path}" + (f" ({report.lesson_id})" if report.lesson_id else "")
+        lines.append(f"{_mark(report.ok)} {click.style(title, bold=True)}")
+        for check in report.checks:
+            mark = _mark(check.ok) if check.ran else click.style("–", fg="yellow")
+            lines.append(f"  {mark} {check.name}: {check.summary}")
+            lines += [f"      {problem}" for problem in check.problems]
+            lines += [click.style(f"      {note}", dim=True) for note in check.notes]
+    bad = sum(len(report.problems) for report in reports)
+    lessons = _count(len(reports), "lesson")
+    if bad:
+        lines.append(click.style(f"{_count(bad, 'problem')} in {lessons}", fg="red", bold=True))
+    else:
+        lines.append(click.style(f"{lessons} checked, no problems", fg="green", bold=True))
+    return "\n".join(lines)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def _mark(ok: bool) -> str:
+    return click.style("✓", fg="green") if ok else click.style("✗", fg="red")
+
+
+def to_json(reports: Sequence[LessonReport]) -> dict[str, Any]:
+    """The report as plain data for ``--json``."""
+    return {
+        "ok": all(report.ok for report in reports),
+        "lessons": [
+            {
+                "path": str(report.path),
+                "lesson": report.lesson_id,
+                "ok": report.ok,
+                "checks": [
+                    {
+                        "name": check.name,
+                        "ok": check.ok,
+                        "ran": check.ran,
+                        "summary": check.summary,
+                        "problems": [
+                            {"path": p.path, "line": p.line, "column": p.column, "message": p.message}
+                            for p in check.problems
+                        ],
+                        "notes": list(check.notes),
+                    }
+                    for check in report.checks
+                ],
+            }
+            for report in reports
+        ],
+    }
