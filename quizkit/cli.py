@@ -1,0 +1,223 @@
+"""The ``quizkit`` command line: parse options, call the library, render.
+
+Heavy modules (numpy, sympy, the sandbox) are imported inside the commands that need them so that
+``quizkit --help`` and ``quizkit list`` start fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from quizkit import __version__
+from quizkit.errors import QuizkitError, UsageError
+
+
+class QuizkitGroup(click.Group):
+    """Turns every :class:`QuizkitError` into one clear line on stderr and its exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except QuizkitError as exc:
+            fail(exc)
+
+
+def fail(exc: QuizkitError) -> NoReturn:
+    click.echo(f"quizkit: error: {exc.format_message()}", err=True)
+    sys.exit(exc.exit_code)
+
+
+class AppState:
+    """Options shared by every command."""
+
+    def __init__(self, course_option: str | None) -> None:
+        self.course_option = course_option
+        self._course = None
+
+    @property
+    def course(self):  # -> Course; imported lazily like everything below
+        from quizkit.course import find_course
+
+        if self._course is None:
+            self._course = find_course(self.course_option)
+        return self._course
+
+    def lesson(self, lesson_id: str):
+        from quizkit.lesson import load_lesson
+
+        course = self.course
+        return load_lesson(course.lesson_path(lesson_id), course.solutions_for(lesson_id))
+
+
+pass_state = click.make_pass_decorator(AppState)
+
+
+@click.group(cls=QuizkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--course",
+    metavar="DIR",
+    help="Course folder holding exercises/ (default: $QUIZKIT_COURSE, the current folder or a parent, "
+    "then the course bundled with quizkit).",
+)
+@click.version_option(__version__, prog_name="quizkit")
+@click.pass_context
+def main(ctx: click.Context, course: str | None) -> None:
+    """Auto-graded quizzes and coding exercises in the terminal.
+
+    \b
+    Learners:     quizkit list, quizkit take lesson3, quizkit submit lesson3 soft_threshold.py
+    Instructors:  quizkit validate, quizkit grade DIR --lesson lesson3, quizkit schema
+    """
+    ctx.obj = AppState(course)
+
+
+@main.command("list")
+@pass_state
+def list_lessons(state: AppState) -> None:
+    """List the lessons with their question and exercise counts and your progress."""
+    from quizkit.lesson import read_lesson
+    from quizkit.progress import ProgressStore
+
+    course = state.course
+    store = ProgressStore.default()
+    lesson_ids = course.lesson_ids()
+    click.echo(f"Course: {course.root} ({course.source})")
+    if not lesson_ids:
+        click.echo("No lessons found.")
+        return
+    for lesson_id in lesson_ids:
+        lesson, problems = read_lesson(course.lesson_path(lesson_id), course.solutions_for(lesson_id))
+        if lesson is None:
+            click.echo(f"  {lesson_id:<12} " + click.style(f"has {len(problems)} problem(s): run quizkit validate", fg="red"))
+            continue
+        counts = f"{len(lesson.questions)} questions, {len(lesson.exercises)} exercises"
+        progress = store.peek(lesson)
+        click.echo(f"  {lesson_id:<12} {lesson.title}  [{counts}]  {progress}")
+
+
+@main.command()
+@click.argument("lesson_id", metavar="LESSON")
+@click.argument("question_id", metavar="QID")
+@click.argument("answer")
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
+@pass_state
+def check(state: AppState, lesson_id: str, question_id: str, answer: str, as_json: bool) -> None:
+    """Grade one ANSWER to question QID of LESSON, without a session.
+
+    Choice questions take the option letter in the order the lesson file lists them (a, b, ...);
+    multi questions take several letters (a,c); numeric questions a number; symbolic questions an
+    expression such as "2λw".
+    """
+    from quizkit.questions import judge
+    from quizkit.render import render_verdict
+
+    lesson = state.lesson(lesson_id)
+    question = lesson.question(question_id)
+    if question is None:
+        known = ", ".join(q.id for q in lesson.questions) or "none"
+        raise UsageError(f"unknown question '{question_id}' in {lesson_id} (questions: {known})")
+    verdict = judge(question, answer)
+    if as_json:
+        click.echo(json.dumps({"lesson": lesson.id, "question": question.id, **verdict.to_dict()}, indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_verdict(verdict, question))
+    sys.exit(0 if verdict.is_correct else 1)
+
+
+@main.command()
+@click.argument("lesson_id", metavar="LESSON")
+@click.option("--restart", is_flag=True, help="Forget saved progress and start the lesson over.")
+@click.option("--seed", type=int, help="Seed for the option order (default: one per learner, kept in progress).")
+@pass_state
+def take(state: AppState, lesson_id: str, restart: bool, seed: int | None) -> None:
+    """Work through LESSON: questions one at a time, then the coding exercises.
+
+    Type the answer and press Enter; 'h' shows a hint, 's' skips, 'q' saves and quits. Progress is
+    saved after every answer, and the next 'take' resumes where you stopped. Works with piped input
+    too (one answer per line).
+    """
+    from quizkit.progress import ProgressStore
+    from quizkit.session import Session, TerminalIO
+
+    lesson = state.lesson(lesson_id)
+    store = ProgressStore.default()
+    session = Session(lesson, store, TerminalIO(), restart=restart, seed=seed, course=state.course)
+    sys.exit(session.run())
+
+
+@main.command()
+@click.argument("args", nargs=-1, required=True, metavar="[LESSON] FILE...")
+@click.option("--exercise", "exercise_id", metavar="ID", help="Exercise to grade the files as (default: each file's name).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "gradescope", "junit"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@pass_state
+def submit(state: AppState, args: tuple[str, ...], exercise_id: str | None, fmt: str) -> None:
+    """Grade exercise files; exits 0 only when every file gets full marks.
+
+    The exercise is taken from --exercise or from the file name (soft_threshold.py). LESSON may be
+    left out when the exercise name is unique in the course.
+    """
+    lesson_id, files = _split_submit_args(state, args)
+    missing = [f for f in files if not f.is_file()]
+    if missing:
+        raise UsageError(f"no such file: {missing[0]}")
+    if lesson_id is None:
+        lesson_id = _lesson_for_exercise(state, exercise_id or files[0].stem)
+    lesson = state.lesson(lesson_id)
+
+    from quizkit.exercises import grade_files
+    from quizkit.report import render
+    from quizkit.sandbox import SubprocessRunner
+
+    with SubprocessRunner() as runner:
+        results = grade_files(lesson, files, exercise_id, runner)
+    click.echo(render(results, fmt, color=sys.stdout.isatty()))
+    sys.exit(0 if all(r.score >= r.max_score for r in results) else 1)
+
+
+def _split_submit_args(state: AppState, args: tuple[str, ...]) -> tuple[str | None, list[Path]]:
+    first = args[0]
+    if not Path(first).exists() and not first.endswith(".py"):
+        if len(args) == 1:
+            raise UsageError(f"no files to grade after lesson '{first}'")
+        state.course.lesson_path(first)  # raises a clear error for an unknown lesson
+        return first, [Path(a) for a in args[1:]]
+    return None, [Path(a) for a in args]
+
+
+def _lesson_for_exercise(state: AppState, exercise_id: str) -> str:
+    """The one lesson that has an exercise called ``exercise_id``."""
+    from quizkit.lesson import read_lesson
+
+    course = state.course
+    owners = []
+    for lesson_id in course.lesson_ids():
+        lesson, _ = read_lesson(course.lesson_path(lesson_id), course.solutions_for(lesson_id))
+        if lesson is not None and lesson.exercise(exercise_id) is not None:
+            owners.append(lesson_id)
+    if len(owners) == 1:
+        return owners[0]
+    if not owners:
+        raise UsageError(f"no lesson has an exercise '{exercise_id}'; name the lesson: quizkit submit LESSON FILE...")
+    raise UsageError(f"several lessons have an exercise '{exercise_id}' ({', '.join(owners)}); name the lesson first")
+
+
+def _add_instructor_commands() -> None:
+    from quizkit.instructor_cli import COMMANDS
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_add_instructor_commands()

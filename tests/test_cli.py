@@ -1,0 +1,212 @@
+"""The command line through click's CliRunner: list, check, submit's usage errors, --help, --version."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+
+from quizkit import __version__
+
+Run = Callable[..., Result]
+
+
+def assert_one_line_usage_error(result: Result, *fragments: str) -> None:
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith("quizkit: error: ")
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+# --- list -------------------------------------------------------------------------------------
+
+
+def test_list_shows_counts_and_not_started(run_cli: Run) -> None:
+    result = run_cli("list")
+    assert result.exit_code == 0
+    [line] = [line for line in result.output.splitlines() if "demo" in line and "Demo lesson" in line]
+    assert "3 questions, 1 exercises" in line
+    assert "not started" in line
+
+
+def test_list_names_the_course_and_how_it_was_found(run_cli: Run, course_dir: Path) -> None:
+    assert run_cli("list").output.splitlines()[0] == f"Course: {course_dir.resolve()} (--course)"
+
+
+def test_list_shows_progress_after_one_answer(run_cli: Run) -> None:
+    run_cli("take", "demo", input="b\nq\n")
+    line = next(line for line in run_cli("list").output.splitlines() if "Demo lesson" in line)
+    assert "1/4 done" in line
+    assert "score 1/4" in line
+
+
+def test_list_reports_a_broken_lesson_without_failing(run_cli: Run, course_dir: Path) -> None:
+    broken = course_dir / "exercises" / "broken"
+    broken.mkdir()
+    (broken / "lesson.yaml").write_text("id: broken\ncolour: red\n", encoding="utf-8")
+    result = run_cli("list")
+    assert result.exit_code == 0
+    line = next(line for line in result.output.splitlines() if line.strip().startswith("broken"))
+    assert "2 problem(s)" in line and "quizkit validate" in line
+
+
+def test_list_reports_a_damaged_progress_file(run_cli: Run, home: Path) -> None:
+    (home / "progress").mkdir(parents=True)
+    (home / "progress" / "demo.json").write_text("{", encoding="utf-8")
+    line = next(line for line in run_cli("list").output.splitlines() if "Demo lesson" in line)
+    assert "damaged" in line
+
+
+def test_list_shows_the_real_lesson3(invoke_cli: Run) -> None:
+    repo = Path(__file__).resolve().parent.parent
+    result = invoke_cli("--course", repo, "list")
+    assert result.exit_code == 0
+    assert "lesson3" in result.output
+    assert "L1 regularization" in result.output
+
+
+# --- check ------------------------------------------------------------------------------------
+
+
+def test_check_correct_answer_exits_0(run_cli: Run) -> None:
+    result = run_cli("check", "demo", "pick-one", "b")
+    assert result.exit_code == 0
+    assert "Correct" in result.output
+
+
+def test_check_wrong_answer_exits_1_with_feedback(run_cli: Run) -> None:
+    result = run_cli("check", "demo", "step-size", "0.7")
+    assert result.exit_code == 1
+    assert "You added the step instead of subtracting it." in result.output
+
+
+def test_check_invalid_answer_exits_1_and_says_it_could_not_be_read(run_cli: Run) -> None:
+    result = run_cli("check", "demo", "step-size", "abc")
+    assert result.exit_code == 1
+    assert "Could not read that answer" in result.output
+
+
+def test_check_uses_file_order_letters(run_cli: Run) -> None:
+    assert run_cli("check", "demo", "pick-many", "a,c").exit_code == 0
+
+
+def test_check_json_has_the_verdict_keys(run_cli: Run) -> None:
+    result = run_cli("check", "demo", "pick-one", "b", "--json")
+    data = json.loads(result.stdout)
+    assert {"status", "score", "max_score", "feedback", "interpreted_as"} <= data.keys()
+    assert data["status"] == "correct"
+    assert (data["score"], data["max_score"]) == (1, 1)
+    assert data["interpreted_as"] == "b) The L1 penalty"
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "status", "exit_code"),
+    [
+        ("pick-one", "b", "correct", 0),
+        ("pick-one", "a", "incorrect", 1),
+        ("pick-one", "z", "invalid", 1),
+        ("pick-many", "a", "partial", 1),
+        ("step-size", "3/10", "correct", 0),
+        ("step-size", "0.7", "incorrect", 1),
+        ("step-size", "zero point three", "invalid", 1),
+    ],
+)
+def test_check_json_status_and_exit_code(run_cli: Run, question: str, answer: str, status: str, exit_code: int) -> None:
+    result = run_cli("check", "demo", question, answer, "--json")
+    assert json.loads(result.stdout)["status"] == status
+    assert result.exit_code == exit_code
+
+
+def test_check_json_feedback_is_a_list(run_cli: Run) -> None:
+    data = json.loads(run_cli("check", "demo", "step-size", "0.7", "--json").stdout)
+    assert data["feedback"] == ["You added the step instead of subtracting it."]
+    assert data["score"] == 0
+
+
+def test_check_unknown_lesson_exits_2_naming_existing_lessons(run_cli: Run) -> None:
+    assert_one_line_usage_error(run_cli("check", "nope", "pick-one", "b"), "unknown lesson 'nope'", "demo")
+
+
+def test_check_unknown_question_exits_2_naming_existing_questions(run_cli: Run) -> None:
+    result = run_cli("check", "demo", "nope", "b")
+    assert_one_line_usage_error(result, "unknown question 'nope'", "pick-one, pick-many, step-size")
+
+
+def test_check_on_a_broken_lesson_exits_1_with_positions(run_cli: Run, course_dir: Path) -> None:
+    path = course_dir / "exercises" / "demo" / "lesson.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("shuffle: false", "shufle: false", 1), encoding="utf-8")
+    result = run_cli("check", "demo", "pick-one", "b")
+    assert result.exit_code == 1
+    assert f"{path}:9:5: unknown key 'shufle'" in result.stderr
+    assert "Traceback" not in result.output
+
+
+# --- take and submit usage errors -------------------------------------------------------------
+
+
+def test_take_unknown_lesson_exits_2_naming_existing_lessons(run_cli: Run) -> None:
+    assert_one_line_usage_error(run_cli("take", "lesson99"), "unknown lesson 'lesson99'", "demo")
+
+
+def test_submit_missing_file_exits_2_with_one_line(run_cli: Run, tmp_path: Path) -> None:
+    missing = tmp_path / "double.py"
+    assert_one_line_usage_error(run_cli("submit", "demo", missing), f"no such file: {missing}")
+
+
+def test_submit_missing_file_without_lesson_exits_2_with_one_line(run_cli: Run, tmp_path: Path) -> None:
+    missing = tmp_path / "double.py"
+    assert_one_line_usage_error(run_cli("submit", missing), f"no such file: {missing}")
+
+
+def test_submit_unknown_lesson_exits_2_with_one_line(run_cli: Run, tmp_path: Path) -> None:
+    assert_one_line_usage_error(run_cli("submit", "nope", tmp_path / "double.py"), "unknown lesson 'nope'")
+
+
+def test_unknown_command_is_a_usage_error(run_cli: Run) -> None:
+    result = run_cli("frobnicate")
+    assert result.exit_code == 2
+    assert "No such command" in result.output
+
+
+# --- help and version -------------------------------------------------------------------------
+
+
+def test_version(invoke_cli: Run) -> None:
+    result = invoke_cli("--version")
+    assert result.exit_code == 0
+    assert result.output.strip() == f"quizkit, version {__version__}"
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_help_lists_the_learner_commands(invoke_cli: Run, flag: str) -> None:
+    result = invoke_cli(flag)
+    assert result.exit_code == 0
+    for command in ("list", "take", "check", "submit"):
+        assert f"  {command} " in result.output
+
+
+@pytest.mark.parametrize("command", ["list", "take", "check", "submit"])
+def test_each_command_has_help(invoke_cli: Run, command: str) -> None:
+    result = invoke_cli(command, "--help")
+    assert result.exit_code == 0
+    assert result.output.startswith(f"Usage: quizkit {command}")
+
+
+@pytest.mark.xfail(
+    reason="BUG: ProgressStore.peek shows LessonProgress.score(), which counts records of items no longer "
+    "in the lesson (list shows '0/4 done, score 1/4')",
+    strict=True,
+)
+def test_list_ignores_progress_for_removed_questions(run_cli: Run, home: Path) -> None:
+    record = {"status": "correct", "score": 1, "max_score": 1}
+    document = {"version": 1, "lesson": "demo", "seed": 1, "items": {"removed-question": record}}
+    (home / "progress").mkdir(parents=True)
+    (home / "progress" / "demo.json").write_text(json.dumps(document), encoding="utf-8")
+    line = next(line for line in run_cli("list").output.splitlines() if "Demo lesson" in line)
+    assert "0/4 done, score 0/4" in line
