@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 import click
 
 from quizkit import __version__
+from quizkit.appstate import COURSE_HELP, AppState, course_option, pass_state
 from quizkit.errors import QuizkitError, UsageError
 
 
@@ -32,38 +33,8 @@ def fail(exc: QuizkitError) -> NoReturn:
     sys.exit(exc.exit_code)
 
 
-class AppState:
-    """Options shared by every command."""
-
-    def __init__(self, course_option: str | None) -> None:
-        self.course_option = course_option
-        self._course = None
-
-    @property
-    def course(self):  # -> Course; imported lazily like everything below
-        from quizkit.course import find_course
-
-        if self._course is None:
-            self._course = find_course(self.course_option)
-        return self._course
-
-    def lesson(self, lesson_id: str):
-        from quizkit.lesson import load_lesson
-
-        course = self.course
-        return load_lesson(course.lesson_path(lesson_id), course.solutions_for(lesson_id))
-
-
-pass_state = click.make_pass_decorator(AppState)
-
-
 @click.group(cls=QuizkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--course",
-    metavar="DIR",
-    help="Course folder holding exercises/ (default: $QUIZKIT_COURSE, the current folder or a parent, "
-    "then the course bundled with quizkit).",
-)
+@click.option("--course", metavar="DIR", help=COURSE_HELP)
 @click.version_option(__version__, prog_name="quizkit")
 @click.pass_context
 def main(ctx: click.Context, course: str | None) -> None:
@@ -77,11 +48,13 @@ def main(ctx: click.Context, course: str | None) -> None:
 
 
 @main.command("list")
+@course_option
 @pass_state
 def list_lessons(state: AppState) -> None:
     """List the lessons with their question and exercise counts and your progress."""
     from quizkit.lesson import read_lesson
     from quizkit.progress import ProgressStore
+    from quizkit.render import plural
 
     course = state.course
     store = ProgressStore.default()
@@ -95,12 +68,13 @@ def list_lessons(state: AppState) -> None:
         if lesson is None:
             click.echo(f"  {lesson_id:<12} " + click.style(f"has {len(problems)} problem(s): run quizkit validate", fg="red"))
             continue
-        counts = f"{len(lesson.questions)} questions, {len(lesson.exercises)} exercises"
+        counts = f"{plural(len(lesson.questions), 'question')}, {plural(len(lesson.exercises), 'exercise')}"
         progress = store.peek(lesson)
         click.echo(f"  {lesson_id:<12} {lesson.title}  [{counts}]  {progress}")
 
 
 @main.command()
+@course_option
 @click.argument("lesson_id", metavar="LESSON")
 @click.argument("question_id", metavar="QID")
 @click.argument("answer")
@@ -130,6 +104,7 @@ def check(state: AppState, lesson_id: str, question_id: str, answer: str, as_jso
 
 
 @main.command()
+@course_option
 @click.argument("lesson_id", metavar="LESSON")
 @click.option("--restart", is_flag=True, help="Forget saved progress and start the lesson over.")
 @click.option("--seed", type=int, help="Seed for the option order (default: one per learner, kept in progress).")
@@ -151,6 +126,7 @@ def take(state: AppState, lesson_id: str, restart: bool, seed: int | None) -> No
 
 
 @main.command()
+@course_option
 @click.argument("args", nargs=-1, required=True, metavar="[LESSON] FILE...")
 @click.option("--exercise", "exercise_id", metavar="ID", help="Exercise to grade the files as (default: each file's name).")
 @click.option(

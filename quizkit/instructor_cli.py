@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 
 import click
 
+from quizkit.appstate import AppState, course_option
 from quizkit.errors import UsageError
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
 
-    from quizkit.cli import AppState
 
 
 @click.command()
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     is_flag=True,
     help="Skip the mutation check (the slowest part).",
 )
+@course_option
 @click.pass_obj
 def validate(state: AppState, paths: tuple[Path, ...], as_json: bool, skip_mutants: bool) -> None:
     """Check lesson files: schema, answer keys, references, starters and test cases.
@@ -87,6 +88,7 @@ def schema() -> None:
     help="Files graded in parallel (default: number of CPUs).",
 )
 @click.option("--restart", is_flag=True, help="Grade every file again instead of resuming.")
+@course_option
 @click.pass_obj
 def grade(state: AppState, directory: Path, lesson_id: str, out: Path, jobs: int | None, restart: bool) -> None:
     """Grade every learner's exercise files in DIR.

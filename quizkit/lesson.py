@@ -504,11 +504,11 @@ def _build_question(item: Record, checker: Checker) -> AnyQuestion:
     variables = tuple(item["variables"].items())
     domain = []
     for name, bounds in item["domain"].items():
-        node = item["domain"].at(name) if isinstance(item["domain"], Record) else item.node
+        domain_record = item["domain"]
         if name not in item["variables"]:
-            checker.error(node, f"domain names '{name}', which is not one of the variables")
+            checker.error(domain_record.node.key_nodes[name], f"domain names '{name}', which is not one of the variables")
         elif len(bounds) != 2 or not bounds[0] < bounds[1]:
-            checker.error(node, "a domain is [low, high] with low < high")
+            checker.error(domain_record.at(name), "a domain is [low, high] with low < high")
         else:
             domain.append((name, (bounds[0], bounds[1])))
     wrongs = tuple(ExpressionWrong(w["answer"], w["feedback"].strip()) for w in item["wrong_answers"])
@@ -523,6 +523,8 @@ def _build_question(item: Record, checker: Checker) -> AnyQuestion:
 
 
 def _check_options(item: Record, options: tuple[Option, ...], kind: str, checker: Checker) -> None:
+    if len(options) != len(item.at("options").value):
+        return  # an option had problems of its own; counting the rest would only add noise
     correct = sum(o.correct for o in options)
     if kind == "choice" and correct != 1:
         found = "none is" if correct == 0 else f"{correct} are"

@@ -50,8 +50,9 @@ class LessonProgress:
     hints_seen: dict[str, int] = field(default_factory=dict)  # hints shown before answering
     finished: bool = False
 
-    def score(self) -> float:
-        return sum(record.score for record in self.items.values())
+    def score(self, lesson: "Lesson") -> float:
+        """Points earned on the items the lesson has now (records of removed items do not count)."""
+        return sum(self.items[item.id].score for item in lesson.items if item.id in self.items)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -72,14 +73,7 @@ class LessonProgress:
         hints = data.get("hints_seen", {})
         if not isinstance(items_data, dict) or not isinstance(hints, dict):
             raise ValueError("malformed progress items")
-        items = {}
-        for key, raw in items_data.items():
-            if not isinstance(raw, dict):
-                raise ValueError(f"malformed record for {key}")
-            try:
-                items[str(key)] = ItemRecord(**raw)
-            except TypeError as exc:
-                raise ValueError(f"malformed record for {key}: {exc}") from exc
+        items = {str(key): _record_from_json(key, raw) for key, raw in items_data.items()}
         seed = data.get("seed")
         if not isinstance(seed, int):
             raise ValueError("malformed seed")
@@ -90,6 +84,36 @@ class LessonProgress:
             hints_seen={str(k): int(v) for k, v in hints.items()},
             finished=bool(data.get("finished", False)),
         )
+
+
+_RECORD_TYPES: dict[str, tuple[type, ...]] = {
+    "status": (str,),
+    "score": (int, float),
+    "max_score": (int, float),
+    "answer": (str,),
+    "hints_used": (int,),
+    "attempts": (int,),
+    "feedback": (list,),
+    "updated": (int, float),
+}
+
+
+def _record_from_json(key: object, raw: object) -> ItemRecord:
+    """One item record, with every field's type checked (a hand-edited file must not crash later)."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"malformed record for {key}")
+    unknown = set(raw) - set(_RECORD_TYPES)
+    if unknown:
+        raise ValueError(f"record for {key} has unknown fields {sorted(unknown)}")
+    for name, types in _RECORD_TYPES.items():
+        if name in raw and (not isinstance(raw[name], types) or isinstance(raw[name], bool)):
+            raise ValueError(f"record for {key}: {name} has the wrong type")
+    if not all(isinstance(line, str) for line in raw.get("feedback", [])):
+        raise ValueError(f"record for {key}: feedback must be text")
+    try:
+        return ItemRecord(**raw)
+    except TypeError as exc:  # a required field is missing
+        raise ValueError(f"malformed record for {key}: {exc}") from exc
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -115,6 +139,17 @@ def default_home() -> Path:
     import click
 
     return Path(click.get_app_dir("quizkit"))
+
+
+def _free_backup_name(path: Path) -> Path:
+    """``<stem>.corrupt-<time>[-N].json`` that does not exist yet, so no earlier backup is overwritten."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    candidate = path.with_name(f"{path.stem}.corrupt-{stamp}.json")
+    counter = 1
+    while candidate.exists():
+        counter += 1
+        candidate = path.with_name(f"{path.stem}.corrupt-{stamp}-{counter}.json")
+    return candidate
 
 
 class ProgressStore:
@@ -146,7 +181,7 @@ class ProgressStore:
         try:
             progress = LessonProgress.from_json(json.loads(text))
         except (ValueError, TypeError) as exc:  # JSONDecodeError is a ValueError
-            backup = path.with_name(f"{path.stem}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}.json")
+            backup = _free_backup_name(path)
             os.replace(path, backup)
             return None, f"progress file {path} was damaged ({exc}); moved it to {backup.name} and started afresh"
         return progress, None
@@ -176,4 +211,4 @@ class ProgressStore:
         done = sum(1 for item in lesson.items if item.id in progress.items and progress.items[item.id].done)
         total = len(lesson.items)
         state = "finished" if progress.finished else f"{done}/{total} done"
-        return f"{state}, score {progress.score():g}/{lesson.max_score:g}"
+        return f"{state}, score {progress.score(lesson):g}/{lesson.max_score:g}"

@@ -6,6 +6,7 @@ the learner saw) or, when no order is given, the order of the lesson file.
 
 from __future__ import annotations
 
+import math
 import re
 import string
 from collections.abc import Sequence
@@ -108,8 +109,11 @@ def _judge_multi(question: MultiQuestion, answer: str, order: Sequence[int] | No
     chosen = {letters[letter] for letter in picked}
     correct = {index for index, option in enumerate(question.options) if option.correct}
     hits, false_picks = len(chosen & correct), len(chosen - correct)
-    # Each correct pick earns a share; each wrong pick takes one back, so "select everything" earns 0.
-    fraction = max(0.0, (hits - false_picks) / len(correct))
+    # Correct picks earn their share of the points and wrong picks take back their share of the
+    # wrong options, so "select everything" always earns 0.
+    wrong_total = len(question.options) - len(correct)
+    penalty = false_picks / wrong_total if wrong_total else 0.0
+    fraction = max(0.0, hits / len(correct) - penalty)
     feedback = []
     by_index = {index: letter for letter, index in letters.items()}
     for index in sorted(chosen - correct, key=lambda i: by_index[i]):
@@ -127,7 +131,8 @@ def parse_number(text: str) -> float | None:
     """A learner's number: 0.2, -.5, 2e-3, 3/10, with a Unicode minus allowed. Never evaluates code."""
     text = text.strip().replace("\u2212", "-").replace(" ", "").replace("_", "")
     if _NUMBER.match(text):
-        return float(text)
+        value = float(text)
+        return value if math.isfinite(value) else None  # 1e400 overflows to inf: not a usable answer
     fraction = _FRACTION.match(text)
     if fraction and int(fraction.group(2)) != 0 and len(text) < 40:
         return float(Fraction(int(fraction.group(1)), int(fraction.group(2))))

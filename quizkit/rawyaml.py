@@ -82,7 +82,8 @@ def load(text: str, path: str) -> tuple[Node | None, list[Problem]]:
     if not documents or documents[0] is None:
         return None, [Problem(path, 1, 1, "the file is empty")]
     if len(documents) > 1:
-        problems.append(Problem(path, 1, 1, "a lesson file holds one YAML document (found more than one '---')"))
+        line, column = _position(documents[1]) if documents[1] is not None else (1, 1)
+        problems.append(Problem(path, line, column, "a lesson file holds one YAML document; this starts a second one"))
     return _convert(documents[0], path, problems), problems
 
 

@@ -20,6 +20,11 @@ _HEADLINES = {
 }
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 question``, ``2 questions``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def wrap(text: str, indent: str = "  ") -> str:
     """Wrap each paragraph of ``text`` to the terminal width, keeping blank lines between them."""
     paragraphs = [p.strip() for p in text.split("\n\n")]

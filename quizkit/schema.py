@@ -199,8 +199,10 @@ class ListOf(Spec):
         assert isinstance(node.value, list)
         if len(node.value) < self.min_items:
             return checker.error(node, f"expected at least {self.min_items} item(s), found {len(node.value)}")
+        # Invalid items are dropped (their problems are recorded), so that checks across the
+        # whole file (duplicate ids, correct options, ...) still run on the items that are valid.
         values = [self.item.check(item, checker) for item in node.value]
-        return INVALID if any(v is INVALID for v in values) else values
+        return [v for v in values if v is not INVALID]
 
     def json_schema(self) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": "array", "items": self.item.json_schema()}

@@ -18,7 +18,7 @@ import click
 from quizkit.lesson import AnyQuestion, ChoiceQuestion, Exercise, Lesson, MultiQuestion, SymbolicQuestion
 from quizkit.progress import ItemRecord, LessonProgress, ProgressStore
 from quizkit.questions import LETTERS, correct_answer_text, judge, option_order
-from quizkit.render import render_options, render_verdict, wrap
+from quizkit.render import plural, render_options, render_verdict, wrap
 from quizkit.verdict import Status
 
 if TYPE_CHECKING:
@@ -150,12 +150,15 @@ class Session:
 
     def _pending(self) -> list[AnyQuestion | Exercise]:
         assert self.progress is not None
-        return [item for item in self.lesson.items if not self._done(item.id)]
+        return [item for item in self.lesson.items if not self._done(item)]
 
-    def _done(self, item_id: str) -> bool:
+    def _done(self, item: AnyQuestion | Exercise) -> bool:
+        """Answered questions are done; an exercise stays open until it gets full marks."""
         assert self.progress is not None
-        record = self.progress.items.get(item_id)
-        return record is not None and record.done
+        record = self.progress.items.get(item.id)
+        if record is None or not record.done:
+            return False
+        return not isinstance(item, Exercise) or record.score >= item.points
 
     def _run_items(self) -> int:
         assert self.progress is not None
@@ -172,7 +175,8 @@ class Session:
         if done:
             self.io.say(f"Welcome back: {done} of {total} done, {len(pending)} to go.")
         else:
-            self.io.say(f"{len(lesson.questions)} questions and {len(lesson.exercises)} coding exercises. {HELP}")
+            counts = f"{plural(len(lesson.questions), 'question')} and {plural(len(lesson.exercises), 'coding exercise')}"
+            self.io.say(f"{counts}. {HELP}")
         if any(isinstance(item, SymbolicQuestion) for item in pending):
             self._start_symbolic_checker()
         queue = deque(pending)
@@ -348,7 +352,7 @@ class Session:
 
     def _close_workers(self) -> None:
         if self._checker is not None:
-            self._checker.close()
+            self._checker.close(grace=0.0)  # nothing is in flight: do not wait for a warming worker
         if self._runner is not None:
             self._runner.close()
 
@@ -356,9 +360,10 @@ class Session:
         assert self.progress is not None
         io = self.io
         lesson = self.lesson
-        score = self.progress.score()
+        score = self.progress.score(lesson)
         io.say()
-        io.say(click.style(f"Score: {score:g} / {lesson.max_score:g}", bold=True) + f"  ({100 * score / lesson.max_score:.0f}%)" if lesson.max_score else "")
+        percent = f"  ({100 * score / lesson.max_score:.0f}%)" if lesson.max_score else ""
+        io.say(click.style(f"Score: {score:g} / {lesson.max_score:g}", bold=True) + percent)
         missed = []
         for item in lesson.items:
             record = self.progress.items.get(item.id)
@@ -382,7 +387,7 @@ class Session:
                 order = option_order(item, self.progress.seed) if isinstance(item, (ChoiceQuestion, MultiQuestion)) else None
                 io.say(f"    you answered: {record.answer}")
                 io.say(f"    correct: {correct_answer_text(item, order)}")
-        unanswered = [item.id for item in lesson.items if not self._done(item.id)]
+        unanswered = [item.id for item in lesson.items if not self._done(item)]
         if unanswered:
-            io.say(f"\n{len(unanswered)} item(s) still open. Run `quizkit take {lesson.id}` to come back to them.")
+            io.say(f"\n{plural(len(unanswered), 'item')} still open. Run `quizkit take {lesson.id}` to come back to them.")
         return 0 if score >= lesson.max_score else 1

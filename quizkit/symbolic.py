@@ -457,11 +457,11 @@ class SymbolicChecker:
             return [f"the answer key could not be checked: {reply['error']}"]
         return [str(problem) for problem in reply["result"]["problems"]]
 
-    def close(self) -> None:
-        """Stop the worker. The checker may be used again; it then starts a new one."""
+    def close(self, grace: float = 1.0) -> None:
+        """Stop the worker (killed after ``grace`` s). The checker may be used again; it then starts a new one."""
         with self._lock:
             if self._worker is not None:
-                self._worker.stop()
+                self._worker.stop(grace)
                 self._worker = None
 
 

@@ -111,11 +111,6 @@ def test_cli_falls_back_to_the_bundled_course(
     assert "lesson3" in result.output
 
 
-@pytest.mark.xfail(
-    reason="BUG: --course is an option of the `quizkit` group only, so `quizkit take demo --course DIR` "
-    "fails with \"No such option '--course'\"",
-    strict=True,
-)
 def test_course_option_is_accepted_after_the_command(course_b: Path, invoke_cli: Callable[..., Result]) -> None:
     result = invoke_cli("list", "--course", course_b)
     assert result.exit_code == 0

@@ -118,10 +118,6 @@ def test_python_name_tag_on_a_scalar_is_refused(tmp_path: Path) -> None:
     assert_reported(problems, at(text, "!!python"), "not allowed")
 
 
-@pytest.mark.xfail(
-    reason="BUG: rawyaml.load reports a second YAML document at 1:1 instead of where the second document starts",
-    strict=True,
-)
 def test_multi_document_file_points_at_the_second_document(tmp_path: Path) -> None:
     text = """\
     id: x
@@ -400,10 +396,6 @@ def test_unknown_assumption_reports_its_position(tmp_path: Path) -> None:
     assert_reported(problems, at(text, "happy"), "expected one of real, positive")
 
 
-@pytest.mark.xfail(
-    reason="BUG: lesson._build_question reports an unknown domain variable at its bounds, not at its name",
-    strict=True,
-)
 def test_domain_naming_unknown_variable_points_at_the_name(tmp_path: Path) -> None:
     text = SYMBOLIC + "    variables: {w: real, lam: positive}\n    domain:\n      z: [0, 1]\n"
     problems = problems_in(tmp_path, text)
@@ -518,11 +510,6 @@ def test_five_problems_are_all_reported_in_one_pass(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.xfail(
-    reason="BUG: lesson.read_lesson skips the consistency checks (duplicate ids, correct options, "
-    "tolerances, starters) of the whole file as soon as any schema problem was found",
-    strict=True,
-)
 def test_consistency_problems_are_reported_alongside_schema_problems(tmp_path: Path) -> None:
     text = """\
     id: x

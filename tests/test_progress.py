@@ -176,11 +176,6 @@ def test_fresh_start_after_damage_can_be_saved_and_loaded(store: ProgressStore) 
     assert len(backups(store)) == 1
 
 
-@pytest.mark.xfail(
-    reason="BUG: LessonProgress.from_json does not check the types of a record's fields, so a score "
-    "written as text is accepted and LessonProgress.score() (and `quizkit list`) crash with TypeError",
-    strict=True,
-)
 def test_record_with_a_text_score_is_treated_as_damaged(store: ProgressStore) -> None:
     document = valid_document()
     document["items"] = {"pick-one": {"status": "correct", "score": "1", "max_score": 1}}
@@ -189,11 +184,6 @@ def test_record_with_a_text_score_is_treated_as_damaged(store: ProgressStore) ->
     assert progress is None and warning is not None
 
 
-@pytest.mark.xfail(
-    reason="BUG: ProgressStore.load names backups by the second, so a second damaged file moved aside in "
-    "the same second overwrites the first backup",
-    strict=True,
-)
 def test_two_damaged_files_in_the_same_second_keep_both_backups(
     store: ProgressStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
