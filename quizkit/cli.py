@@ -54,7 +54,7 @@ def list_lessons(state: AppState) -> None:
     """List the lessons with their question and exercise counts and your progress."""
     from quizkit.lesson import read_lesson
     from quizkit.progress import ProgressStore
-    from quizkit.render import plural
+    from quizkit.text import plural
 
     course = state.course
     store = ProgressStore.default()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -194,7 +193,7 @@ class ProgressStore:
             raise ProgressError(f"cannot save progress to {path}: {exc.strerror or exc}") from exc
 
     def fresh(self, lesson_id: str, seed: int | None = None) -> LessonProgress:
-        return LessonProgress(lesson_id, seed if seed is not None else secrets.randbelow(2**31))
+        return LessonProgress(lesson_id, seed if seed is not None else int.from_bytes(os.urandom(4), "big") >> 1)
 
     def reset(self, lesson_id: str) -> None:
         self.path_for(lesson_id).unlink(missing_ok=True)

@@ -154,12 +154,12 @@ def _judge_numeric(question: NumericQuestion, answer: str) -> Verdict:
 
 def symbolic_spec(question: SymbolicQuestion):  # -> SymbolicSpec
     """The checker's view of a symbolic question."""
-    from quizkit.symbolic import SymbolicSpec, WrongAnswer
+    from quizkit.symbolic import SymbolicSpec
 
     return SymbolicSpec(
         key=question.answer,
         variables=question.variables,
-        wrong_answers=tuple(WrongAnswer(w.answer, w.feedback) for w in question.wrong_answers),
+        wrong_answers=question.wrong_answers,
         tolerance=question.tolerance,
         domain=question.domain,
     )
@@ -184,4 +184,17 @@ def correct_answer_text(question: AnyQuestion, order: Sequence[int] | None = Non
         return "; ".join(picks)
     if isinstance(question, NumericQuestion):
         return f"{question.answer:g}"
-    return question.answer
+    return _readable_key(question)
+
+
+def _readable_key(question: SymbolicQuestion) -> str:
+    """The key as learners write it: ``lam*sign(w)`` -> ``λ·sign(w)`` (text only, no SymPy)."""
+    from quizkit.mathparse import display_name
+
+    names = {name for name, _ in question.variables}
+    text = re.sub(
+        r"[A-Za-z_][A-Za-z0-9_]*",
+        lambda match: display_name(match.group()) if match.group() in names else match.group(),
+        question.answer,
+    )
+    return text.replace("**", "^").replace("*", "·")

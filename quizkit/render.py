@@ -8,9 +8,8 @@ import click
 
 from quizkit.lesson import AnyQuestion, ChoiceQuestion, MultiQuestion
 from quizkit.questions import LETTERS, correct_answer_text
+from quizkit.text import WIDTH, wrap
 from quizkit.verdict import Status, Verdict
-
-WIDTH = 88
 
 _HEADLINES = {
     Status.CORRECT: ("✓ Correct", "green"),
@@ -18,19 +17,6 @@ _HEADLINES = {
     Status.INCORRECT: ("✗ Not quite", "red"),
     Status.INVALID: ("? Could not read that answer", "yellow"),
 }
-
-
-def plural(count: int, noun: str) -> str:
-    """``1 question``, ``2 questions``."""
-    return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
-def wrap(text: str, indent: str = "  ") -> str:
-    """Wrap each paragraph of ``text`` to the terminal width, keeping blank lines between them."""
-    paragraphs = [p.strip() for p in text.split("\n\n")]
-    return "\n\n".join(
-        textwrap.fill(" ".join(p.split()), WIDTH, initial_indent=indent, subsequent_indent=indent) for p in paragraphs if p
-    )
 
 
 def headline(verdict: Verdict) -> str:
@@ -48,7 +34,8 @@ def render_verdict(verdict: Verdict, question: AnyQuestion | None = None, order=
         lines.append(f"  Read as: {verdict.interpreted_as}")
     lines.extend(wrap(line, "  ") for line in verdict.feedback if line)
     if reveal and question is not None and verdict.counts_as_attempt and not verdict.is_correct:
-        lines.append("  " + click.style("Answer: ", bold=True) + correct_answer_text(question, order))
+        answer = wrap(f"Answer: {correct_answer_text(question, order)}")
+        lines.append(answer.replace("Answer:", click.style("Answer:", bold=True), 1))
     return "\n".join(lines)
 
 

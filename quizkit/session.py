@@ -18,7 +18,8 @@ import click
 from quizkit.lesson import AnyQuestion, ChoiceQuestion, Exercise, Lesson, MultiQuestion, SymbolicQuestion
 from quizkit.progress import ItemRecord, LessonProgress, ProgressStore
 from quizkit.questions import LETTERS, correct_answer_text, judge, option_order
-from quizkit.render import plural, render_options, render_verdict, wrap
+from quizkit.render import render_options, render_verdict
+from quizkit.text import plural, wrap
 from quizkit.verdict import Status
 
 if TYPE_CHECKING:
@@ -260,7 +261,9 @@ class Session:
                 self.io.say(wrap(f"Hint {index}/{len(hints)}: {hint}"))
             return
         self.progress.hints_seen[item_id] = seen + 1
-        self.io.say(click.style(f"  Hint {seen + 1}/{len(hints)}: ", fg="yellow") + wrap(hints[seen], "").strip())
+        label = f"Hint {seen + 1}/{len(hints)}:"
+        text = wrap(f"{label} {hints[seen]}")
+        self.io.say(text.replace(label, click.style(label, fg="yellow"), 1))
         self._save()
 
     def _record(self, item_id: str, record: ItemRecord) -> None:

@@ -41,6 +41,7 @@ from types import TracebackType
 from typing import Any
 
 from quizkit import mathparse
+from quizkit.lesson import ExpressionWrong
 from quizkit.mathparse import ParseError
 
 __all__ = [
@@ -115,12 +116,9 @@ class FrozenMap(Mapping[str, Any]):
         return f"FrozenMap({self._items!r})"
 
 
-@dataclass(frozen=True)
-class WrongAnswer:
-    """A known wrong answer (SymPy syntax) and the feedback for anything equivalent to it."""
-
-    answer: str
-    feedback: str
+# A known wrong answer (SymPy syntax) and the feedback for anything equivalent to it: the lesson
+# model's type, so a question's wrong answers pass straight through.
+WrongAnswer = ExpressionWrong
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,20 @@
+"""Small text helpers shared by the terminal renderers (kept light: `quizkit list` imports them)."""
+
+from __future__ import annotations
+
+import textwrap
+
+WIDTH = 88
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 question``, ``2 questions``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def wrap(text: str, indent: str = "  ") -> str:
+    """Wrap each paragraph of ``text`` to the terminal width, keeping blank lines between them."""
+    paragraphs = [p.strip() for p in text.split("\n\n")]
+    return "\n\n".join(
+        textwrap.fill(" ".join(p.split()), WIDTH, initial_indent=indent, subsequent_indent=indent) for p in paragraphs if p
+    )
