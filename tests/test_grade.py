@@ -49,15 +49,8 @@ exercises:
       - name: vector
         args: {x: [1.0, -1.5]}
 """
-CLAMP = """\
-import numpy as np
-
-
-def clamp(before, after):
-    before = np.asarray(before, dtype=np.float64)
-    after = np.asarray(after, dtype=np.float64)
-    return np.where(before * after < 0, 0.0, after)
-"""
+# The small clamp exercise these tests build their course around.
+CLAMP = (Path(__file__).parent / "data" / "clamp_reference.py").read_text(encoding="utf-8")
 CLAMP_LESS_EQUAL = CLAMP.replace("< 0", "<= 0")  # also clamps weights that start at zero
 CLAMP_UNCHANGED = "import numpy as np\n\ndef clamp(before, after):\n    return np.array(after, dtype=float)\n"
 DOUBLE = "import numpy as np\n\ndef double(x):\n    return 2 * np.asarray(x, dtype=float)\n"

@@ -109,15 +109,8 @@ def test_a_syntax_error_in_the_reference_is_raised() -> None:
 
 # --- judging mutants against a lesson's cases (real sandbox) ----------------------------------
 
-CLAMP = """\
-import numpy as np
-
-
-def clamp(before, after):
-    before = np.asarray(before, dtype=np.float64)
-    after = np.asarray(after, dtype=np.float64)
-    return np.where(before * after < 0, 0.0, after)
-"""
+# The small clamp exercise these tests build their course around.
+CLAMP = (Path(__file__).parent / "data" / "clamp_reference.py").read_text(encoding="utf-8")
 ONE_FLIP = "      - name: one flip\n        args: {before: [0.5, -0.3, 0.2], after: [-0.1, -0.2, 0.1]}\n"
 
 

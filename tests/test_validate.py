@@ -12,15 +12,8 @@ from click.testing import CliRunner, Result
 from quizkit.cli import main
 from quizkit.validate import LessonTarget, ValidateOptions, validate_lessons
 
-REFERENCE = """\
-import numpy as np
-
-
-def clamp(before, after):
-    before = np.asarray(before, dtype=np.float64)
-    after = np.asarray(after, dtype=np.float64)
-    return np.where(before * after < 0, 0.0, after)
-"""
+# The small clamp exercise these tests build their course around.
+REFERENCE = (Path(__file__).parent / "data" / "clamp_reference.py").read_text(encoding="utf-8")
 STARTER = "def clamp(before, after):\n    raise NotImplementedError\n"
 EDGE_CASES = """\
       - name: starting at zero is not a flip
