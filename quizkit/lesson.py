@@ -249,6 +249,13 @@ def _question(type_name: str, doc: str, **fields: Field) -> Object:
     return Object({**common, **fields}, title=f"{type_name} question", doc=doc)
 
 
+def _wrong_answers(answer: Number | Text, doc: str) -> Field:
+    wrong = Object(
+        {"answer": Field(answer, required=True), "feedback": Field(Text(), required=True)}, title="wrong answer"
+    )
+    return Field(ListOf(wrong, doc=doc), default=[])
+
+
 _OPTIONS = ListOf(_OPTION, min_items=2, doc="options, shown with letters a, b, c, ...")
 _SHUFFLE = Field(Boolean(doc="shuffle options per learner (default true)"), default=True)
 
@@ -266,16 +273,7 @@ QUESTION = Tagged(
             "A number, compared with a tolerance.",
             answer=Field(Number(doc="the key"), required=True),
             tolerance=Field(_TOLERANCE),
-            wrong_answers=Field(
-                ListOf(
-                    Object(
-                        {"answer": Field(Number(), required=True), "feedback": Field(Text(), required=True)},
-                        title="wrong answer",
-                    ),
-                    doc="known wrong values and what to tell a learner who gives them",
-                ),
-                default=[],
-            ),
+            wrong_answers=_wrong_answers(Number(), "known wrong values and what to tell a learner who gives them"),
         ),
         "symbolic": _question(
             "symbolic",
@@ -285,16 +283,7 @@ QUESTION = Tagged(
                 MapOf(Choice(ASSUMPTIONS), min_items=1, doc="every symbol a learner may use, with its assumption"),
                 required=True,
             ),
-            wrong_answers=Field(
-                ListOf(
-                    Object(
-                        {"answer": Field(Text(), required=True), "feedback": Field(Text(), required=True)},
-                        title="wrong answer",
-                    ),
-                    doc="known wrong expressions and what to tell a learner who gives them",
-                ),
-                default=[],
-            ),
+            wrong_answers=_wrong_answers(Text(), "known wrong expressions and what to tell a learner who gives them"),
             tolerance=Field(Number(exclusive_minimum=0, doc="relative tolerance of the numeric check"), default=1e-9),
             domain=Field(
                 MapOf(ListOf(Number(), min_items=2), doc="sampling range [low, high] per variable"),
