@@ -32,7 +32,7 @@ from quizkit.schema import (
 
 IDENTIFIER = r"[a-z0-9][a-z0-9_-]*"
 PYTHON_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
-ASSUMPTIONS = ("real", "positive", "nonnegative", "negative", "nonzero", "integer")
+ASSUMPTIONS = ("real", "positive", "nonnegative", "negative", "nonpositive", "nonzero", "integer")
 
 # ---------------------------------------------------------------------------------------------
 # The model

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+from quizkit.lesson import ASSUMPTIONS
+
 if TYPE_CHECKING:
     import sympy
 
@@ -108,16 +110,8 @@ _FUNCTION_ALIASES: dict[str, str] = {
 # Names of constants; a declared variable of the same name takes precedence.
 _CONSTANTS: dict[str, str] = {"pi": "pi", "e": "E", "E": "E"}
 
-# Assumption word -> keyword arguments for sympy.Symbol.
-_ASSUMPTIONS: dict[str, dict[str, bool]] = {
-    "real": {"real": True},
-    "positive": {"positive": True},
-    "nonnegative": {"nonnegative": True},
-    "negative": {"negative": True},
-    "nonpositive": {"nonpositive": True},
-    "nonzero": {"nonzero": True},
-    "integer": {"integer": True},
-}
+# The assumption words a lesson may declare; each is also the sympy.Symbol keyword it sets.
+_ASSUMPTIONS = frozenset(ASSUMPTIONS)
 
 _OPERATOR_CHARS: dict[str, str] = {
     "·": "*", "⋅": "*", "×": "*", "∗": "*", "∙": "*", "•": "*",
@@ -156,7 +150,7 @@ class ParseError(Exception):
 
 def known_assumptions() -> frozenset[str]:
     """The assumption words a question may declare for a variable."""
-    return frozenset(_ASSUMPTIONS)
+    return _ASSUMPTIONS
 
 
 # --------------------------------------------------------------------------------------------
@@ -637,7 +631,7 @@ class _Builder:
 
 
 def _symbols(sympy_module: Any, declared: Mapping[str, str]) -> dict[str, Any]:
-    return {name: sympy_module.Symbol(name, **_ASSUMPTIONS[a]) for name, a in declared.items()}
+    return {name: sympy_module.Symbol(name, **{a: True}) for name, a in declared.items()}
 
 
 def symbols(variables: Mapping[str, str]) -> dict[str, sympy.Symbol]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -190,7 +191,6 @@ class Session:
                 skipped = self._exercise(item, number, total)
             else:
                 skipped = self._question(item, number, total)
-            self._save()
             if skipped and item.id not in skipped_once:
                 skipped_once.add(item.id)
                 queue.append(item)  # offered once more at the end of this run
@@ -267,8 +267,6 @@ class Session:
         self._save()
 
     def _record(self, item_id: str, record: ItemRecord) -> None:
-        import time
-
         assert self.progress is not None
         record.updated = time.time()
         self.progress.items[item_id] = record
