@@ -246,6 +246,7 @@ class Program:
     module_file: str  # the module's __file__
     function: str
     calls: Sequence[Sequence[object]]
+    preload: Sequence[tuple[str, bytes]] = ()  # trusted (filename, source) run in the module first
 
 
 @dataclass(frozen=True)
@@ -347,6 +348,8 @@ def execute(program: Program, emit: Emit, *, contain_interrupts: bool, register_
         sys.modules[program.module_name] = module  # dataclasses and pickling look modules up here
     namespace = module.__dict__
     try:
+        for preload_name, preload_source in program.preload:
+            exec(compile(preload_source, preload_name, "exec", dont_inherit=True), namespace)
         exec(code, namespace)
     except MemoryError:
         end("memory_limit")
@@ -822,6 +825,10 @@ def _program_from_request(header: Header, payload: bytes) -> Program:
     view = memoryview(payload)
     offset = header["source"]
     source = bytes(view[:offset])
+    preload = []
+    for name, size in header["preload"]:
+        preload.append((name, bytes(view[offset : offset + size])))
+        offset += size
     calls = []
     for call in header["args"]:
         args = []
@@ -830,7 +837,7 @@ def _program_from_request(header: Header, payload: bytes) -> Program:
             offset += size
         calls.append(args)
     filename = header["filename"]
-    return Program(source, filename, module_name(filename), filename, header["function"], calls)
+    return Program(source, filename, module_name(filename), filename, header["function"], calls, preload)
 
 
 def _wait_for_child(pid: int, job_id: int, inbox: _Inbox) -> tuple[int, float]:
@@ -982,7 +989,9 @@ def _child_main(
         copy = os.path.join(workdir, program.filename)
         with open(copy, "wb") as learner_file:
             learner_file.write(program.source)  # a file that deletes itself deletes this copy
-        program = Program(program.source, program.filename, program.module_name, copy, program.function, program.calls)
+        program = Program(
+            program.source, program.filename, program.module_name, copy, program.function, program.calls, program.preload
+        )
         execute(program, _result_channel(), contain_interrupts=True, register_module=True)
         exit_code = 0
     except ChannelLost:

@@ -99,6 +99,7 @@ __all__ = [
     "RunStatus",
     "Runner",
     "SandboxError",
+    "Source",
     "SubprocessRunner",
 ]
 
@@ -185,22 +186,45 @@ class RunResult:
         return self.status is RunStatus.OK
 
 
+@dataclass(frozen=True)
+class Source:
+    """A learner file as bytes already read, with the name it is shown and compiled under.
+
+    Batch grading reads each file of an untrusted folder once, safely, and runs exactly those bytes;
+    the sandbox then never touches the path again.
+    """
+
+    name: str
+    data: bytes
+
+
 @dataclass(frozen=True, eq=False)
 class Job:
     """One learner file, the function to call in it, and the positional arguments of each call.
 
+    ``source`` is a path (read when the job starts) or a :class:`Source` (bytes read by the caller).
     Arguments are Python floats/ints or numpy arrays (any shape, including 0-d and empty) or numpy
-    scalars; the function receives values of the same types.
+    scalars; the function receives values of the same types. ``preload`` holds trusted course code
+    (for example a helper function another exercise asks for) run in the learner's module before
+    the learner's file, so a definition in the file takes precedence.
     """
 
-    source: Path
+    source: Path | Source
     function: str
     calls: tuple[tuple[object, ...], ...]
     limits: Limits = Limits()
+    preload: tuple[Source, ...] = ()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "source", Path(self.source))
+        if not isinstance(self.source, Source):
+            object.__setattr__(self, "source", Path(self.source))
         object.__setattr__(self, "calls", tuple(tuple(call) for call in self.calls))
+        object.__setattr__(self, "preload", tuple(self.preload))
+
+    @property
+    def name(self) -> str:
+        """The file name learners see in messages."""
+        return self.source.name
 
 
 class Runner(Protocol):
@@ -218,7 +242,14 @@ class Runner(Protocol):
 
 def _read_source(job: Job) -> bytes | RunResult:
     """The learner file's bytes, or the RunResult that ends the job before any process starts."""
-    name = job.source.name
+    name = job.name
+    if isinstance(job.source, Source):
+        source = job.source.data
+        if len(source) > MAX_SOURCE_BYTES:
+            return _early(RunStatus.UNREADABLE, f"{name} is {_size(len(source))}; the limit is {_size(MAX_SOURCE_BYTES)}")
+        if not source.strip():
+            return _early(RunStatus.EMPTY_FILE, f"{name} is empty: write the function {job.function} in it")
+        return source
     try:
         size = job.source.stat().st_size
         if size > MAX_SOURCE_BYTES:
@@ -390,7 +421,7 @@ def _verdict(seen: _Observed) -> tuple[RunStatus, str, str]:
 
 
 def _end_verdict(job: Job, end: wire.Header, phase: str) -> tuple[RunStatus, str, str]:
-    name, function = job.source.name, job.function
+    name, function = job.name, job.function
     status, reason, detail = RunStatus(end["status"]), end["reason"], end["detail"]
     if status is RunStatus.OK:
         return status, "", ""
@@ -509,8 +540,9 @@ class InProcessRunner:
                 transcript.accept(frame_header, frame_payload)
 
         calls = [[wire.decode_argument(*wire.encode_argument(arg)) for arg in call] for call in job.calls]
-        filename = str(job.source)
-        program = wire.Program(source, filename, wire.module_name(job.source.name), filename, job.function, calls)
+        filename = str(job.source) if isinstance(job.source, Path) else job.name
+        preload = [(item.name, item.data) for item in job.preload]
+        program = wire.Program(source, filename, wire.module_name(job.name), filename, job.function, calls, preload)
         capture = _CappedText(job.limits.output_bytes)
         protocol_error = None
         with contextlib.redirect_stdout(capture), contextlib.redirect_stderr(capture):  # type: ignore[type-var]
@@ -1015,13 +1047,13 @@ class SubprocessRunner:
 
     def _request(self, job: Job, source: bytes) -> tuple[wire.Header, bytes]:
         self._next_id += 1
-        parts = [source]
+        parts = [source, *(item.data for item in job.preload)]
         args = []
         for call in job.calls:
             encoded = [wire.encode_argument(arg) for arg in call]
             parts += [data for _kind, data in encoded]
             args.append([[kind, len(data)] for kind, data in encoded])
-        filename = job.source.name
+        filename = job.name
         if filename in ("", ".", "..") or "\x00" in filename:
             filename = "learner.py"
         limits = job.limits
@@ -1031,6 +1063,7 @@ class SubprocessRunner:
             "function": job.function,
             "filename": filename,
             "source": len(source),
+            "preload": [[item.name, len(item.data)] for item in job.preload],
             "args": args,
             "limits": {
                 "cpu_seconds": limits.cpu_seconds,
