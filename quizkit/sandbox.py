@@ -92,7 +92,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CallOutcome",
+    "ISOLATION_MODES",
     "InProcessRunner",
+    "IsolationUnavailable",
     "Job",
     "Limits",
     "RunResult",
@@ -116,6 +118,17 @@ class SandboxError(QuizkitError):
     """The sandbox itself cannot work here (e.g. the fork server fails to start)."""
 
     exit_code = 2
+
+
+class IsolationUnavailable(SandboxError):
+    """OS isolation was required (``isolation="required"``) but this machine cannot provide it."""
+
+
+# How much OS isolation a SubprocessRunner insists on:
+#   "required":  refuse to run (IsolationUnavailable) where namespaces and Landlock are missing (grade);
+#   "preferred": isolate where possible, else run with the process limits only (submit, take);
+#   "off":       process limits only (``grade --no-isolation``).
+ISOLATION_MODES = ("required", "preferred", "off")
 
 
 @dataclass(frozen=True)
@@ -886,12 +899,20 @@ class SubprocessRunner:
     """
 
     def __init__(
-        self, *, python: str | None = None, hidden_paths: Iterable[str | os.PathLike[str]] = (), servers: int = 1
+        self,
+        *,
+        python: str | None = None,
+        hidden_paths: Iterable[str | os.PathLike[str]] = (),
+        servers: int = 1,
+        isolation: str = "preferred",
     ) -> None:
         """``python``: interpreter for the servers (default: this one). ``hidden_paths``: directories
         (e.g. a course root) that must not be on the learner's ``sys.path``; the grader's working
         directory always is. ``servers``: fork servers to start right away, in the background, so
         their start-up overlaps the caller's own work (0: start them on the first run)."""
+        if isolation not in ISOLATION_MODES:
+            raise ValueError(f"isolation must be one of {ISOLATION_MODES}, not {isolation!r}")
+        self.isolation = isolation
         self._python = python or sys.executable
         if not self._python:
             raise SandboxError("cannot find the Python interpreter to run the sandbox with")
@@ -931,6 +952,11 @@ class SubprocessRunner:
     def supervisor_pids(self) -> tuple[int, ...]:
         """Process ids of the live fork servers (for monitoring and tests)."""
         return tuple(server.pid for server in self._servers if server.alive)
+
+    @property
+    def warning(self) -> str | None:
+        """One line for the learner when this runner isolates less than it could elsewhere; else None."""
+        return None
 
     @property
     def privileges(self) -> str:
