@@ -513,11 +513,28 @@ def _describe_exit(exc: BaseException, kit: _Toolkit) -> str:
 # ---------------------------------------------------------------------------------------------
 
 PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
 PR_SET_KEEPCAPS = 8
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
 CAP_DAC_READ_SEARCH = 2
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
+# Landlock (linux/landlock.h); the syscall numbers are the same on every architecture.
+LANDLOCK_CREATE_RULESET = 444
+LANDLOCK_ADD_RULE = 445
+LANDLOCK_RESTRICT_SELF = 446
+LANDLOCK_RULE_PATH_BENEATH = 1
+LANDLOCK_ACCESS_FS_EXECUTE = 1 << 0
+LANDLOCK_ACCESS_FS_WRITE_FILE = 1 << 1
+LANDLOCK_ACCESS_FS_READ_FILE = 1 << 2
+LANDLOCK_ACCESS_FS_READ_DIR = 1 << 3
+LANDLOCK_ACCESS_FS_REFER = 1 << 13
+LANDLOCK_ACCESS_FS_TRUNCATE = 1 << 14
+LANDLOCK_ACCESS_FS_IOCTL_DEV = 1 << 15
+LANDLOCK_ACCESS_NET_BIND_TCP = 1 << 0
+LANDLOCK_ACCESS_NET_CONNECT_TCP = 1 << 1
+LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET = 1 << 0
+LANDLOCK_SCOPE_SIGNAL = 1 << 1
 NOBODY = 65534
 # Imported once in the server so that no child pays for them: what the child runner uses, and
 # what learner code commonly imports.
@@ -580,6 +597,63 @@ class _Libc:
             errno = self._ctypes.get_errno()
             raise OSError(errno, f"prctl({option}): {os.strerror(errno)}")
 
+    def syscall(self, number: int, *args: Any) -> int:
+        result = self._libc.syscall(number, *args)
+        if result < 0:
+            errno = self._ctypes.get_errno()
+            raise OSError(errno, f"syscall {number}: {os.strerror(errno)}")
+        return int(result)
+
+    def landlock_ruleset(self, read_roots: Sequence[str], write_roots: Sequence[str]) -> tuple[int, int]:
+        """A Landlock ruleset fd allowing reads beneath ``read_roots`` and everything beneath
+        ``write_roots``, denying TCP bind/connect and (ABI 6) signals and abstract sockets outside
+        the domain; with the kernel's ABI version. (-1, 0) where Landlock is missing."""
+        ctypes = self._ctypes
+        try:
+            abi = self.syscall(LANDLOCK_CREATE_RULESET, None, ctypes.c_size_t(0), 1)
+        except OSError:
+            return -1, 0
+        handled_fs = (1 << 13) - 1  # ABI 1: execute .. make_sym
+        if abi >= 2:
+            handled_fs |= LANDLOCK_ACCESS_FS_REFER
+        if abi >= 3:
+            handled_fs |= LANDLOCK_ACCESS_FS_TRUNCATE
+        if abi >= 5:
+            handled_fs |= LANDLOCK_ACCESS_FS_IOCTL_DEV
+        handled_net = LANDLOCK_ACCESS_NET_BIND_TCP | LANDLOCK_ACCESS_NET_CONNECT_TCP if abi >= 4 else 0
+        scoped = LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | LANDLOCK_SCOPE_SIGNAL if abi >= 6 else 0
+
+        class RulesetAttr(ctypes.Structure):
+            _fields_ = [("fs", ctypes.c_uint64), ("net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
+
+        class PathBeneath(ctypes.Structure):
+            _pack_ = 1
+            _fields_ = [("allowed", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+        attr = RulesetAttr(handled_fs, handled_net, scoped)
+        size = 24 if abi >= 6 else 16 if abi >= 4 else 8
+        ruleset = self.syscall(LANDLOCK_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), 0)
+        file_rights = LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE
+        read_rights = file_rights | LANDLOCK_ACCESS_FS_READ_DIR
+        writable_file = (
+            LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE
+        ) | (handled_fs & (LANDLOCK_ACCESS_FS_TRUNCATE | LANDLOCK_ACCESS_FS_IOCTL_DEV))
+        rules = [(path, read_rights) for path in read_roots] + [(path, handled_fs) for path in write_roots]
+        rules.append((os.devnull, writable_file))
+        for path, rights in rules:
+            try:
+                fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+            except OSError:  # a root that does not exist here grants nothing
+                continue
+            try:
+                if not os.path.isdir(path):
+                    rights &= writable_file | LANDLOCK_ACCESS_FS_EXECUTE
+                rule = PathBeneath(rights, fd)
+                self.syscall(LANDLOCK_ADD_RULE, ruleset, LANDLOCK_RULE_PATH_BENEATH, ctypes.byref(rule), 0)
+            finally:
+                os.close(fd)
+        return ruleset, abi
+
     def keep_only_capability(self, capability: int) -> None:
         """Make ``capability`` the only effective and permitted one (after setuid with KEEPCAPS)."""
         ctypes = self._ctypes
@@ -631,17 +705,30 @@ class _Inbox:
         self.sock.sendall(encode_frame(header))
 
 
-def serve(control_fd: int, numpy_dir: str, hidden: Sequence[str]) -> int:
+@dataclass(frozen=True)
+class _Confinement:
+    """What confines every child of this server besides rlimits and privileges."""
+
+    namespaces: bool  # the server runs inside bubblewrap's namespaces (its /tmp and /dev/shm are private)
+    jobs_root: str  # the only directory children may write to (their job directories live here)
+    ruleset_fd: int  # Landlock ruleset applied by each child; -1 without Landlock
+    landlock_abi: int
+
+
+def serve(control_fd: int, numpy_dir: str, hidden: Sequence[str], options: Any = None) -> int:
     """Fork-server main loop: one job at a time, each in a fresh forked child."""
     import socket
 
     sock = socket.socket(fileno=control_fd)
     inbox = _Inbox(sock)
+    namespaces = bool(getattr(options, "namespaces", False))
     try:
-        _prepare_server(numpy_dir, hidden)
         libc = _Libc()
+        libc.prctl(PR_SET_DUMPABLE, 0)  # no ptrace, no /proc/PID/mem for processes of the same user
+        _prepare_server(numpy_dir, hidden)
         libc.prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans of the learner's processes reparent to us
-        privileges = _plan_privileges(libc)
+        privileges = _plan_privileges(libc, getattr(options, "base_tasks", None))
+        confinement = _confine(libc, privileges, namespaces, getattr(options, "read_roots", None) or [])
     except (ImportError, OSError) as exc:
         inbox.send({"t": "fatal", "reason": f"{type(exc).__name__}: {exc}"})
         return 1
@@ -655,6 +742,8 @@ def serve(control_fd: int, numpy_dir: str, hidden: Sequence[str]) -> int:
             "uid": privileges.uid,
             "read_cap": privileges.keep_read_cap,
             "privileges": privileges.reason,
+            "namespaces": namespaces,
+            "landlock": confinement.landlock_abi if confinement.ruleset_fd >= 0 else 0,
         }
     )
     try:
@@ -662,10 +751,25 @@ def serve(control_fd: int, numpy_dir: str, hidden: Sequence[str]) -> int:
             header, payload = inbox.next_frame()
             if header["t"] == "job":
                 result_fd, output_fd = inbox.fds.popleft(), inbox.fds.popleft()
-                _serve_job(header, payload, result_fd, output_fd, inbox, libc, privileges)
+                _serve_job(header, payload, result_fd, output_fd, inbox, libc, privileges, confinement)
             # A "kill" for a job that already ended needs no action.
     except _ParentGone:
         return 0
+
+
+def _confine(libc: _Libc, privileges: _Privileges, namespaces: bool, read_roots: Sequence[str]) -> _Confinement:
+    """Create the jobs directory and the Landlock ruleset every child applies."""
+    import tempfile
+
+    jobs_root = tempfile.mkdtemp(prefix="quizkit-jobs-")
+    if privileges.uid is not None and privileges.gid is not None:
+        os.chown(jobs_root, privileges.uid, privileges.gid)
+    ruleset, abi = libc.landlock_ruleset(read_roots, [jobs_root]) if read_roots else (-1, 0)
+    if ruleset >= 0:
+        import fcntl
+
+        ruleset = fcntl.fcntl(ruleset, fcntl.F_DUPFD_CLOEXEC, 64)  # above the fds a child keeps or closes
+    return _Confinement(namespaces, jobs_root, ruleset, abi)
 
 
 def _prepare_server(numpy_dir: str, hidden: Sequence[str]) -> None:
@@ -710,11 +814,16 @@ def _count_tasks(uid: int) -> int:
     return count
 
 
-def _plan_privileges(libc: _Libc) -> _Privileges:
-    """As root, run children as nobody if that provably works here; otherwise keep the uid."""
+def _plan_privileges(libc: _Libc, outside_tasks: int | None = None) -> _Privileges:
+    """As root, run children as nobody if that provably works here; otherwise keep the uid.
+
+    ``outside_tasks``: the children's user's tasks as counted by the grader, which sees processes
+    this server's pid namespace hides (RLIMIT_NPROC counts them all).
+    """
     if os.geteuid() != 0:
-        return _Privileges(None, None, False, _count_tasks(os.getuid()), "not root: children keep the user's uid")
-    base = _count_tasks(NOBODY)
+        base = max(_count_tasks(os.getuid()), outside_tasks or 0)
+        return _Privileges(None, None, False, base, "not root: children keep the user's uid")
+    base = max(_count_tasks(NOBODY), outside_tasks or 0)
     for keep_read_cap in (False, True):
         candidate = _Privileges(NOBODY, NOBODY, keep_read_cap, base, "")
         failure = _probe_privileges(libc, candidate)
@@ -781,19 +890,28 @@ def _drop_privileges(libc: _Libc, privileges: _Privileges) -> None:
 
 
 def _serve_job(
-    header: Header, payload: bytes, result_fd: int, output_fd: int, inbox: _Inbox, libc: _Libc, privileges: _Privileges
+    header: Header,
+    payload: bytes,
+    result_fd: int,
+    output_fd: int,
+    inbox: _Inbox,
+    libc: _Libc,
+    privileges: _Privileges,
+    confinement: _Confinement,
 ) -> None:
-    """Run one job in a forked child, wait for it (or a kill), sweep its processes, report."""
+    """Run one job in a forked child, wait for it (or a kill), sweep its processes, clean up, report."""
     import tempfile
 
     program = _program_from_request(header, payload)
-    workdir = tempfile.mkdtemp(prefix="quizkit-job-")
+    workdir = tempfile.mkdtemp(prefix="job-", dir=confinement.jobs_root)
     if privileges.uid is not None and privileges.gid is not None:
         os.chown(workdir, privileges.uid, privileges.gid)
     server_pid = os.getpid()
     pid = os.fork()
     if pid == 0:
-        _child_main(program, header["limits"], result_fd, output_fd, workdir, inbox, libc, privileges, server_pid)
+        _child_main(
+            program, header["limits"], result_fd, output_fd, workdir, inbox, libc, privileges, confinement, server_pid
+        )
     os.close(result_fd)
     os.close(output_fd)
     inbox.send({"t": "started", "id": header["id"], "pid": pid, "workdir": workdir})
@@ -806,7 +924,7 @@ def _serve_job(
         _, status, usage = os.wait4(pid, 0)
         cpu = usage.ru_utime + usage.ru_stime
     _sweep()
-    cleanup = _remove_tree(workdir)
+    cleanup = _clean_up(workdir, confinement)
     if parent_gone:
         raise _ParentGone
     inbox.send(
@@ -934,22 +1052,102 @@ def _sweep() -> None:
 
 
 def _remove_tree(path: str) -> str | None:
-    """Remove a job directory, even one the learner made unwritable; the error text if that fails."""
-    import shutil
+    """Remove a directory tree the learner may have made hostile; the error text if that fails.
 
+    Iterative and descriptor-relative, two descriptors at a time: a tree 20,000 levels deep, whose
+    paths are far longer than PATH_MAX, or folders made unreadable are removed like any other.
+    Symbolic links are removed, never followed.
+    """
+    import stat
+
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
-        shutil.rmtree(path)
+        os.chmod(path, 0o700, follow_symlinks=False)
+        current = os.open(path, flags)
+    except FileNotFoundError:
         return None
-    except OSError:
-        for root, dirs, _files in os.walk(path):
-            for name in dirs:
-                os.chmod(os.path.join(root, name), 0o700)
-        os.chmod(path, 0o700)
-    try:
-        shutil.rmtree(path)
     except OSError as exc:
-        return f"could not remove {path}: {exc}"
+        return f"could not remove {path}: {exc.strerror or exc}"
+    names: list[str] = []  # the path from ``path`` down to ``current``
+    try:
+        while True:
+            descended = False
+            with os.scandir(current) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        os.chmod(entry.name, stat.S_IRWXU, dir_fd=current, follow_symlinks=False)
+                        below = os.open(entry.name, flags, dir_fd=current)
+                        os.close(current)
+                        current = below
+                        names.append(entry.name)
+                        descended = True
+                        break
+                    os.unlink(entry.name, dir_fd=current)
+            if descended:
+                continue
+            if not names:
+                break
+            parent = os.open("..", flags, dir_fd=current)
+            os.close(current)
+            current = parent
+            os.rmdir(names.pop(), dir_fd=current)
+    except OSError as exc:
+        return f"could not remove {path}: {exc.strerror or exc}"
+    finally:
+        os.close(current)
+    try:
+        os.rmdir(path)
+    except OSError as exc:
+        return f"could not remove {path}: {exc.strerror or exc}"
     return None
+
+
+def _clean_up(workdir: str, confinement: _Confinement) -> str | None:
+    """Remove what a job left: its directory and, inside namespaces, anything else in the private
+    /tmp and /dev/shm and every System V IPC object (the ipc namespace is this server's)."""
+    problem = _remove_tree(workdir)
+    if not confinement.namespaces:
+        return problem
+    for folder in ("/tmp", "/dev/shm"):
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for name in names:
+            path = os.path.join(folder, name)
+            if path == confinement.jobs_root:
+                continue
+            if os.path.isdir(path) and not os.path.islink(path):
+                problem = _remove_tree(path) or problem
+            else:
+                try:
+                    os.unlink(path)
+                except OSError as exc:
+                    problem = problem or f"could not remove {path}: {exc.strerror or exc}"
+    _remove_ipc_objects()
+    return problem
+
+
+def _remove_ipc_objects() -> None:
+    """IPC_RMID every System V shared memory segment, semaphore set and message queue in sight."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    ipc_rmid = 0
+    for kind, remove in (
+        ("shm", lambda ident: libc.shmctl(ident, ipc_rmid, None)),
+        ("sem", lambda ident: libc.semctl(ident, 0, ipc_rmid)),
+        ("msg", lambda ident: libc.msgctl(ident, ipc_rmid, None)),
+    ):
+        try:
+            with open(f"/proc/sysvipc/{kind}") as listing:
+                lines = listing.read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 1 and fields[1].isdigit():
+                remove(int(fields[1]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -966,6 +1164,7 @@ def _child_main(
     inbox: _Inbox,
     libc: _Libc,
     privileges: _Privileges,
+    confinement: _Confinement,
     server_pid: int,
 ) -> NoReturn:
     """Isolate this forked process, run the program, and exit without returning to the server loop."""
@@ -976,12 +1175,15 @@ def _child_main(
     try:
         inbox.sock.detach()  # its fd is closed below; the object must never close a reused number
         os.setsid()
+        libc.prctl(PR_SET_NO_NEW_PRIVS, 1)  # no setuid binaries, no file capabilities on exec; Landlock needs it
+        if confinement.ruleset_fd >= 0:
+            libc.syscall(LANDLOCK_RESTRICT_SELF, confinement.ruleset_fd, 0)
+            os.close(confinement.ruleset_fd)
         _install_descriptors(result_fd, output_fd)
         _apply_limits(limits, privileges)
         os.chdir(workdir)
         _scrub_environment(workdir)
         _drop_privileges(libc, privileges)
-        libc.prctl(PR_SET_NO_NEW_PRIVS, 1)  # no setuid binaries, no file capabilities on exec
         libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))  # after setuid, which clears it: die with the server
         if os.getppid() != server_pid:
             os._exit(EXIT_RUNNER_FAILED)  # the server died before PDEATHSIG was armed
@@ -1096,8 +1298,11 @@ def _main(argv: Sequence[str]) -> int:
     parser.add_argument("--control-fd", type=int, required=True)
     parser.add_argument("--numpy-dir", default="")
     parser.add_argument("--hide", action="append", default=[])
+    parser.add_argument("--namespaces", action="store_true", help="running inside bubblewrap's namespaces")
+    parser.add_argument("--read-root", dest="read_roots", action="append", default=[])
+    parser.add_argument("--base-tasks", type=int, default=None)
     options = parser.parse_args(argv)
-    return serve(options.control_fd, options.numpy_dir, options.hide)
+    return serve(options.control_fd, options.numpy_dir, options.hide, options)
 
 
 if __name__ == "__main__":

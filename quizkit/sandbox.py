@@ -71,7 +71,6 @@ import difflib
 import math
 import os
 import selectors
-import shutil
 import signal
 import socket
 import subprocess
@@ -197,6 +196,15 @@ class RunResult:
     @property
     def ok(self) -> bool:
         return self.status is RunStatus.OK
+
+
+@dataclass(frozen=True)
+class ActiveLayers:
+    """The OS isolation a fork server applies to its children."""
+
+    namespaces: bool  # bubblewrap: private file system, pid, network and ipc namespaces
+    landlock: int  # the Landlock ABI applied to each child; 0: none
+    privileges: str  # how children run (uid), in words
 
 
 @dataclass(frozen=True)
@@ -601,23 +609,25 @@ class _ServerGone(Exception):
 class _Server:
     """One fork server process and the grader's end of its control socket."""
 
-    def __init__(self, python: str, hidden: list[str]) -> None:
+    def __init__(self, python: str, hidden: list[str], *, namespaces: bool, landlock: bool) -> None:
         import tempfile
 
+        from quizkit import isolation
+
+        launch = isolation.launch(python, wire.__file__, namespaces=namespaces)
+        self.namespaces = namespaces
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        command = [
-            python,
-            "-I",
-            wire.__file__,
-            "--serve",
-            "--control-fd",
-            str(theirs.fileno()),
-            "--numpy-dir",
-            _numpy_dir(),
-        ]
+        command = [*launch.argv, "--serve", "--control-fd", str(theirs.fileno()), "--numpy-dir", launch.numpy_dir]
         for path in hidden:
             command += ["--hide", path]
-        environment = {**wire.CHILD_ENV, "HOME": "/nonexistent", "TMPDIR": tempfile.gettempdir()}
+        if namespaces:
+            command.append("--namespaces")
+        if landlock:
+            command += [f"--read-root={root}" for root in launch.read_roots]
+        command += ["--base-tasks", str(isolation.task_count(wire.NOBODY if os.geteuid() == 0 else os.getuid()))]
+        environment = {**wire.CHILD_ENV, "HOME": "/nonexistent", "TMPDIR": "/tmp" if namespaces else tempfile.gettempdir()}
+        # bubblewrap says why it cannot start on stderr; a file, so that nothing can block on it.
+        self._errors = tempfile.TemporaryFile()
         try:
             self.process = subprocess.Popen(
                 command,
@@ -626,12 +636,13 @@ class _Server:
                 cwd="/",
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+                stderr=self._errors,
                 start_new_session=True,
             )
         except OSError as exc:
             ours.close()
-            raise SandboxError(f"could not start the sandbox with {python}: {exc}") from exc
+            self._errors.close()
+            raise SandboxError(f"could not start the sandbox with {launch.argv[0]}: {exc}") from exc
         finally:
             theirs.close()
         self.sock = ours
@@ -640,9 +651,31 @@ class _Server:
         self.info: wire.Header | None = None
         self.alive = True
 
+    def startup_errors(self) -> str:
+        """The first line the server (or bubblewrap) wrote to stderr, for a failed start."""
+        self._errors.seek(0)
+        text = self._errors.read(4096).decode("utf-8", errors="replace").strip()
+        return text.splitlines()[-1] if text else ""
+
     @property
     def pid(self) -> int:
         return self.process.pid
+
+    def pids(self) -> list[int]:
+        """This server's process and, inside namespaces, bubblewrap's two processes it runs under."""
+        chain = [self.process.pid]
+        if self.namespaces:
+            # bwrap -> bwrap as the namespace's init -> the fork server: each the only child of the last.
+            for _ in range(2):
+                try:
+                    with open(f"/proc/{chain[-1]}/task/{chain[-1]}/children") as listing:
+                        children = listing.read().split()
+                except OSError:
+                    break
+                if len(children) != 1:
+                    break
+                chain.append(int(children[0]))
+        return chain
 
     def wait_ready(self) -> None:
         """Block until the server has imported numpy and said so; SandboxError if it cannot."""
@@ -658,9 +691,8 @@ class _Server:
                 messages = self.receive()
             except _ServerGone:
                 self.kill()
-                raise SandboxError(
-                    f"the sandbox stopped while starting (exit code {self.process.returncode})"
-                ) from None
+                why = self.startup_errors() or f"exit code {self.process.returncode}"
+                raise SandboxError(f"the sandbox stopped while starting ({why})") from None
             for message in messages:
                 if message["t"] == "fatal":
                     self.kill()
@@ -693,6 +725,7 @@ class _Server:
                 os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
         self.sock.close()
+        self._errors.close()
         self.alive = False
 
     def shutdown(self) -> None:
@@ -702,17 +735,8 @@ class _Server:
             self.process.wait(timeout=KILL_GRACE_SECONDS)
         except subprocess.TimeoutExpired:
             self.kill()
+        self._errors.close()
         self.alive = False
-
-
-def _numpy_dir() -> str:
-    """The directory numpy is imported from, found without importing it."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("numpy")
-    if spec is None or not spec.submodule_search_locations:
-        raise SandboxError("numpy is not installed for this Python; the sandbox needs it")
-    return os.path.dirname(next(iter(spec.submodule_search_locations)))
 
 
 class _Flight:
@@ -827,10 +851,10 @@ class _Flight:
             # Already gone, or (a uid we cannot signal) no longer ours to kill.
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.pid, signal.SIGKILL)
-        if self.workdir is not None:
-            # The server that would have removed it is gone. Best effort: whatever cannot be
-            # removed (a directory the learner made unreadable) is inert in the temp directory.
-            shutil.rmtree(self.workdir, ignore_errors=True)
+        if self.workdir is not None and not self.server.namespaces:
+            # The server that would have removed it is gone. (Inside namespaces the directory was on
+            # the server's private tmpfs, which vanished with it; its path means nothing here.)
+            wire._remove_tree(self.workdir)
 
     def postpone(self, seconds: float) -> None:
         """Extend the deadline by time the consumer of results kept us from reading the pipes."""
@@ -905,14 +929,28 @@ class SubprocessRunner:
         hidden_paths: Iterable[str | os.PathLike[str]] = (),
         servers: int = 1,
         isolation: str = "preferred",
+        namespaces: bool | None = None,
     ) -> None:
         """``python``: interpreter for the servers (default: this one). ``hidden_paths``: directories
         (e.g. a course root) that must not be on the learner's ``sys.path``; the grader's working
         directory always is. ``servers``: fork servers to start right away, in the background, so
-        their start-up overlaps the caller's own work (0: start them on the first run)."""
+        their start-up overlaps the caller's own work (0: start them on the first run). ``isolation``:
+        one of :data:`ISOLATION_MODES`. ``namespaces``: False to leave bubblewrap out even where it
+        works (tests of the Landlock-only layer); None decides by what the machine offers."""
         if isolation not in ISOLATION_MODES:
             raise ValueError(f"isolation must be one of {ISOLATION_MODES}, not {isolation!r}")
+        from quizkit import isolation as layers
+
         self.isolation = isolation
+        # Namespaces are tried where bubblewrap exists; a server that cannot start in them (no user
+        # namespaces on this system) is replaced by one without, and the reason kept for the doctor.
+        available = sys.platform.startswith("linux") and layers.bwrap_path() is not None
+        self._namespaces = isolation != "off" and available and namespaces is not False
+        self.namespaces_problem = "" if available else "bubblewrap (bwrap) is not installed"
+        if namespaces is False:
+            self.namespaces_problem = "not used (asked for)"
+        self._landlock = isolation != "off"
+        layers.set_not_dumpable()
         self._python = python or sys.executable
         if not self._python:
             raise SandboxError("cannot find the Python interpreter to run the sandbox with")
@@ -935,9 +973,39 @@ class SubprocessRunner:
             raise RuntimeError("this SubprocessRunner is closed")
         for index, server in enumerate(self._servers):
             if not server.alive:
-                self._servers[index] = _Server(self._python, self._hidden)
+                self._servers[index] = self._new_server()
         while len(self._servers) < servers:
-            self._servers.append(_Server(self._python, self._hidden))
+            self._servers.append(self._new_server())
+
+    def _new_server(self) -> _Server:
+        return _Server(self._python, self._hidden, namespaces=self._namespaces, landlock=self._landlock)
+
+    def _ready(self, index: int) -> _Server:
+        """Server ``index``, started if needed and ready; enforces the isolation mode."""
+        server = self._servers[index]
+        if not server.alive:
+            server = self._servers[index] = self._new_server()
+        try:
+            server.wait_ready()
+        except SandboxError as exc:
+            if not server.namespaces:
+                raise
+            # bubblewrap could not set up the namespaces here: go on without them.
+            self._namespaces = False
+            self.namespaces_problem = str(exc).removeprefix("the sandbox stopped while starting ").strip("()")
+            for other in self._servers:
+                if other is not server and other.alive and other.namespaces:
+                    other.kill()
+            server = self._servers[index] = self._new_server()
+            server.wait_ready()
+        layers = self.layers()
+        if self.isolation == "required" and layers is not None and not (layers.namespaces or layers.landlock):
+            raise IsolationUnavailable(
+                "refusing to grade: learner code cannot be isolated on this machine "
+                f"(namespaces: {self.namespaces_problem or 'unavailable'}; Landlock: not supported by this kernel). "
+                "Run 'quizkit doctor' for details, or pass --no-isolation to grade with process limits only."
+            )
+        return server
 
     def close(self) -> None:
         """Stop every fork server (idempotent)."""
@@ -950,13 +1018,39 @@ class SubprocessRunner:
         self.close()
 
     def supervisor_pids(self) -> tuple[int, ...]:
-        """Process ids of the live fork servers (for monitoring and tests)."""
-        return tuple(server.pid for server in self._servers if server.alive)
+        """Process ids of the live fork servers, with bubblewrap's processes around them (for monitoring
+        and tests): everything of the sandbox that is not a learner's process."""
+        return tuple(pid for server in self._servers if server.alive for pid in server.pids())
+
+    def layers(self) -> ActiveLayers | None:
+        """The isolation layers the ready servers apply (None before any server is ready)."""
+        for server in self._servers:
+            if server.info is not None:
+                return ActiveLayers(
+                    namespaces=bool(server.info.get("namespaces")),
+                    landlock=int(server.info.get("landlock") or 0),
+                    privileges=str(server.info.get("privileges", "")),
+                )
+        return None
+
+    def check_isolation(self) -> ActiveLayers:
+        """Start a server if needed and return its layers; IsolationUnavailable where required ones are missing."""
+        self.start(1)
+        self._ready(0)
+        layers = self.layers()
+        assert layers is not None
+        return layers
 
     @property
     def warning(self) -> str | None:
-        """One line for the learner when this runner isolates less than it could elsewhere; else None."""
-        return None
+        """One line for the learner when learner code runs without OS isolation here; else None."""
+        layers = self.layers()
+        if self.isolation != "preferred" or layers is None or layers.namespaces or layers.landlock:
+            return None
+        return (
+            "warning: your code runs with process limits only (no namespaces, no Landlock on this machine); "
+            "'quizkit doctor' says why"
+        )
 
     @property
     def privileges(self) -> str:
@@ -1050,10 +1144,7 @@ class SubprocessRunner:
         """Send ``job`` to server ``index`` (restarting it if it died) with fresh pipes."""
         header, payload = self._request(job, source)
         for attempt in range(2):
-            server = self._servers[index]
-            if not server.alive:
-                server = self._servers[index] = _Server(self._python, self._hidden)
-            server.wait_ready()
+            server = self._ready(index)
             result_read, result_write = os.pipe()
             output_read, output_write = os.pipe()
             try:
