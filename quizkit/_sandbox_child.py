@@ -13,7 +13,13 @@ version 1.0 bytes and are read back with ``numpy.load(allow_pickle=False)``; pic
 Child to parent, on file descriptor :data:`RESULT_FD` (learner output goes to fds 1 and 2)::
 
     {"t": "loaded"}                                   the file was imported, the function found
-    {"t": "call", "i", "type", "error", "note", "modified", "seconds"} + .npy payload or nothing
+    {"t": "call", "i", "type", "error", "note", "reshaped", "seconds"} + .npy payload or nothing
+
+Array arguments do not travel in frames: the parent lays them out in one sealed memfd (see
+:func:`layout_arguments`), which the child maps and hands to the function as writable arrays. After
+the run the parent compares the memfd with what it wrote, so whether a call changed its inputs is
+measured by the parent. The child adds only what the parent cannot see, an array argument given a
+new shape or dtype in place (``reshaped``): a flag that can only turn a pass into a failure.
     {"t": "end", "status", "reason", "detail", "defined"}    last frame; status in CHILD_STATUSES
 
 Parent to server, on a socketpair: ``job`` (with the two pipe write ends attached as SCM_RIGHTS)
@@ -192,22 +198,7 @@ def encode_argument(value: object) -> tuple[str, bytes]:
     The kind lets the child hand the function a value of the original type: a Python float stays
     a float (not a 0-d array), a numpy scalar stays a numpy scalar.
     """
-    import numpy as np
-
-    if isinstance(value, np.ndarray):
-        kind, array = "array", np.asarray(value)
-    elif isinstance(value, np.generic):
-        kind, array = "scalar", np.asarray(value)
-    elif type(value) is bool:
-        kind, array = "bool", np.asarray(value)
-    elif isinstance(value, int):
-        kind, array = "int", np.asarray(int(value), dtype=np.int64)
-    elif isinstance(value, float):
-        kind, array = "float", np.asarray(float(value))
-    else:
-        raise TypeError(f"a call argument must be a float, an int or a numpy array, not {type(value).__name__}")
-    if array.dtype.kind not in NUMERIC_KINDS:
-        raise TypeError(f"a call argument must be numeric, not an array of dtype {array.dtype}")
+    kind, array = _argument_array(value)
     return kind, encode_array(array)
 
 
@@ -223,6 +214,106 @@ def decode_argument(kind: str, data: bytes) -> object:
     if kind in ("float", "int", "bool"):
         return {"float": float, "int": int, "bool": bool}[kind](array[()])
     raise ProtocolError(f"unknown argument kind {kind!r}")
+
+
+SHARED_ALIGNMENT = 64
+
+
+@dataclass(frozen=True)
+class ArgumentLayout:
+    """A job's call arguments as sent: descriptors per call, inline ``.npy`` scalars, shared array bytes.
+
+    A descriptor is ``[kind, size]`` for a scalar (its ``.npy`` bytes follow in the payload) or
+    ``["shared", dtype, shape, offset, size]`` for an array stored at ``offset`` of the shared bytes.
+    """
+
+    descriptors: list[list[list[Any]]]
+    inline: bytes
+    shared: bytes
+
+    def modified(self, now: bytes | bytearray | memoryview) -> list[tuple[bool, ...]]:
+        """Per call, per argument: whether ``now`` (the shared bytes after the run) differs from what was sent."""
+        flags = []
+        for call in self.descriptors:
+            row = []
+            for descriptor in call:
+                if descriptor[0] != "shared":
+                    row.append(False)  # Python and numpy scalars are immutable
+                    continue
+                offset, size = descriptor[3], descriptor[4]
+                row.append(bytes(now[offset : offset + size]) != self.shared[offset : offset + size])
+            flags.append(tuple(row))
+        return flags
+
+
+def layout_arguments(calls: Sequence[Sequence[object]]) -> ArgumentLayout:
+    """Lay out the arguments of every call (see :class:`ArgumentLayout`)."""
+    descriptors: list[list[list[Any]]] = []
+    inline: list[bytes] = []
+    shared = bytearray()
+    for call in calls:
+        row: list[list[Any]] = []
+        for value in call:
+            kind, array = _argument_array(value)
+            if kind == "array":
+                shared += bytes(-len(shared) % SHARED_ALIGNMENT)
+                data = array.tobytes(order="C")
+                row.append(["shared", array.dtype.str, [int(n) for n in array.shape], len(shared), len(data)])
+                shared += data
+            else:
+                data = encode_array(array)
+                inline.append(data)
+                row.append([kind, len(data)])
+        descriptors.append(row)
+    return ArgumentLayout(descriptors, b"".join(inline), bytes(shared))
+
+
+def arguments_from_layout(descriptors: Any, inline: memoryview, shared: Any) -> list[list[object]]:
+    """The values the learner's function receives: scalars decoded, arrays as writable views of ``shared``."""
+    import math
+
+    import numpy as np
+
+    calls: list[list[object]] = []
+    offset = 0
+    for call in descriptors:
+        args: list[object] = []
+        for descriptor in call:
+            if descriptor[0] == "shared":
+                _kind, dtype_text, shape, start, size = descriptor
+                dtype = np.dtype(str(dtype_text))
+                count = math.prod(shape)
+                if dtype.kind not in NUMERIC_KINDS or dtype.hasobject or count * dtype.itemsize != size:
+                    raise ProtocolError("a malformed shared argument")
+                array = np.frombuffer(shared, dtype=dtype, count=count, offset=start) if count else np.zeros(0, dtype)
+                args.append(array.reshape(shape))
+            else:
+                kind, size = descriptor
+                args.append(decode_argument(kind, bytes(inline[offset : offset + size])))
+                offset += size
+        calls.append(args)
+    return calls
+
+
+def _argument_array(value: object) -> tuple[str, Any]:
+    """(kind, array) of one call argument; see :func:`encode_argument`."""
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        kind, array = "array", np.asarray(value)  # tobytes(order="C") lays any array out contiguously
+    elif isinstance(value, np.generic):
+        kind, array = "scalar", np.asarray(value)
+    elif type(value) is bool:
+        kind, array = "bool", np.asarray(value)
+    elif isinstance(value, int):
+        kind, array = "int", np.asarray(int(value), dtype=np.int64)
+    elif isinstance(value, float):
+        kind, array = "float", np.asarray(float(value))
+    else:
+        raise TypeError(f"a call argument must be a float, an int or a numpy array, not {type(value).__name__}")
+    if array.dtype.kind not in NUMERIC_KINDS:
+        raise TypeError(f"a call argument must be numeric, not an array of dtype {array.dtype}")
+    return kind, array
 
 
 # ---------------------------------------------------------------------------------------------
@@ -261,7 +352,6 @@ class _Toolkit:
     plain_types: tuple[type, ...]  # Python and numpy scalar types whose values become arrays
     asarray: Callable[..., Any]
     perf_counter: Callable[[], float]
-    digest: Callable[[bytes], bytes]
     extract_tb: Callable[..., Any]
     format_exception_only: Callable[..., list[str]]
     isinstance: Callable[[object, Any], bool]
@@ -273,16 +363,10 @@ class _Toolkit:
 
 
 def _capture_toolkit() -> _Toolkit:
-    import hashlib
     import time
     import traceback
 
     import numpy as np
-
-    blake2b = hashlib.blake2b
-
-    def digest(data: bytes) -> bytes:
-        return blake2b(data, digest_size=16).digest()
 
     numpy_scalars = {t for t in np.sctypeDict.values() if issubclass(t, np.generic)}
     return _Toolkit(
@@ -290,7 +374,6 @@ def _capture_toolkit() -> _Toolkit:
         plain_types=(float, int, bool, complex, *numpy_scalars),
         asarray=np.asarray,
         perf_counter=time.perf_counter,
-        digest=digest,
         extract_tb=traceback.extract_tb,
         format_exception_only=traceback.format_exception_only,
         isinstance=isinstance,
@@ -379,7 +462,9 @@ def execute(program: Program, emit: Emit, *, contain_interrupts: bool, register_
     emit({"t": "loaded"}, b"")
 
     for index, args in enumerate(program.calls):
-        fingerprints = [_fingerprint(arg, kit) for arg in args]
+        # The bytes of array arguments are compared by the parent; what only this process can see is
+        # the array objects themselves (``w.shape = ...`` changes the caller's array, not its bytes).
+        views = [(arg.shape, arg.dtype.str) if kit.type(arg) is kit.ndarray else None for arg in args]
         error: str | None = None
         started = kit.perf_counter()
         try:
@@ -397,14 +482,17 @@ def execute(program: Program, emit: Emit, *, contain_interrupts: bool, register_
             end("exited", _describe_exit(exc, kit))
             return
         seconds = kit.perf_counter() - started
-        modified = [fp is not None and _fingerprint(arg, kit) != fp for arg, fp in zip(args, fingerprints, strict=True)]
+        reshaped = [
+            view is not None and (arg.shape, arg.dtype.str) != view  # type: ignore[attr-defined]
+            for arg, view in zip(args, views)
+        ]
         header: Header = {
             "t": "call",
             "i": index,
             "type": "",
             "error": error,
             "note": None,
-            "modified": modified,
+            "reshaped": reshaped,
             "seconds": max(0.0, seconds),
         }
         payload = b""
@@ -461,17 +549,6 @@ def _plain_value(value: object, kit: _Toolkit) -> tuple[Any, str, str | None, st
             None,
         )
     return array, name, None, None
-
-
-def _fingerprint(arg: object, kit: _Toolkit) -> tuple[object, ...] | None:
-    """Shape, dtype and a digest of the bytes of an array argument; None for immutable scalars.
-
-    Byte comparison is exact and NaN-aware (NaN == NaN, 0.0 != -0.0), and the fingerprint is made
-    of immutable objects, so the learner's code cannot rewrite the "before" copy.
-    """
-    if kit.type(arg) is not kit.ndarray:
-        return None
-    return (arg.shape, arg.dtype.str, kit.digest(arg.tobytes()))  # type: ignore[attr-defined]
 
 
 def _describe_syntax_error(exc: BaseException, kit: _Toolkit) -> tuple[str, str]:
@@ -750,8 +827,8 @@ def serve(control_fd: int, numpy_dir: str, hidden: Sequence[str], options: Any =
         while True:
             header, payload = inbox.next_frame()
             if header["t"] == "job":
-                result_fd, output_fd = inbox.fds.popleft(), inbox.fds.popleft()
-                _serve_job(header, payload, result_fd, output_fd, inbox, libc, privileges, confinement)
+                result_fd, output_fd, inputs_fd = inbox.fds.popleft(), inbox.fds.popleft(), inbox.fds.popleft()
+                _serve_job(header, payload, (result_fd, output_fd, inputs_fd), inbox, libc, privileges, confinement)
             # A "kill" for a job that already ended needs no action.
     except _ParentGone:
         return 0
@@ -892,8 +969,7 @@ def _drop_privileges(libc: _Libc, privileges: _Privileges) -> None:
 def _serve_job(
     header: Header,
     payload: bytes,
-    result_fd: int,
-    output_fd: int,
+    fds: tuple[int, int, int],
     inbox: _Inbox,
     libc: _Libc,
     privileges: _Privileges,
@@ -902,7 +978,9 @@ def _serve_job(
     """Run one job in a forked child, wait for it (or a kill), sweep its processes, clean up, report."""
     import tempfile
 
-    program = _program_from_request(header, payload)
+    result_fd, output_fd, inputs_fd = fds
+    program = _program_from_request(header, payload, inputs_fd)
+    os.close(inputs_fd)  # the mapping (if any) keeps the shared arguments alive in the child
     workdir = tempfile.mkdtemp(prefix="job-", dir=confinement.jobs_root)
     if privileges.uid is not None and privileges.gid is not None:
         os.chown(workdir, privileges.uid, privileges.gid)
@@ -939,7 +1017,9 @@ def _serve_job(
     )
 
 
-def _program_from_request(header: Header, payload: bytes) -> Program:
+def _program_from_request(header: Header, payload: bytes, inputs_fd: int) -> Program:
+    import mmap
+
     view = memoryview(payload)
     offset = header["source"]
     source = bytes(view[:offset])
@@ -947,13 +1027,10 @@ def _program_from_request(header: Header, payload: bytes) -> Program:
     for name, size in header["preload"]:
         preload.append((name, bytes(view[offset : offset + size])))
         offset += size
-    calls = []
-    for call in header["args"]:
-        args = []
-        for kind, size in call:
-            args.append(decode_argument(kind, bytes(view[offset : offset + size])))
-            offset += size
-        calls.append(args)
+    shared_size = header["shared"]
+    # MAP_SHARED: whatever the learner's code writes into its arguments lands in the parent's memfd.
+    shared = mmap.mmap(inputs_fd, shared_size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE) if shared_size else b""
+    calls = arguments_from_layout(header["args"], view[offset:], shared)
     filename = header["filename"]
     return Program(source, filename, module_name(filename), filename, header["function"], calls, preload)
 

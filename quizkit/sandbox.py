@@ -67,6 +67,7 @@ a few milliseconds.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import difflib
 import math
 import os
@@ -77,7 +78,7 @@ import subprocess
 import sys
 import time
 import weakref
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -176,7 +177,7 @@ class CallOutcome:
     value: np.ndarray | None  # the return value as an array; None if it raised or was not numeric
     return_type: str  # type name of the returned object ("float", "ndarray", "NoneType"); "" if it raised
     error: str | None  # "ZeroDivisionError: division by zero" + traceback lines from the learner's file
-    inputs_modified: tuple[bool, ...]  # per argument: changed in place by the call
+    inputs_modified: tuple[bool, ...]  # per argument: changed in place by the call, as the parent measured
     seconds: float
     note: str | None = None  # why a returned array is not usable (ndarray subclass, object dtype)
 
@@ -314,27 +315,28 @@ class _Transcript:
             raise wire.ProtocolError(f"a frame of unknown type {kind[:40]!r}")
 
     def _outcome(self, header: wire.Header, payload: bytes) -> CallOutcome:
-        _expect_keys(header, {"t", "i", "type", "error", "note", "modified", "seconds", "payload"})
+        _expect_keys(header, {"t", "i", "type", "error", "note", "reshaped", "seconds", "payload"})
         index = header["i"]
         if not self.loaded or type(index) is not int or index != len(self.outcomes) or index >= len(self._arities):
             raise wire.ProtocolError(f"a result for call {index!r} out of order")
         return_type = _checked_text(header["type"], wire.MAX_TYPE_NAME_CHARS, "type")
         error = _checked_optional_text(header["error"], wire.MAX_REASON_CHARS + wire.MAX_DETAIL_CHARS + 1, "error")
         note = _checked_optional_text(header["note"], wire.MAX_REASON_CHARS, "note")
-        modified = header["modified"]
-        if (
-            type(modified) is not list
-            or len(modified) != self._arities[index]
-            or any(type(m) is not bool for m in modified)
-        ):
-            raise wire.ProtocolError("a malformed list of modified inputs")
         seconds = header["seconds"]
         if type(seconds) not in (int, float) or not 0 <= seconds <= 1e6:
             raise wire.ProtocolError("a malformed call duration")
         value = wire.decode_array(payload) if payload else None
         if value is not None and error is not None:
             raise wire.ProtocolError("a call that both raised and returned")
-        return CallOutcome(value, return_type, error, tuple(modified), float(seconds), note)
+        reshaped = header["reshaped"]
+        if (
+            type(reshaped) is not list
+            or len(reshaped) != self._arities[index]
+            or any(type(flag) is not bool for flag in reshaped)
+        ):
+            raise wire.ProtocolError("a malformed list of reshaped inputs")
+        # The parent ORs in what it measures in the shared memory (see _conclude).
+        return CallOutcome(value, return_type, error, tuple(reshaped), float(seconds), note)
 
     def _accept_end(self, header: wire.Header, payload: bytes) -> None:
         _expect_keys(header, {"t", "status", "reason", "detail", "defined", "payload"})
@@ -394,15 +396,25 @@ class _Observed:
     seconds: float
     stop: str | None = None  # why the grader stopped the run: "timeout", "output" or "protocol"
     protocol_error: str | None = None
+    modified: Sequence[tuple[bool, ...]] = ()  # per call, per argument, as measured by the parent
 
 
 def _conclude(seen: _Observed) -> RunResult:
     status, message, detail = _verdict(seen)
     limit = seen.job.limits.output_bytes
+    outcomes = tuple(
+        dataclasses.replace(
+            outcome,
+            inputs_modified=tuple(a or b for a, b in zip(outcome.inputs_modified, seen.modified[index])),
+        )
+        if index < len(seen.modified)
+        else outcome
+        for index, outcome in enumerate(seen.transcript.outcomes)
+    )
     return RunResult(
         status=status,
         message=message,
-        outcomes=tuple(seen.transcript.outcomes),
+        outcomes=outcomes,
         output=seen.output[:limit].decode("utf-8", errors="replace"),
         output_truncated=seen.output_total > limit,
         seconds=seen.seconds,
@@ -560,7 +572,9 @@ class InProcessRunner:
             for frame_header, frame_payload in reader.feed(wire.encode_frame(header, payload)):
                 transcript.accept(frame_header, frame_payload)
 
-        calls = [[wire.decode_argument(*wire.encode_argument(arg)) for arg in call] for call in job.calls]
+        layout = wire.layout_arguments(job.calls)
+        shared = bytearray(layout.shared)  # the calls' arrays are writable views of this buffer
+        calls = wire.arguments_from_layout(layout.descriptors, memoryview(layout.inline), shared)
         filename = str(job.source) if isinstance(job.source, Path) else job.name
         preload = [(item.name, item.data) for item in job.preload]
         program = wire.Program(source, filename, wire.module_name(job.name), filename, job.function, calls, preload)
@@ -579,6 +593,7 @@ class InProcessRunner:
             capture.total,
             time.monotonic() - started,
             protocol_error=protocol_error,
+            modified=layout.modified(shared),
         )
         return _conclude(seen)
 
@@ -739,13 +754,48 @@ class _Server:
         self.alive = False
 
 
+class _SharedInputs:
+    """A job's array arguments in a sealed memfd: the child maps it, the parent reads it back after.
+
+    Sealed against shrinking and growing, so the learner's code can change the bytes (which is what
+    the parent looks for) but not the size the parent reads.
+    """
+
+    def __init__(self, layout: wire.ArgumentLayout) -> None:
+        import fcntl
+
+        self.layout = layout
+        self.fd = os.memfd_create("quizkit-inputs", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+        data = memoryview(layout.shared)
+        while data:
+            data = data[os.write(self.fd, data) :]
+        fcntl.fcntl(self.fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL)
+
+    def modified(self) -> list[tuple[bool, ...]]:
+        """Per call, per argument: changed by the run (read once every process of the job is gone)."""
+        return self.layout.modified(os.pread(self.fd, len(self.layout.shared), 0) if self.layout.shared else b"")
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
 class _Flight:
     """One job in progress on one server: its pipes, its deadline and what has been seen so far."""
 
     def __init__(
-        self, server: _Server, job: Job, job_id: int, selector: selectors.BaseSelector, result_fd: int, output_fd: int
+        self,
+        server: _Server,
+        job: Job,
+        job_id: int,
+        selector: selectors.BaseSelector,
+        result_fd: int,
+        output_fd: int,
+        inputs: _SharedInputs,
     ) -> None:
         self.server, self.job, self.job_id = server, job, job_id
+        self.inputs = inputs
         self._selector = selector
         self.started = time.monotonic()
         self.deadline = self.started + job.limits.wall_seconds
@@ -894,6 +944,7 @@ class _Flight:
             self._lose_server()
         for fd in list(self._open):
             self._close(fd)
+        self.inputs.close()
 
     def result(self) -> RunResult:
         assert self.exit is not None
@@ -911,7 +962,9 @@ class _Flight:
             self.exited_at - self.started,
             self.stop,
             protocol_error,
+            self.inputs.modified(),
         )
+        self.inputs.close()
         return _conclude(seen)
 
 
@@ -1142,16 +1195,18 @@ class SubprocessRunner:
 
     def _launch(self, index: int, job: Job, source: bytes, selector: selectors.BaseSelector) -> _Flight:
         """Send ``job`` to server ``index`` (restarting it if it died) with fresh pipes."""
-        header, payload = self._request(job, source)
+        header, payload, layout = self._request(job, source)
         for attempt in range(2):
             server = self._ready(index)
+            inputs = _SharedInputs(layout)
             result_read, result_write = os.pipe()
             output_read, output_write = os.pipe()
             try:
-                server.send(header, payload, (result_write, output_write))
+                server.send(header, payload, (result_write, output_write, inputs.fd))
             except OSError:
                 os.close(result_read)
                 os.close(output_read)
+                inputs.close()
                 server.kill()
                 if attempt:
                     raise SandboxError("the sandbox's fork server stopped accepting jobs") from None
@@ -1159,17 +1214,13 @@ class SubprocessRunner:
             finally:
                 os.close(result_write)
                 os.close(output_write)
-            return _Flight(server, job, header["id"], selector, result_read, output_read)
+            return _Flight(server, job, header["id"], selector, result_read, output_read, inputs)
         raise AssertionError("unreachable")
 
-    def _request(self, job: Job, source: bytes) -> tuple[wire.Header, bytes]:
+    def _request(self, job: Job, source: bytes) -> tuple[wire.Header, bytes, wire.ArgumentLayout]:
         self._next_id += 1
-        parts = [source, *(item.data for item in job.preload)]
-        args = []
-        for call in job.calls:
-            encoded = [wire.encode_argument(arg) for arg in call]
-            parts += [data for _kind, data in encoded]
-            args.append([[kind, len(data)] for kind, data in encoded])
+        layout = wire.layout_arguments(job.calls)
+        parts = [source, *(item.data for item in job.preload), layout.inline]
         filename = job.name
         if filename in ("", ".", "..") or "\x00" in filename:
             filename = "learner.py"
@@ -1181,7 +1232,8 @@ class SubprocessRunner:
             "filename": filename,
             "source": len(source),
             "preload": [[item.name, len(item.data)] for item in job.preload],
-            "args": args,
+            "args": layout.descriptors,
+            "shared": len(layout.shared),
             "limits": {
                 "cpu_seconds": limits.cpu_seconds,
                 "memory_bytes": limits.memory_bytes,
@@ -1189,7 +1241,7 @@ class SubprocessRunner:
                 "processes": limits.processes,
             },
         }
-        return header, b"".join(parts)
+        return header, b"".join(parts), layout
 
     def _stop_flights(self, selector: selectors.BaseSelector, flights: dict[int, _Flight]) -> None:
         """Kill the jobs still running (the consumer stopped early) and wait for their cleanup."""
