@@ -121,12 +121,24 @@ def penalty_gradient(penalty: Callable[[float], float], w: float) -> float:
     return (penalty(w + h) - penalty(w - h)) / (2 * h)
 
 
+def soft_threshold(v: float, threshold: float) -> float:
+    """sign(v) * max(|v| - threshold, 0), written out case by case (independent of the reference)."""
+    if v > threshold:
+        return v - threshold
+    if v < -threshold:
+        return v + threshold
+    return 0.0
+
+
 def l1_step(w: float, alpha: float, lam: float, data_grad: float = 0.0) -> float:
-    """One gradient step on L_data + lam*|w|; a step that changes the sign is clamped to exactly 0."""
-    gradient = penalty_gradient(lambda v: lam * abs(v), w) + data_grad
-    new = w - alpha * gradient
-    if w * new < 0:
-        new = 0.0
+    """The lesson's L1 step: a plain step on the data loss, then soft thresholding by alpha*lam.
+
+    Away from zero this is the plain gradient step on L_data + lam*|w| (the penalty gradient comes
+    from a finite difference, so the two definitions check each other)."""
+    new = soft_threshold(w - alpha * data_grad, alpha * lam)
+    if w != 0 and new != 0 and math.copysign(1, new) == math.copysign(1, w):
+        plain = w - alpha * (penalty_gradient(lambda v: lam * abs(v), w) + data_grad)
+        assert math.isclose(new, plain, abs_tol=1e-9), (new, plain)
     return new
 
 
@@ -208,7 +220,12 @@ def smallest_lambda_with_zero_minimiser() -> float:
 # question id -> (fragments its prompt must contain, so the numbers here match the prompt; recomputation)
 NUMERIC_KEYS: dict[str, tuple[tuple[str, ...], Callable[[], float]]] = {
     "l1-step-clamp": (("w = 0.05", "α = 0.1", "λ = 0.8", "data gradient"), lambda: l1_step(0.05, 0.1, 0.8)),
-    "l1-step-no-cross": (("w = 0.5", "α = 0.1", "λ = 0.8", "data gradient 0"), lambda: l1_step(0.5, 0.1, 0.8)),
+    "l1-step-no-cross": (("w = 0.4", "α = 0.1", "λ = 0.8", "data gradient 0"), lambda: l1_step(0.4, 0.1, 0.8)),
+    "prox-stays-at-zero": (
+        ("w = 0", "−0.15", "α = 0.1", "λ = 0.2"),
+        lambda: l1_step(0.0, 0.1, 0.2, data_grad=-0.15),
+    ),
+    "prox-leaves-zero": (("w = 0", "−0.3", "α = 0.1", "λ = 0.2"), lambda: l1_step(0.0, 0.1, 0.2, data_grad=-0.3)),
     "l1-step-with-data": (
         ("w = 0.3", "α = 0.1", "λ = 0.5", "∂L_data/∂w = −0.2"),
         lambda: l1_step(0.3, 0.1, 0.5, data_grad=-0.2),
@@ -281,6 +298,115 @@ def test_subgradient_sticks_scenario(lesson):
     assert minimise(lambda w: (w - 0.075) ** 2 + 0.2 * np.abs(w)) == 0.0
     # and with a steeper data loss the weight does leave zero
     assert minimise(lambda w: (w - 0.15) ** 2 + 0.2 * np.abs(w)) > 0.0
+
+
+def test_why_clamp_scenario_flickers_under_the_plain_step_and_clamp(lesson):
+    """The numbers in `why-clamp`: data loss (w - 0.075)^2 (slope -0.15 at 0), alpha 0.1, lam 0.2.
+    The plain step with sign(0) = 0 and the clamp leaves zero and comes back; the two-part step stays."""
+    question = _question(lesson, "why-clamp")
+    for fragment in ("−0.15", "α = 0.1", "λ = 0.2", "0.015 → 0.007 → 0.0006"):
+        assert fragment in question.prompt + question.explanation, fragment
+    alpha, lam = 0.1, 0.2
+
+    def slope(w: float) -> float:
+        return 2 * (w - 0.075)
+
+    w, path = 0.0, []
+    for _ in range(8):
+        new = w - alpha * (slope(w) + lam * float(np.sign(w)))
+        w = 0.0 if w * new < 0 else new
+        path.append(w)
+    assert [round(v, 4) for v in path[:4]] == [0.015, 0.007, 0.0006, 0.0]
+    assert path[4] > 0, "the clamped weight leaves zero again"
+    w = 0.0
+    for _ in range(8):
+        w = l1_step(w, alpha, lam, data_grad=slope(w))
+        assert w == 0.0
+
+
+# ---------------------------------------------------------------------------------------------
+# The taught update rule, run on a small Lasso problem (20 features, 3 of them real)
+# ---------------------------------------------------------------------------------------------
+
+SOLUTIONS = LESSON_PATH.parent.parent.parent / "solutions" / "lesson3"
+
+
+def _reference(name: str) -> Callable:
+    """A lesson 3 reference solution, the function the lesson teaches learners to write."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"lesson3_reference_{name}", SOLUTIONS / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, name)
+
+
+@pytest.fixture(scope="module")
+def lasso_problem():
+    """X (50 x 20), y from 3 real features plus noise, lam, a safe step 1/||X||_2^2, the true support.
+    The objective is 1/2 ||Xw - y||^2 + lam ||w||_1."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((50, 20))
+    w_true = np.zeros(20)
+    support = np.sort(rng.choice(20, 3, replace=False))
+    w_true[support] = [2.0, -1.5, 1.0]
+    y = X @ w_true + 0.1 * rng.standard_normal(50)
+    lam = 0.1 * float(np.max(np.abs(X.T @ y)))
+    step = 1.0 / float(np.linalg.norm(X, 2)) ** 2
+    return X, y, lam, step, support
+
+
+def _zero_counts(update, X, y, steps: int = 1500) -> tuple[np.ndarray, list[int]]:
+    w = np.zeros(X.shape[1])
+    counts = []
+    for _ in range(steps):
+        w = update(w)
+        counts.append(int(np.count_nonzero(w == 0.0)))
+    return w, counts
+
+
+def test_the_taught_l1_step_keeps_zeros_at_zero(lasso_problem):
+    """The soft-thresholding (proximal) step as the lesson teaches it: once the iterates settle, the set
+    of exact zeros never changes, it is the set of noise features, and every zero weight satisfies the
+    lesson's condition |data slope| <= lam."""
+    X, y, lam, step, support = lasso_problem
+    soft_threshold = _reference("soft_threshold")
+
+    def taught_step(w):
+        return soft_threshold(w - step * X.T @ (X @ w - y), step * lam)
+
+    w, counts = _zero_counts(taught_step, X, y)
+    assert set(counts[200:]) == {17}
+    zeros_before = w == 0.0
+    for _ in range(200):  # from here on, a zero weight stays exactly zero at every step
+        w = taught_step(w)
+        assert np.array_equal(w == 0.0, zeros_before)
+    assert np.flatnonzero(w).tolist() == support.tolist()
+    slopes = X.T @ (X @ w - y)
+    assert np.all(np.abs(slopes[w == 0.0]) <= lam)
+
+
+def test_the_plain_step_with_clamp_does_not_keep_zeros(lasso_problem):
+    """The contrast `why-clamp` and the clamp_to_zero prompt describe: with sign(0) = 0 and the clamp,
+    weights keep leaving zero, so the number of exact zeros flickers from step to step."""
+    X, y, lam, step, _ = lasso_problem
+    sign_gradient = _reference("sign_gradient")
+    clamp_to_zero = _reference("clamp_to_zero")
+
+    def plain_step_with_clamp(w):
+        return clamp_to_zero(w, w - step * (X.T @ (X @ w - y) + sign_gradient(w, lam)))
+
+    w, counts = _zero_counts(plain_step_with_clamp, X, y)
+    late = counts[1000:]
+    assert sum(a != b for a, b in zip(late, late[1:])) > len(late) // 2
+    assert max(late) < 17, "it never even finds all 17 zeros of the minimum at once"
+    left_zero = 0
+    for _ in range(100):
+        new = plain_step_with_clamp(w)
+        left_zero += int(np.count_nonzero((w == 0.0) & (new != 0.0)))
+        w = new
+    assert left_zero >= 50, "weights at exactly 0 keep leaving zero"
 
 
 # ---------------------------------------------------------------------------------------------
