@@ -536,3 +536,79 @@ def test_symbolic_domains_respect_assumptions(lesson):
             # a real w must be sampled on both sides of 0, or lam and lam*sign(w) would look equal
             if question.id in ("l1-gradient", "elastic-net-gradient", "l1-update") and name == "w":
                 assert low < 0 < high, f"{question.id}: the domain of w must include negative values"
+
+
+# ---------------------------------------------------------------------------------------------
+# Grading holes, checked through the real checker (quizkit.questions.judge)
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def symbolic_checker():
+    from quizkit.symbolic import SymbolicChecker
+
+    with SymbolicChecker(timeout=5.0) as checker:
+        yield checker
+
+
+def _judged(lesson, question_id: str, answer: str, checker=None):
+    from quizkit.questions import judge
+
+    return judge(_question(lesson, question_id), answer, symbolic=checker)
+
+
+@pytest.mark.parametrize(
+    "answer", ["2*|w-0.3|+lam", "|2w-0.6|+λ", "2*(w-0.3)+lam*sign(w-0.3)", "2*(w - 0.3) + lam*sign(w - 0.1)"]
+)
+def test_rubber_band_gradient_rejects_answers_that_differ_only_below_the_old_minimum(
+    lesson, symbolic_checker, answer
+):
+    verdict = _judged(lesson, "rubber-band-gradient", answer, symbolic_checker)
+    assert verdict.status.value == "incorrect", verdict
+
+
+def test_rubber_band_gradient_still_accepts_the_key_written_another_way(lesson, symbolic_checker):
+    assert _judged(lesson, "rubber-band-gradient", "2w - 0.6 + λ", symbolic_checker).is_correct
+
+
+@pytest.mark.parametrize(
+    ("question_id", "answer", "fragment"),
+    [
+        ("l1-gradient", "λ|w|", "penalty, not its derivative"),
+        ("l2-gradient", "λw^2", "penalty itself"),
+        ("l1-update", "w - αλ", "Right only for w > 0"),
+        ("l1-update", "sign(w)*max(|w| - alpha*lam, 0)", "soft-thresholding step"),
+    ],
+)
+def test_common_symbolic_slips_get_targeted_feedback(lesson, symbolic_checker, question_id, answer, fragment):
+    verdict = _judged(lesson, question_id, answer, symbolic_checker)
+    assert verdict.status.value == "incorrect"
+    assert any(fragment in line for line in verdict.feedback), verdict.feedback
+
+
+@pytest.mark.parametrize(
+    ("question_id", "answer"),
+    [
+        ("rubber-band-min-large-lambda", "0.004"),
+        ("rubber-band-min-large-lambda", "-0.004"),
+        ("rubber-band-threshold", "0.596"),
+        ("rubber-band-threshold", "0.604"),
+    ],
+)
+def test_exact_value_questions_reject_near_misses(lesson, question_id, answer):
+    assert not _judged(lesson, question_id, answer).is_correct
+
+
+@pytest.mark.parametrize(
+    ("answer", "fragment"),
+    [("0.336", "L2 step"), ("0.368", "w·(1 − αλ)"), ("0.32", "")],
+)
+def test_l1_step_no_cross_separates_l1_l2_and_proportional_rules(lesson, answer, fragment):
+    verdict = _judged(lesson, "l1-step-no-cross", answer)
+    assert verdict.is_correct == (fragment == "")
+    assert fragment in " ".join(verdict.feedback)
+
+
+def test_rubber_band_threshold_names_the_dropped_factor_two(lesson):
+    verdict = _judged(lesson, "rubber-band-threshold", "0.3")
+    assert not verdict.is_correct and "factor 2" in " ".join(verdict.feedback)
