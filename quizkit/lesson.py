@@ -141,6 +141,7 @@ class Case:
     name: str
     args: tuple[tuple[str, CaseValue], ...]
     line: int
+    weight: float = 1.0  # share of the exercise's points, relative to the other groups
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,7 @@ class RandomCases:
     count: int
     args: tuple[tuple[str, Generator], ...]
     line: int
+    weight: float = 1.0  # the whole block counts as one group of this weight
 
 
 @dataclass(frozen=True)
@@ -333,6 +335,13 @@ GENERATOR = Object(
     title="random argument",
     doc="uniform in [low, high]; 'zeros' of the entries exactly 0.0, 'ties' of them exactly +/- the scalar 'ties_with'",
 )
+_WEIGHT = Field(
+    Number(
+        exclusive_minimum=0,
+        doc="share of the exercise's points for passing this group, relative to the other groups (default 1)",
+    ),
+    default=1.0,
+)
 EXERCISE = Object(
     {
         "id": Field(Text(pattern=PYTHON_NAME, pattern_hint="the Python function name"), required=True),
@@ -352,6 +361,7 @@ EXERCISE = Object(
                     {
                         "name": Field(Text(), required=True),
                         "args": Field(MapOf(CASE_VALUE), required=True),
+                        "weight": _WEIGHT,
                     },
                     title="case",
                 )
@@ -366,6 +376,7 @@ EXERCISE = Object(
                         "seed": Field(Number(integer=True, minimum=0), required=True),
                         "count": Field(Number(integer=True, minimum=1, maximum=10_000), required=True),
                         "args": Field(MapOf(GENERATOR), required=True),
+                        "weight": _WEIGHT,
                     },
                     title="random cases",
                 )
@@ -540,7 +551,7 @@ def _build_exercise(item: Record, lesson_dir: Path, solutions_dir: Path, checker
     for case in item["cases"]:
         _check_argument_names(case["args"], parameters, checker)
         args = tuple((name, _case_value(case["args"][name])) for name in parameters if name in case["args"])
-        cases.append(Case(case["name"], args, case.node.line))
+        cases.append(Case(case["name"], args, case.node.line, float(case["weight"])))
     randoms = []
     for group in item["random"]:
         _check_argument_names(group["args"], parameters, checker)
@@ -572,7 +583,11 @@ def _build_exercise(item: Record, lesson_dir: Path, solutions_dir: Path, checker
                     ),
                 )
             )
-        randoms.append(RandomCases(group["name"], group["seed"], group["count"], tuple(generators), group.node.line))
+        randoms.append(
+            RandomCases(
+                group["name"], group["seed"], group["count"], tuple(generators), group.node.line, float(group["weight"])
+            )
+        )
     if not cases and not randoms:
         checker.error(item.node, "an exercise needs at least one case under 'cases' or 'random'")
     return Exercise(

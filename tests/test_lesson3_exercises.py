@@ -170,6 +170,27 @@ def test_soft_threshold_with_threshold_zero_returns_w(lesson: Lesson) -> None:
     assert expected_for(lesson, "soft_threshold", "tiny weights with threshold 0").tolist() == [1e-300, -1e-300]
 
 
+# Functions that ignore their input: they pass the edge cases that need no work, and no more.
+IGNORES_INPUT = {
+    "sign_gradient": "import numpy as np\n\ndef sign_gradient(w, lam):\n    return np.zeros_like(np.asarray(w, dtype=float))\n",
+    "clamp_to_zero": "import numpy as np\n\ndef clamp_to_zero(w_before, w_after):\n    return np.array(w_after, dtype=float)\n",
+    "soft_threshold": "import numpy as np\n\ndef soft_threshold(w, threshold):\n    return np.array(w, dtype=float)\n",
+}
+
+
+@pytest.mark.parametrize("exercise_id", sorted(IGNORES_INPUT))
+def test_a_function_that_ignores_its_input_earns_almost_no_partial_credit(
+    lesson: Lesson, tmp_path: Path, exercise_id: str
+) -> None:
+    item = exercise(lesson, exercise_id)
+    learner = tmp_path / f"{exercise_id}.py"
+    learner.write_text(IGNORES_INPUT[exercise_id], encoding="utf-8")
+    with InProcessRunner() as runner:
+        result = grade_file(lesson, item, learner, runner)
+    assert result.passed_groups >= 3, "the edge cases it passes are still graded"
+    assert result.score <= 0.1 * item.points
+
+
 # Typical bugs, written as edits of the reference solutions: each must lose marks.
 MUTANTS = {
     "sign_gradient": [

@@ -1,0 +1,7 @@
+# expect: 0.0 wherever it is wrong
+# expect-not: very small weights as zero
+import numpy as np
+
+
+def sign_gradient(w, lam):
+    return np.zeros_like(np.asarray(w, dtype=float))
