@@ -147,6 +147,34 @@ def l2_step(w: float, alpha: float, lam: float, data_grad: float = 0.0) -> float
     return w - alpha * (penalty_gradient(lambda v: lam * v * v, w) + data_grad)
 
 
+def l1_steps(w: float, alpha: float, lam: float, steps: int) -> float:
+    for _ in range(steps):
+        w = l1_step(w, alpha, lam)
+    return w
+
+
+def ista_step_zero_count(w, data_gradient, alpha: float, lam: float) -> int:
+    """Exact zeros after one ISTA step, entry by entry with the scalar L1 step."""
+    return sum(l1_step(wi, alpha, lam, data_grad=gi) == 0.0 for wi, gi in zip(w, data_gradient))
+
+
+def matching_sklearn_alpha(lam: float, n: int) -> float:
+    """The alpha for which scikit-learn's objective (1/(2n))||y - Xw||^2 + alpha*||w||_1 has the same
+    minimiser as 1/2 ||Xw - y||^2 + lam*||w||_1: the two must be proportional, lesson = c * sklearn
+    with c > 0 for every w. Writing sklearn = data/n + alpha*l1, lesson = c*data/n + (c*alpha)*l1 is
+    linear in (c, c*alpha); solve it from random weights and check the fit is exact."""
+    rng = np.random.default_rng(7)
+    X, y = rng.standard_normal((n, 4)), rng.standard_normal(n)
+    ws = rng.standard_normal((6, 4))
+    data = np.array([0.5 * np.sum((X @ w - y) ** 2) for w in ws])
+    l1 = np.array([np.sum(np.abs(w)) for w in ws])
+    lesson = data + lam * l1
+    design = np.column_stack([data / n, l1])
+    (c, c_alpha), *_ = np.linalg.lstsq(design, lesson, rcond=None)
+    assert c > 0 and np.allclose(design @ [c, c_alpha], lesson, rtol=1e-12)
+    return float(c_alpha / c)
+
+
 def l1_steps_until_zero(w: float, alpha: float, lam: float, limit: int = 10_000) -> int:
     for step in range(1, limit + 1):
         w = l1_step(w, alpha, lam)
@@ -226,6 +254,16 @@ NUMERIC_KEYS: dict[str, tuple[tuple[str, ...], Callable[[], float]]] = {
         lambda: l1_step(0.0, 0.1, 0.2, data_grad=-0.15),
     ),
     "prox-leaves-zero": (("w = 0", "−0.3", "α = 0.1", "λ = 0.2"), lambda: l1_step(0.0, 0.1, 0.2, data_grad=-0.3)),
+    "worked-example-l1-vs-l2": (
+        ("w = 0.12", "α = 0.1", "λ = 0.5", "third L1 step"),
+        lambda: l1_steps(0.12, 0.1, 0.5, steps=3),
+    ),
+    "l2-rubber-band-min": (("(w − 0.3)² + λw²", "λ = 0.2"), lambda: minimise(lambda w: (w - 0.3) ** 2 + 0.2 * w * w)),
+    "ista-step-zeros": (
+        ("w = (0.5, −0.05, 0)", "(0.2, 0.1, −0.3)", "α = 0.5", "λ = 0.4"),
+        lambda: ista_step_zero_count((0.5, -0.05, 0.0), (0.2, 0.1, -0.3), 0.5, 0.4),
+    ),
+    "sklearn-alpha": (("λ = 5", "n = 100", "(1/(2n))"), lambda: matching_sklearn_alpha(5.0, 100)),
     "l1-step-with-data": (
         ("w = 0.3", "α = 0.1", "λ = 0.5", "∂L_data/∂w = −0.2"),
         lambda: l1_step(0.3, 0.1, 0.5, data_grad=-0.2),
@@ -322,6 +360,47 @@ def test_why_clamp_scenario_flickers_under_the_plain_step_and_clamp(lesson):
     for _ in range(8):
         w = l1_step(w, alpha, lam, data_grad=slope(w))
         assert w == 0.0
+
+
+def test_rubber_band_minimiser_is_soft_threshold_at_half_lambda(lesson):
+    """`rubber-band-soft-threshold`: argmin (w - 0.3)^2 + lam|w| = S(0.3, lam/2), and with the 1/2
+    convention argmin 1/2 (w - 0.3)^2 + lam|w| = S(0.3, lam)."""
+    question = _question(lesson, "rubber-band-soft-threshold")
+    assert [o.text for o in question.options if o.correct] == ["soft_threshold(0.3, λ/2)"]
+    for lam in (0.0, 0.2, 0.5, 0.59, 0.61, 0.8, 1.5):
+        assert math.isclose(rubber_band_minimiser(lam), soft_threshold(0.3, lam / 2), abs_tol=1e-6)
+        half = minimise(lambda w, lam=lam: 0.5 * (w - 0.3) ** 2 + lam * np.abs(w))
+        assert math.isclose(half, soft_threshold(0.3, lam), abs_tol=1e-6)
+
+
+def test_l2_rubber_band_never_reaches_zero(lesson):
+    assert "0.3/(1 + λ)" in _question(lesson, "l2-rubber-band-never-zero").prompt
+    for lam in (0.2, 0.6, 1.0, 10.0, 100.0):
+        found = minimise(lambda w, lam=lam: (w - 0.3) ** 2 + lam * w * w)
+        assert found > 0.0 and math.isclose(found, 0.3 / (1 + lam), abs_tol=1e-6)
+
+
+def test_coordinate_descent_update_is_the_one_weight_minimiser(lesson):
+    """`coordinate-descent`: with the other weights fixed, argmin over w_j of
+    1/2||Xw - y||^2 + lam||w||_1 is S(x_j^T r_j, lam) / ||x_j||^2, and it is 0 iff |x_j^T r_j| <= lam."""
+    question = _question(lesson, "coordinate-descent")
+    assert "soft_threshold(x_jᵀr_j, λ) / ‖x_j‖₂²" in question.prompt
+    rng = np.random.default_rng(11)
+    X, y, w = rng.standard_normal((30, 4)) * 0.3, rng.standard_normal(30) * 0.3, rng.standard_normal(4) * 0.3
+    for j in range(4):
+        for lam in (0.05, 0.5, 2.0):
+            others = np.delete(np.arange(4), j)
+            r = y - X[:, others] @ w[others]
+            z = float(X[:, j] @ r)
+            formula = soft_threshold(z, lam) / float(X[:, j] @ X[:, j])
+
+            def objective(v: float, j=j, lam=lam, r=r) -> float:
+                return 0.5 * float(np.sum((v * X[:, j] - r) ** 2)) + lam * abs(v)
+
+            # convex in v: golden section finds the minimiser, and no neighbour beats the formula's value
+            assert math.isclose(golden_section(objective, -5.0, 5.0), formula, abs_tol=1e-6)
+            assert all(objective(formula) <= objective(formula + d) for d in (-1e-4, 1e-4))
+            assert (formula == 0.0) == (abs(z) <= lam)
 
 
 # ---------------------------------------------------------------------------------------------
