@@ -50,7 +50,7 @@ import numpy as np
 from quizkit.errors import QuizkitError, UsageError
 from quizkit.lesson import ArrayLiteral, CaseValue, Exercise, Generator, Lesson, RandomCases, Tolerance
 from quizkit.mistakes import diagnose
-from quizkit.sandbox import CallOutcome, InProcessRunner, Job, Limits, Runner, RunResult, RunStatus
+from quizkit.sandbox import CallOutcome, InProcessRunner, Job, Limits, Runner, RunResult, RunStatus, Source
 from quizkit.verdict import Status
 
 # At most this many differing entries are listed per failing case: enough to see a pattern, never a dump.
@@ -103,6 +103,7 @@ class GradingPlan:
     calls: tuple[Call, ...]
     groups: tuple[CaseGroup, ...]
     expected: tuple[np.ndarray, ...]  # the reference's result for each call, in call order
+    preload: tuple[Source, ...] = ()  # reference solutions of the exercises it uses, read once
 
     def job(self, source: Path) -> Job:
         """The sandbox job that runs ``source``'s function on every call of this plan."""
@@ -111,6 +112,7 @@ class GradingPlan:
             function=self.exercise.id,
             calls=tuple(call.args for call in self.calls),
             limits=limits_for(self.exercise),
+            preload=self.preload,
         )
 
 
@@ -235,23 +237,41 @@ def plan_exercise(exercise: Exercise, reference_runner: Runner | None = None) ->
         stat = reference.stat()
     except OSError as exc:
         raise ReferenceSolutionError(f"reference solution for '{exercise.id}' not found: {reference}") from exc
-    key = (str(reference.resolve()), stat.st_mtime_ns, stat.st_size, exercise.id, exercise.line)
+    preload = _preload_sources(exercise)
+    key = (str(reference.resolve()), stat.st_mtime_ns, stat.st_size, exercise.id, exercise.line, preload)
     cached = _PLAN_MEMO.get(key)
     if cached is not None and (cached.exercise is exercise or cached.exercise == exercise):
         return cached
     calls, groups = build_calls(exercise)
-    job = Job(source=reference, function=exercise.id, calls=tuple(call.args for call in calls), limits=limits_for(exercise))
+    job = Job(
+        source=reference,
+        function=exercise.id,
+        calls=tuple(call.args for call in calls),
+        limits=limits_for(exercise),
+        preload=preload,
+    )
     if reference_runner is None:
         with InProcessRunner() as runner:
             run = runner.run(job)
     else:
         run = reference_runner.run(job)
     expected = _expected_values(exercise, calls, run)
-    plan = GradingPlan(exercise, calls, groups, expected)
+    plan = GradingPlan(exercise, calls, groups, expected, preload)
     if len(_PLAN_MEMO) >= _PLAN_MEMO_SIZE:
         _PLAN_MEMO.pop(next(iter(_PLAN_MEMO)))
     _PLAN_MEMO[key] = plan
     return plan
+
+
+def _preload_sources(exercise: Exercise) -> tuple[Source, ...]:
+    """The reference solutions of the exercises ``exercise`` uses, as bytes read once."""
+    sources = []
+    for path in exercise.preload:
+        try:
+            sources.append(Source(path.name, path.read_bytes()))
+        except OSError as exc:
+            raise ReferenceSolutionError(f"reference solution {path} used by '{exercise.id}' cannot be read: {exc}") from exc
+    return tuple(sources)
 
 
 def _expected_values(exercise: Exercise, calls: Sequence[Call], run: RunResult) -> tuple[np.ndarray, ...]:

@@ -8,7 +8,7 @@ numpy or sympy, so listing lessons stays fast.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Union
 
@@ -183,6 +183,10 @@ class Exercise:
     cases: tuple[Case, ...]
     random: tuple[RandomCases, ...]
     line: int
+    uses: tuple[str, ...] = ()  # other exercises whose functions this one may call
+    # The reference solutions of ``uses``: trusted code run in the learner's module before the
+    # learner's file, so a function the learner does not define comes from the reference.
+    preload: tuple[Path, ...] = ()
 
     @property
     def signature(self) -> str:
@@ -355,6 +359,15 @@ EXERCISE = Object(
         "time_limit": Field(Number(exclusive_minimum=0, maximum=60, doc="seconds for the whole run"), default=2.0),
         "memory_mb": Field(Number(integer=True, minimum=64, doc="memory limit of the learner's process"), default=512),
         "tolerance": Field(_TOLERANCE),
+        "uses": Field(
+            ListOf(
+                Text(pattern=PYTHON_NAME, pattern_hint="an exercise id"),
+                doc="ids of other exercises whose functions this one calls; their reference solutions are "
+                "loaded before the learner's file, so a function the file does not define comes from the "
+                "reference (learner code can read that reference)",
+            ),
+            default=[],
+        ),
         "cases": Field(
             ListOf(
                 Object(
@@ -462,6 +475,7 @@ def _build_lesson(record: Record, path: Path, solutions_dir: Path, checker: Chec
     for item in record["exercises"]:
         claim_id(item)
         exercises.append(_build_exercise(item, path.parent, solutions_dir, checker))
+    exercises = [_resolve_uses(item, exercise, exercises, checker) for item, exercise in zip(record["exercises"], exercises)]
     return Lesson(
         id=record["id"],
         title=record["title"],
@@ -605,7 +619,24 @@ def _build_exercise(item: Record, lesson_dir: Path, solutions_dir: Path, checker
         cases=tuple(cases),
         random=tuple(randoms),
         line=item.node.line,
+        uses=tuple(item["uses"]),
     )
+
+
+def _resolve_uses(item: Record, exercise: Exercise, exercises: list[Exercise], checker: Checker) -> Exercise:
+    """``exercise`` with the reference files of the exercises it ``uses``, each checked to exist."""
+    by_id = {other.id: other for other in exercises}
+    preload = []
+    for index, name in enumerate(exercise.uses):
+        node = item.at("uses").value[index]  # type: ignore[index]
+        if name == exercise.id:
+            checker.error(node, "an exercise cannot use itself")
+        elif name not in by_id:
+            known = ", ".join(other.id for other in exercises if other.id != exercise.id) or "none"
+            checker.error(node, f"'{name}' is not an exercise of this lesson (exercises: {known})")
+        else:
+            preload.append(by_id[name].reference)
+    return replace(exercise, preload=tuple(preload))
 
 
 def _check_argument_names(args: Record, parameters: tuple[str, ...], checker: Checker) -> None:

@@ -309,6 +309,40 @@ def _flip_product(before: np.ndarray, after: np.ndarray) -> np.ndarray:
     return np.sign(before) * np.sign(after)
 
 
+def _lasso_support(case: CaseResult) -> str | None:
+    """lasso_ista: which features the learner missed or kept, and the objective both weights reach.
+
+    The reference's non-zero weights stand for the real features (in the synthetic cases they are
+    exactly the features the data was made from), its exact zeros for the noise features.
+    """
+    if not _comparable(case) or case.got is None or case.expected is None or case.got.ndim != 1:
+        return None
+    arguments = dict(case.inputs)
+    X = np.asarray(arguments.get("X"), dtype=np.float64)
+    y = np.asarray(arguments.get("y"), dtype=np.float64)
+    lam = float(np.asarray(arguments.get("lam")))
+    got = case.got.astype(np.float64)
+    want = case.expected.astype(np.float64)
+    missed = np.flatnonzero((want != 0) & (got == 0)).tolist()
+    kept = np.flatnonzero((want == 0) & (got != 0)).tolist()
+    if not missed and not kept:
+        return None
+
+    def objective(w: np.ndarray) -> float:
+        with np.errstate(all="ignore"):
+            return float(0.5 * np.sum((X @ w - y) ** 2) + lam * np.sum(np.abs(w)))
+
+    parts = []
+    if missed:
+        parts.append(f"features {missed} are non-zero in the reference (real features) but 0.0 in yours")
+    if kept:
+        parts.append(f"features {kept} should be exactly 0.0 (noise features) but you kept them")
+    return (
+        f"in case '{case.name}': " + "; ".join(parts) + f"; your objective 1/2 ||Xw - y||^2 + lam ||w||_1 is "
+        f"{objective(got):.6g}, the reference's {objective(want):.6g}"
+    )
+
+
 FORMULA_DETECTORS: dict[str, tuple[Detector, ...]] = {
     "sign_gradient": (
         WrongFormula(_L2_GRADIENT, lambda w, lam: 2 * lam * w),
@@ -381,6 +415,7 @@ FORMULA_DETECTORS: dict[str, tuple[Detector, ...]] = {
         ),
         on_any_case(_shrinks_by_wrong_amount),
     ),
+    "lasso_ista": (on_any_case(_lasso_support),),
 }
 
 # Hints about the run as a whole, by the sandbox's run status.
