@@ -270,7 +270,8 @@ def _preload_sources(exercise: Exercise) -> tuple[Source, ...]:
         try:
             sources.append(Source(path.name, path.read_bytes()))
         except OSError as exc:
-            raise ReferenceSolutionError(f"reference solution {path} used by '{exercise.id}' cannot be read: {exc}") from exc
+            message = f"reference solution {path} used by '{exercise.id}' cannot be read: {exc}"
+            raise ReferenceSolutionError(message) from exc
     return tuple(sources)
 
 
@@ -429,7 +430,9 @@ def judge(plan: GradingPlan, run: RunResult, source: Path, lesson_id: str = "") 
             cases.append(CaseResult(call.name, call.group, status, (reason,), inputs, expected, None, "", None, ()))
     total_weight = sum(g.weight for g in plan.groups)
     groups = tuple(
-        GroupResult(g.name, g.is_random, g.line, exercise.points * g.weight / total_weight, tuple(cases[g.start : g.start + g.count]))
+        GroupResult(
+            g.name, g.is_random, g.line, exercise.points * g.weight / total_weight, tuple(cases[g.start : g.start + g.count])
+        )
         for g in plan.groups
     )
     passed = sum(group.passed for group in groups)

@@ -475,7 +475,8 @@ def _build_lesson(record: Record, path: Path, solutions_dir: Path, checker: Chec
     for item in record["exercises"]:
         claim_id(item)
         exercises.append(_build_exercise(item, path.parent, solutions_dir, checker))
-    exercises = [_resolve_uses(item, exercise, exercises, checker) for item, exercise in zip(record["exercises"], exercises)]
+    # `uses` names other exercises, so it is resolved once all of them are built.
+    exercises = [_resolve_uses(item, built, exercises, checker) for item, built in zip(record["exercises"], exercises)]
     return Lesson(
         id=record["id"],
         title=record["title"],
