@@ -466,9 +466,11 @@ def test_the_taught_l1_step_keeps_zeros_at_zero(lasso_problem):
     assert np.all(np.abs(slopes[w == 0.0]) <= lam)
 
 
-def test_the_plain_step_with_clamp_does_not_keep_zeros(lasso_problem):
+def test_the_plain_step_with_clamp_does_not_keep_zeros(lesson, lasso_problem):
     """The contrast `why-clamp` and the clamp_to_zero prompt describe: with sign(0) = 0 and the clamp,
     weights keep leaving zero, so the number of exact zeros flickers from step to step."""
+    assert "changes from step to step" in _question(lesson, "why-clamp").explanation
+    assert "flickers from step to step" in " ".join(lesson.exercise("clamp_to_zero").prompt.split())
     X, y, lam, step, _ = lasso_problem
     sign_gradient = _reference("sign_gradient")
     clamp_to_zero = _reference("clamp_to_zero")
