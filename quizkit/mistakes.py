@@ -197,8 +197,8 @@ GENERIC_DETECTORS: tuple[Detector, ...] = tuple(
         "your result has the wrong sign: every non-zero entry is the negative of the expected one", _is_negated
     ),
     on_every_wrong_case(
-        "your result is 0.0 wherever it is wrong, whatever the input: check that you compute the result from "
-        "the arguments and return it",
+        "your result is all 0.0 in every case where it is wrong: check that you return what you computed "
+        "(and, if a threshold zeroes it, that the threshold is not too large)",
         _is_all_zero,
     ),
 )

@@ -1,4 +1,4 @@
-# expect: 0.0 wherever it is wrong
+# expect: your result is all 0.0 in every case where it is wrong
 # expect-not: very small weights as zero
 import numpy as np
 
