@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from quizkit.errors import UsageError
-from quizkit.progress import atomic_write_text
+from quizkit.fileio import atomic_write_text
 
 if TYPE_CHECKING:
     from quizkit.exercises import ExerciseResult
