@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from quizkit.appstate import AppState, course_option
+from quizkit.appstate import AppState, course_option, warn
 from quizkit.errors import UsageError
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ def validate(state: AppState, paths: tuple[Path, ...], as_json: bool, skip_mutan
     )
 
     targets = lesson_targets(list(paths), state.course if not paths else None)
-    reports = validate_lessons(targets, ValidateOptions(mutants=not skip_mutants))
+    reports = validate_lessons(targets, ValidateOptions(mutants=not skip_mutants, warn=warn))
     if as_json:
         click.echo(json.dumps(to_json(reports), indent=2, ensure_ascii=False))
     else:

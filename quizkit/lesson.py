@@ -141,6 +141,7 @@ class Case:
     name: str
     args: tuple[tuple[str, CaseValue], ...]
     line: int
+    hidden: bool = False  # feedback names the case and says passed or failed, nothing more
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,7 @@ class RandomCases:
     count: int
     args: tuple[tuple[str, Generator], ...]
     line: int
+    hidden: bool = False  # feedback names the block and says passed or failed, nothing more
 
 
 @dataclass(frozen=True)
@@ -320,6 +322,10 @@ CASE_VALUE = AnyOf(
     doc="a number (Python float), nested lists (float64 array) or {array: ..., shape: ..., dtype: ...}",
 )
 _FRACTION = Number(minimum=0, maximum=1)
+_HIDDEN = Field(
+    Boolean(doc="a hidden case: feedback names it and says passed or failed, never its inputs, expected value or result"),
+    default=False,
+)
 GENERATOR = Object(
     {
         "shape": Field(ListOf(Number(integer=True, minimum=0), doc="array shape; omit for a Python float, [] for 0-d")),
@@ -352,6 +358,7 @@ EXERCISE = Object(
                     {
                         "name": Field(Text(), required=True),
                         "args": Field(MapOf(CASE_VALUE), required=True),
+                        "hidden": _HIDDEN,
                     },
                     title="case",
                 )
@@ -366,6 +373,7 @@ EXERCISE = Object(
                         "seed": Field(Number(integer=True, minimum=0), required=True),
                         "count": Field(Number(integer=True, minimum=1, maximum=10_000), required=True),
                         "args": Field(MapOf(GENERATOR), required=True),
+                        "hidden": _HIDDEN,
                     },
                     title="random cases",
                 )
@@ -540,7 +548,7 @@ def _build_exercise(item: Record, lesson_dir: Path, solutions_dir: Path, checker
     for case in item["cases"]:
         _check_argument_names(case["args"], parameters, checker)
         args = tuple((name, _case_value(case["args"][name])) for name in parameters if name in case["args"])
-        cases.append(Case(case["name"], args, case.node.line))
+        cases.append(Case(case["name"], args, case.node.line, case["hidden"]))
     randoms = []
     for group in item["random"]:
         _check_argument_names(group["args"], parameters, checker)
@@ -572,7 +580,9 @@ def _build_exercise(item: Record, lesson_dir: Path, solutions_dir: Path, checker
                     ),
                 )
             )
-        randoms.append(RandomCases(group["name"], group["seed"], group["count"], tuple(generators), group.node.line))
+        randoms.append(
+            RandomCases(group["name"], group["seed"], group["count"], tuple(generators), group.node.line, group["hidden"])
+        )
     if not cases and not randoms:
         checker.error(item.node, "an exercise needs at least one case under 'cases' or 'random'")
     return Exercise(

@@ -24,16 +24,13 @@ from quizkit.exercises import (
     ReferenceSolutionError,
     build_calls,
     draw_random_cases,
-    exercise_for_file,
-    grade_file,
-    grade_files,
-    grade_many,
     judge,
     judge_call,
     limits_for,
     plan_exercise,
     to_argument,
 )
+from quizkit.grading import exercise_for_file, grade_file, grade_files, grade_many
 from quizkit.lesson import ArrayLiteral, Case, Exercise, Generator, Lesson, RandomCases, Tolerance, load_lesson
 from quizkit.mistakes import MAX_HINTS, diagnose
 from quizkit.report import render_text

@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from quizkit.exercises import CaseResult, CaseStatus, Difference, ExerciseResult, GroupResult
+from quizkit.results import CaseResult, CaseStatus, Difference, ExerciseResult, GroupResult
 from quizkit.report import FORMATS, format_value, render, render_gradescope, render_json, render_junit, render_text
+from quizkit.sandbox import RunStatus
 from quizkit.verdict import Status
 
 
@@ -67,7 +68,7 @@ def result(
     *groups: GroupResult,
     hints: tuple[str, ...] = (),
     output: str = "",
-    run_status: str = "ok",
+    run_status: RunStatus = RunStatus.OK,
     run_message: str = "",
     exercise: str = "soft_threshold",
 ) -> ExerciseResult:
@@ -187,7 +188,7 @@ def test_text_does_not_dump_long_output() -> None:
 
 def test_text_for_a_file_that_did_not_load_gives_the_reason_once() -> None:
     groups = [group(not_run_case(f"case {i}")) for i in range(5)]
-    text = render_text([result(*groups, run_status="syntax_error", run_message="syntax error on line 3")])
+    text = render_text([result(*groups, run_status=RunStatus.SYNTAX_ERROR, run_message="syntax error on line 3")])
     assert text.count("syntax error on line 3") == 1 and "5 checks not run" in text
 
 
@@ -270,7 +271,7 @@ def test_gradescope_tests_have_name_score_max_score_status_output() -> None:
 
 def test_gradescope_reports_groups_that_never_ran_as_failed() -> None:
     data = json.loads(
-        render_gradescope([result(group(not_run_case("a")), run_status="syntax_error", run_message="bad")])
+        render_gradescope([result(group(not_run_case("a")), run_status=RunStatus.SYNTAX_ERROR, run_message="bad")])
     )
     assert data["tests"][0]["status"] == "failed" and "bad" in data["output"]
 
@@ -305,7 +306,7 @@ def test_junit_failure_carries_message_and_details() -> None:
 
 
 def test_junit_reports_groups_that_never_ran_as_errors() -> None:
-    root = ET.fromstring(render_junit([result(group(not_run_case("a")), run_status="syntax_error", run_message="bad")]))
+    root = ET.fromstring(render_junit([result(group(not_run_case("a")), run_status=RunStatus.SYNTAX_ERROR, run_message="bad")]))
     assert root.find(".//testcase/error") is not None and root.get("errors") == "1"
 
 

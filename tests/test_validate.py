@@ -259,7 +259,7 @@ def test_random_cases_that_are_not_reproducible_are_reported(tmp_path: Path, mon
     lesson = write_course(tmp_path, exercises=exercise_yaml() + random_block)
     unseeded = np.random.default_rng()
     monkeypatch.setattr(
-        exercises, "draw_random_cases", lambda group, parameters: [(unseeded.random(), unseeded.random())]
+        exercises, "draw_random_cases", lambda group, parameters, grade_seed=None: [(unseeded.random(), unseeded.random())]
     )
     [report] = validate_lessons([LessonTarget(lesson)], ValidateOptions(mutants=False))
     problems = [str(p) for p in report.problems]
