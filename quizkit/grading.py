@@ -63,8 +63,9 @@ def grade_tasks(
     raises inside quizkit gets a result with status :attr:`GraderStatus.GRADER_ERROR` and no points,
     and the others go on: when the runner itself raises, the jobs it had in flight are run again
     one at a time, so only a job that fails again alone is charged with the error. A
-    :class:`~quizkit.errors.QuizkitError` (the sandbox cannot work here, isolation is missing) and
-    an exception raised by ``tasks`` itself stop the stream instead: they are not about one file.
+    :class:`~quizkit.errors.QuizkitError` (the sandbox cannot work here, isolation is missing), an
+    exception raised by ``tasks`` itself, and one the runner raises with no job in flight stop the
+    stream instead: they are not about one file.
     """
     pending = iter(tasks)
     in_flight: dict[int, tuple[Task, Job]] = {}  # by id(job): the runner holds each job meanwhile
@@ -93,8 +94,8 @@ def grade_tasks(
             except QuizkitError:
                 raise
             except Exception as exc:
-                if caller_error and exc is caller_error[0]:
-                    raise
+                if (caller_error and exc is caller_error[0]) or not in_flight:
+                    raise  # not about a file: nothing was running (a runner that cannot run at all)
                 stranded = list(in_flight.values())
                 in_flight.clear()
                 stream.close()
