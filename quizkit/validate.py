@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from quizkit.exercises import ExerciseResult, GradingPlan, GroupResult
     from quizkit.lesson import Exercise, Lesson, SymbolicQuestion
     from quizkit.rawyaml import Node
-    from quizkit.sandbox import SubprocessRunner
+    from quizkit.sandbox import Runner
     from quizkit.symbolic import SymbolicChecker
 
 
@@ -122,21 +122,24 @@ def _shown(path: Path) -> Path:
 class _Tools:
     """The worker processes the checks share, started on first use and stopped at the end."""
 
-    def __init__(self, stack: ExitStack, workers: int, warn: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self, stack: ExitStack, workers: int, warn: Callable[[str], None] | None = None, runner: Runner | None = None
+    ) -> None:
         self._stack = stack
         self.workers = workers  # jobs run at a time in the sandbox
         self._warn = warn
-        self._runner: SubprocessRunner | None = None
+        self._runner: Runner | None = runner
         self._symbolic: SymbolicChecker | None = None
 
     @property
-    def runner(self) -> SubprocessRunner:
+    def runner(self) -> Runner:
         if self._runner is None:
             from quizkit.sandbox import SubprocessRunner
 
-            self._runner = self._stack.enter_context(SubprocessRunner(isolation="preferred"))
-            if self._runner.warning and self._warn is not None:
-                self._warn(self._runner.warning)
+            runner = self._stack.enter_context(SubprocessRunner(isolation="preferred"))
+            if runner.warning and self._warn is not None:
+                self._warn(runner.warning)
+            self._runner = runner
         return self._runner
 
     @property
@@ -149,11 +152,15 @@ class _Tools:
 
 
 def validate_lessons(
-    targets: Sequence[LessonTarget], options: ValidateOptions = ValidateOptions()
+    targets: Sequence[LessonTarget], options: ValidateOptions = ValidateOptions(), runner: Runner | None = None
 ) -> list[LessonReport]:
-    """Check every lesson in ``targets``; problems are returned in the reports, never raised."""
+    """Check every lesson in ``targets``; problems are returned in the reports, never raised.
+
+    References, starters and mutants run through ``runner`` (default: a SubprocessRunner, started on
+    first use; tests of trusted lessons may pass an InProcessRunner or a MockRunner).
+    """
     with ExitStack() as stack:
-        tools = _Tools(stack, options.workers, options.warn)
+        tools = _Tools(stack, options.workers, options.warn, runner)
         return [_validate_one(target, options, tools) for target in targets]
 
 

@@ -589,6 +589,7 @@ def test_the_learner_suite_has_many_right_and_wrong_files() -> None:
     assert all(expected_fragments(p) for p in by_kind["bad_"]), "every bad file declares # expect: lines"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "path", [p for p in LEARNER_FILES if p.name.startswith("ok_")], ids=lambda p: f"{p.parent.name}/{p.name}"
 )
@@ -598,6 +599,7 @@ def test_a_right_learner_file_gets_full_marks(path: Path, learner_results: dict[
     assert result.hints == ()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "path", [p for p in LEARNER_FILES if p.name.startswith("bad_")], ids=lambda p: f"{p.parent.name}/{p.name}"
 )
