@@ -113,6 +113,8 @@ def test_a_syntax_error_in_the_reference_is_raised() -> None:
 
 # The small clamp exercise these tests build their course around.
 CLAMP = (Path(__file__).parent / "data" / "clamp_reference.py").read_text(encoding="utf-8")
+# Mutants run in this process here, and some divide by zero on purpose.
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 ONE_FLIP = "      - name: one flip\n        args: {before: [0.5, -0.3, 0.2], after: [-0.1, -0.2, 0.1]}\n"
 
 
