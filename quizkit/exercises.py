@@ -5,6 +5,9 @@ The flow, one way::
     Exercise ──plan_exercise()──▶ GradingPlan (calls + expected values from the trusted reference)
     learner file ──Runner (sandbox, child process)──▶ RunResult ──judge()──▶ ExerciseResult
 
+The result types live in :mod:`quizkit.results`; running many files and judging them as they finish
+is :mod:`quizkit.grading`, the one loop every command uses.
+
 Judging rules (the learner-facing contract, in the order they are checked for each call):
 
 1. *It ran*: a call that raised fails with the exception; when the process died (time limit, memory
@@ -46,7 +49,7 @@ from pathlib import Path
 import numpy as np
 
 from quizkit.errors import QuizkitError
-from quizkit.lesson import ArrayLiteral, CaseValue, Exercise, Generator, Lesson, RandomCases, Tolerance
+from quizkit.lesson import ArrayLiteral, CaseValue, Exercise, Generator, RandomCases, Tolerance
 from quizkit.mistakes import diagnose
 from quizkit.results import CaseResult, CaseStatus, Difference, ExerciseResult, GroupResult
 from quizkit.sandbox import CallOutcome, InProcessRunner, Job, Limits, Runner, RunResult, RunStatus, Source

@@ -27,7 +27,6 @@ from click.testing import CliRunner, Result
 
 from quizkit import grade as grade_module
 from quizkit.cli import main
-from quizkit.grade import GradeOptions
 from quizkit.sandbox import InProcessRunner, Job, RunResult, RunStatus
 from quizkit.testing import MockRunner, run_result
 
