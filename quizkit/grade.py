@@ -52,7 +52,7 @@ import stat
 import tempfile
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -625,8 +625,9 @@ def grade_directory(
     warnings += state_warnings
     progress = progress or _Silent()
     rows: dict[str, LearnerRow] = {}
-    batch = _Batch(lesson, discovery, saved, feedback, options, progress, warnings)
-    with _RunnerScope(runner, options) as active, _StateWriter(state_file, lesson.id, saved, signer) as writer:
+    scope = _RunnerScope(runner, options)
+    batch = _Batch(lesson, discovery, saved, feedback, options, progress, warnings, scope.warm_up)
+    with scope as active, _StateWriter(state_file, lesson.id, saved, signer) as writer:
         root_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
         progress.start(len(discovery.submissions))
         try:
@@ -653,12 +654,12 @@ def grade_directory(
 
 
 def default_runner(options: GradeOptions) -> Runner:
-    """The runner ``grade`` uses unless given one: isolated worker processes, started at once so that
-    they come up while the reference solutions run. Raises IsolationUnavailable (one line, exit 2)
-    when ``options.isolation`` is "required" and this machine cannot isolate."""
+    """The runner ``grade`` uses unless given one: isolated worker processes, not started yet (a run
+    over an unchanged class starts none). Raises IsolationUnavailable (one line, exit 2) when
+    ``options.isolation`` is "required" and this machine cannot isolate."""
     from quizkit.sandbox import SubprocessRunner
 
-    return SubprocessRunner(isolation=options.isolation, servers=options.jobs)
+    return SubprocessRunner(isolation=options.isolation, servers=0)
 
 
 class _RunnerScope:
@@ -674,6 +675,12 @@ class _RunnerScope:
             return self._given
         self._owned = default_runner(self._options)
         return self._owned  # type: ignore[no-any-return]
+
+    def warm_up(self) -> None:
+        """Start the workers now, so that they come up while the reference solutions run."""
+        start = getattr(self._owned, "start", None)
+        if start is not None:
+            start(self._options.jobs)
 
     def __exit__(self, *exc_info: object) -> None:
         if self._owned is not None:
@@ -704,8 +711,10 @@ class _Batch:
         options: GradeOptions,
         progress: Progress,
         warnings: list[str],
+        warm_up: Callable[[], None] = lambda: None,
     ) -> None:
         self.lesson = lesson
+        self._warm_up: Callable[[], None] | None = warm_up  # called once, before the first file must run
         self.discovery = discovery
         self.saved = saved
         self.feedback = feedback
@@ -814,6 +823,9 @@ class _Batch:
             if not fresh:
                 finished.append((name, self._finish(learner), True))
                 continue
+            if self._warm_up is not None:
+                self._warm_up()
+                self._warm_up = None
             learner.waiting = len(fresh)
             running[name] = learner
             while fresh:

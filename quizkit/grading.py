@@ -19,6 +19,7 @@ exercise (and grade-time seed) by :func:`quizkit.exercises.plan_exercise`.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -68,6 +69,10 @@ def grade_tasks(
     stream instead: they are not about one file.
     """
     pending = iter(tasks)
+    first = next(pending, None)  # no work, no runner started (a rerun over an unchanged class)
+    if first is None:
+        return
+    pending = itertools.chain([first], pending)
     in_flight: dict[int, tuple[Task, Job]] = {}  # by id(job): the runner holds each job meanwhile
     caller_error: list[BaseException] = []
 
