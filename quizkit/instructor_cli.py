@@ -135,8 +135,13 @@ def grade(
         seed=seed,
         isolation="off" if no_isolation else "required",
     )
+    from quizkit.sandbox import IsolationUnavailable
+
     try:
         summary = grade_directory(lesson, directory, out, options, progress=_ProgressBar())
+    except IsolationUnavailable as exc:
+        # The refusal is one line whatever the explanation's wording (exit status 2, like any SandboxError).
+        raise UsageError(" ".join(exc.format_message().split())) from exc
     except KeyboardInterrupt:
         click.echo(
             f"\nquizkit: interrupted; what was graded is saved in {state_path(out)}: run the same command to resume",

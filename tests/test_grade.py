@@ -853,7 +853,7 @@ def test_grade_refuses_in_one_line_where_isolation_is_missing(tmp_path: Path, mo
     from quizkit.sandbox import IsolationUnavailable
 
     def unavailable(**_: object) -> None:
-        raise IsolationUnavailable("no user namespaces here; run with --no-isolation to grade without them")
+        raise IsolationUnavailable("no user namespaces here;\n  run with --no-isolation to grade without them")
 
     monkeypatch.setattr(quizkit.sandbox, "SubprocessRunner", unavailable)
     course = make_course(tmp_path / "course")
