@@ -493,6 +493,16 @@ def test_a_file_linked_to_a_reference_solution_is_not_opened(course: Course, tmp
     assert clamp["run_status"] == "unreadable" and clamp["score"] == 0
 
 
+def test_a_file_linked_to_a_classmates_file_is_not_opened(course: Course, tmp_path: Path) -> None:
+    directory = honest_class(tmp_path / "class")
+    (directory / "mallory").mkdir()
+    (directory / "mallory" / "double.py").symlink_to(Path("..") / "alice" / "double.py")
+    out = tmp_path / "out" / "grades.csv"
+    course.grade(directory, out)
+    assert read_gradebook(out)[1]["mallory"][:3] == ["", "0", "0"]
+    assert_honest_rows_intact(out)
+
+
 def test_a_file_linked_to_a_private_file_never_leaks_it(course: Course, tmp_path: Path) -> None:
     secret = tmp_path / "gradebook-secret.txt"
     secret.write_text("def double(x):\n    TOP-SECRET-4711 +\n", encoding="utf-8")  # a SyntaxError would quote it
