@@ -17,8 +17,10 @@ from __future__ import annotations
 import errno
 import os
 import stat
-import tempfile
 from pathlib import Path
+
+from quizkit.errors import UsageError
+from quizkit.text import shorten
 
 
 class NotReadable(Exception):
@@ -36,6 +38,31 @@ def describe_mode(mode: int) -> str:
         (stat.S_ISSOCK, "a socket"),
     )
     return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+def stat_argument(path: Path, what: str) -> os.stat_result | None:
+    """``stat`` of a path given on the command line: None when nothing is there.
+
+    Every other OS error (a name longer than the system allows, no permission, a loop of links)
+    becomes a one-line :class:`UsageError` naming ``what`` ("file", "lesson folder", ...).
+    """
+    try:
+        return os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        raise UsageError(f"{what} {shorten(str(path))}: {exc.strerror or exc}") from exc
+    except ValueError as exc:  # an embedded NUL byte
+        raise UsageError(f"{what} {shorten(repr(str(path)))}: {exc}") from exc
+
+
+def require_regular_file(path: Path, what: str = "file") -> None:
+    """A UsageError unless ``path`` is a regular file (not missing, not a directory, FIFO or device)."""
+    info = stat_argument(path, what)
+    if info is None:
+        raise UsageError(f"no such {what}: {shorten(str(path))}")
+    if not stat.S_ISREG(info.st_mode):
+        raise UsageError(f"{shorten(str(path))} is {describe_mode(info.st_mode)}, not a {what}")
 
 
 def read_regular_file(path: Path, *, limit: int, follow_symlinks: bool = True) -> bytes:
@@ -128,6 +155,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
     On any error (a full disk, say) the temporary file is removed and the target is left as it was.
     """
+    import tempfile  # here, not at the top: `quizkit list` reads files but never writes one
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=temp_prefix(path), suffix=TEMP_SUFFIX)
     try:
