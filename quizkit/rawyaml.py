@@ -94,8 +94,12 @@ def load(text: str, path: str) -> tuple[Node | None, list[Problem]]:
         documents = list(yaml.compose_all(text, Loader=_LOADER))
     except yaml.MarkedYAMLError as exc:
         return None, [_syntax_problem(exc, text, path)]
-    except yaml.YAMLError as exc:  # e.g. unreadable characters, reported without a position
-        return None, [Problem(path, 1, 1, f"YAML error: {exc}")]
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, at an offset
+        line, column = _line_and_column(text, exc.position)
+        character = exc.character if isinstance(exc.character, int) else ord(exc.character or "\0")
+        return None, [Problem(path, line, column, f"character U+{character:04X} is not allowed in YAML ({exc.reason})")]
+    except yaml.YAMLError as exc:  # anything else PyYAML raises without a position
+        return None, [Problem(path, 1, 1, "YAML error: " + " ".join(str(exc).split()))]
     if not documents or documents[0] is None:
         return None, [Problem(path, 1, 1, "the file is empty")]
     if len(documents) > 1:
@@ -186,6 +190,12 @@ def _unclosed_quote(exc: yaml.MarkedYAMLError, text: str, error_index: int) -> t
     except yaml.YAMLError:
         pass  # the tokens before the scanner's own error have been looked at
     return None
+
+
+def _line_and_column(text: str, offset: int) -> tuple[int, int]:
+    """1-based line and column of the character at ``offset``."""
+    before = text[:offset]
+    return before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1
 
 
 def _position(node: yaml.Node) -> tuple[int, int]:

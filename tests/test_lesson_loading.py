@@ -814,3 +814,9 @@ def test_random_block_that_loads_can_be_drawn_by_numpy(tmp_path: Path, spec: str
     assert problems == [] and lesson is not None
     exercise = lesson.exercises[0]
     assert len(draw_random_cases(exercise.random[0], exercise.parameters)) == 3
+
+
+def test_control_character_is_reported_at_its_position_on_one_line(tmp_path: Path) -> None:
+    [problem] = problems_in(tmp_path, "id: x\ntitle: a\x1bb\n")
+    assert (problem.line, problem.column) == (2, 9)
+    assert problem.message == "character U+001B is not allowed in YAML (control characters are not allowed)"
