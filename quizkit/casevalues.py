@@ -15,9 +15,10 @@ file, so that a lesson that loads can always be graded:
   numbers per draw), or than :data:`MAX_NUMBERS_PER_EXERCISE` in one exercise. Every number is
   built by the grader, sent to the learner's process and back, and judged, once per graded file,
   and ``validate`` does that for the reference, the starter and every mutant;
-* more than :data:`MAX_ARGUMENTS_PER_EXERCISE` arguments over all calls of one exercise (each call
-  passes one per parameter): a graded file runs every call in one sandbox job, whose header lists
-  every argument in about 20 bytes and must stay under the sandbox's 256 KB header limit.
+* more calls than one grading job can describe: a graded file runs every call of its exercise in
+  one sandbox job, whose header describes every argument of every call (about 20 bytes for a
+  float, 50 and more for an array) and must stay under the sandbox's 256 KB header limit.
+  :func:`description_bytes` estimates it generously; at most :data:`MAX_JOB_DESCRIPTION_BYTES`.
 
 numpy is never imported: ``quizkit list`` loads every lesson and must stay fast.
 """
@@ -33,7 +34,7 @@ from quizkit.schema import Checker, Record, read_number
 
 MAX_NUMBERS_PER_CASE = 100_000
 MAX_NUMBERS_PER_EXERCISE = 1_000_000
-MAX_ARGUMENTS_PER_EXERCISE = 8_000
+MAX_JOB_DESCRIPTION_BYTES = 200_000  # the sandbox takes job headers up to 262,144 bytes
 FLOAT32_MAX = 3.4028234663852886e38
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -45,61 +46,77 @@ _NUMPY1_MAX_DIMS = 32
 def check_exercise_values(exercise: Record, checker: Checker) -> None:
     """Check every explicit case and random block of one exercise (see the module docstring)."""
     total = 0
-    arguments = 0
+    described = 0
     for case in exercise["cases"]:
-        total += _check_case(case["args"], checker)
-        arguments += len(case["args"])
+        numbers, shapes = _check_case(case["args"], checker)
+        total += numbers
+        described += description_bytes(shapes)
     for group in exercise["random"]:
-        total += _check_random_block(group, checker)
-        arguments += group["count"] * len(group["args"])
-    if arguments > MAX_ARGUMENTS_PER_EXERCISE:
-        where = exercise.at("random") if exercise.written("random") else exercise.at("cases")
+        numbers, shapes = _check_random_block(group, checker)
+        total += numbers
+        described += group["count"] * description_bytes(shapes)
+    where = exercise.at("random") if exercise.written("random") else exercise.at("cases")
+    if described > MAX_JOB_DESCRIPTION_BYTES:
         checker.error(
             where,
-            f"the cases of this exercise make {arguments:,} arguments in all (calls x parameters); "
-            f"at most {MAX_ARGUMENTS_PER_EXERCISE:,} per exercise",
+            f"this exercise has too many calls to grade in one job (about {described:,} bytes to describe "
+            f"their arguments; at most {MAX_JOB_DESCRIPTION_BYTES:,}): use fewer cases or random draws",
         )
     if total > MAX_NUMBERS_PER_EXERCISE:
-        where = exercise.at("random") if exercise.written("random") else exercise.at("cases")
         checker.error(
             where,
             f"the cases of this exercise pass {total:,} numbers in all; at most {MAX_NUMBERS_PER_EXERCISE:,} per exercise",
         )
 
 
-def _check_case(args: Record, checker: Checker) -> int:
+def description_bytes(shapes: Sequence[tuple[int, ...] | None]) -> int:
+    """A generous estimate of the bytes a sandbox job header takes to describe one call.
+
+    ``shapes`` holds one entry per argument: None for a Python float, the shape of an array.
+    """
+    return 4 + sum(20 if shape is None else 48 + 8 * len(shape) for shape in shapes)
+
+
+def _check_case(args: Record, checker: Checker) -> tuple[int, list[tuple[int, ...] | None]]:
+    """How many numbers one case passes, and the shape of each argument (None: a Python float)."""
     total = 0
+    shapes = []
     for name, value in args.items():
-        total += _check_value(value, args.at(name), checker)
+        numbers, shape = _check_value(value, args.at(name), checker)
+        total += numbers
+        shapes.append(shape)
     if total > MAX_NUMBERS_PER_CASE:
         checker.error(args.node, f"this case passes {total:,} numbers; at most {MAX_NUMBERS_PER_CASE:,} per case")
-    return total
+    return total, shapes
 
 
-def _check_value(value: object, node: Node, checker: Checker) -> int:
-    """Problems of one argument as written; returns how many numbers it holds (0 if it has problems)."""
+def _check_value(value: object, node: Node, checker: Checker) -> tuple[int, tuple[int, ...] | None]:
+    """Problems of one argument as written; returns how many numbers it holds (0 if it has
+    problems) and its shape (None for a Python float)."""
     if isinstance(value, Record):  # {array: ..., shape: ..., dtype: ...}
         data = value.at("array")
         shape = _nested_shape(data, checker)
         if shape is None or not _values_fit(data, value["dtype"], checker):
-            return 0
+            return 0, ()
         if value["shape"] is not None:
             wanted = tuple(value["shape"])
             shape_node = value.at("shape")
             if not _dimensions_fit(wanted, shape_node, checker):
-                return 0
+                return 0, ()
             if math.prod(wanted) != math.prod(shape):
                 checker.error(
                     shape_node,
                     f"shape {list(wanted)} holds {math.prod(wanted):,} values, but the array has {math.prod(shape):,}",
                 )
-                return 0
+                return 0, ()
             shape = wanted
-        return math.prod(shape) if _dimensions_fit(shape, data, checker) else 0
+        return (math.prod(shape) if _dimensions_fit(shape, data, checker) else 0), shape
     if isinstance(value, list):  # nested lists: a float64 array
         shape = _nested_shape(node, checker)
-        return math.prod(shape) if shape is not None and _dimensions_fit(shape, node, checker) else 0
-    return 1
+        if shape is None or not _dimensions_fit(shape, node, checker):
+            return 0, ()
+        return math.prod(shape), shape
+    return 1, None
 
 
 def _nested_shape(node: Node, checker: Checker) -> tuple[int, ...] | None:
@@ -193,14 +210,17 @@ def _dtype_problem(value: float, dtype: str) -> str:
     return ""
 
 
-def _check_random_block(group: Record, checker: Checker) -> int:
+def _check_random_block(group: Record, checker: Checker) -> tuple[int, list[tuple[int, ...] | None]]:
+    """How many numbers all draws of a block pass, and the shape of each argument of one draw."""
     per_draw = 0
+    shapes: list[tuple[int, ...] | None] = []
     args: Record = group["args"]
-    for name, spec in args.items():
-        shape = () if spec["shape"] is None else tuple(spec["shape"])
-        if not _dimensions_fit(shape, spec.at("shape"), checker):
+    for spec in args.values():
+        shape = None if spec["shape"] is None else tuple(spec["shape"])
+        shapes.append(shape)
+        if not _dimensions_fit(shape or (), spec.at("shape"), checker):
             continue
-        per_draw += math.prod(shape)
+        per_draw += math.prod(shape or ())
         _check_bounds(spec, checker)
     total = per_draw * group["count"]
     if total > MAX_NUMBERS_PER_CASE:
@@ -209,7 +229,7 @@ def _check_random_block(group: Record, checker: Checker) -> int:
             f"{group['count']:,} draws of {per_draw:,} numbers are {total:,} numbers; "
             f"at most {MAX_NUMBERS_PER_CASE:,} per random block",
         )
-    return total
+    return total, shapes
 
 
 def _check_bounds(spec: Record, checker: Checker) -> None:

@@ -770,13 +770,13 @@ def test_count_above_1000_is_refused(tmp_path: Path) -> None:
     assert_reported(problems_in(tmp_path, text), at(text, "10000"), "must be at most 1000")
 
 
-def test_too_many_arguments_in_one_exercise_are_refused(tmp_path: Path) -> None:
+def test_more_calls_than_one_grading_job_can_describe_are_refused(tmp_path: Path) -> None:
     blocks = "".join(
         f"      - name: r{i}\n        seed: {i}\n        count: 1000\n        args:\n          x: {{low: 0, high: 1}}\n"
         for i in range(9)
     )
     text = ONE_BLOCK.split("    random:\n")[0] + "    random:\n" + blocks
-    assert_reported(problems_in(tmp_path, text), at(text, "- name: r0"), "at most 8,000 per exercise")
+    assert_reported(problems_in(tmp_path, text), at(text, "- name: r0"), "too many calls to grade in one job")
 
 
 BOUNDARY_VALUES = [
