@@ -5,6 +5,8 @@ from __future__ import annotations
 import errno
 import json
 import os
+import threading
+import time
 from pathlib import Path
 
 import click
@@ -258,10 +260,29 @@ def test_brackets_inside_strings_do_not_count_as_nesting(store: ProgressStore) -
     assert store.load("demo") == (progress, None)
 
 
+def release_readers_of(path: Path, seconds: float = 5.0) -> threading.Thread:
+    """A thread that opens and closes ``path`` for writing: a reader blocked on the FIFO gets EOF."""
+
+    def run() -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+            except OSError as exc:  # ENXIO: no reader yet; ENOENT: moved aside, nothing to release
+                if exc.errno != errno.ENXIO:
+                    return
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
 def test_fifo_in_place_of_the_progress_file_is_moved_aside_without_blocking(store: ProgressStore) -> None:
     path = store.path_for("demo")
     path.parent.mkdir(parents=True)
     os.mkfifo(path)
+    release_readers_of(path)  # so that a reader that does block fails this test instead of hanging
     progress, warning = store.load("demo")
     assert progress is None
     assert warning is not None and "FIFO" in warning

@@ -11,6 +11,7 @@ import errno
 import json
 import os
 import re
+import resource
 import select
 import signal
 import subprocess
@@ -645,6 +646,11 @@ def test_take_removes_temporary_files_left_by_a_killed_session(run_cli: Run, hom
     assert sorted(p.name for p in folder.glob(".demo.json.*")) == []
 
 
+def cap_memory() -> None:
+    """1 GB of address space for a child that might read /dev/zero forever (the old code did)."""
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+
 @pytest.mark.parametrize("kind", ["binary", "deep", "fifo", "dev-zero-link"])
 def test_take_moves_a_hostile_progress_file_aside_with_one_warning(
     kind: str, home: Path, course_dir: Path, quizkit_argv: list[str]
@@ -663,7 +669,7 @@ def test_take_moves_a_hostile_progress_file_aside_with_one_warning(
     result = subprocess.run(
         [*quizkit_argv, "--course", str(course_dir), "take", "demo"],
         input="b\nq\n", capture_output=True, text=True, timeout=TIMEOUT,
-        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"}, preexec_fn=cap_memory,
     )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
@@ -689,6 +695,7 @@ def test_list_reports_a_hostile_progress_file_without_hanging(
     result = subprocess.run(
         [*quizkit_argv, "--course", str(course_dir), "list"],
         capture_output=True, text=True, timeout=TIMEOUT, env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+        preexec_fn=cap_memory,
     )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
