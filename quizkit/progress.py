@@ -16,9 +16,9 @@ Reading is defensive: a regular file only (no FIFO, device or symbolic link), at
 :data:`MAX_PROGRESS_BYTES`, UTF-8, JSON nested at most :data:`MAX_JSON_DEPTH` deep, then every
 field's type checked. A file that fails any of this (truncated, edited by hand, from a future
 version, replaced by something else) is moved aside to ``<name>.corrupt-<timestamp>.json`` and
-reported in one line; the learner starts the lesson afresh instead of seeing a traceback, and
-nothing is deleted. ``quizkit list`` only reads: it reports such a file and leaves the repair to
-``take``, which holds the lock.
+reported in one line, by ``take`` (the learner starts the lesson afresh instead of seeing a
+traceback) and by ``list`` alike; nothing is deleted. Both move a file only while holding the
+lesson's lock, so ``list`` never moves a file that a running session is about to replace.
 """
 
 from __future__ import annotations
@@ -316,7 +316,7 @@ class ProgressStore:
             os.replace(path, backup)
         except OSError as exc:
             raise ProgressError(f"progress file {path} is damaged ({reason}) and cannot be moved aside: {exc.strerror or exc}") from exc
-        return None, f"progress file {path} was damaged ({reason}); moved it to {backup.name} and started afresh"
+        return None, f"progress file {path} was damaged ({reason}); moved it to {backup.name}"
 
     def save(self, progress: LessonProgress) -> None:
         """Write ``progress`` durably; when this returns, the file is on disk."""
@@ -336,17 +336,25 @@ class ProgressStore:
             raise ProgressError(f"cannot remove progress file {self.path_for(lesson_id)}: {exc.strerror or exc}") from exc
 
     def peek(self, lesson: "Lesson") -> str:
-        """A one-line progress summary for `quizkit list`; a bad file is reported, never raised."""
+        """A one-line progress summary for `quizkit list`; a bad file is moved aside and reported."""
+        note = ""
         try:
             progress = read_progress_file(self.path_for(lesson.id))
         except ValueError as exc:
-            return f"progress file damaged: {exc} (take will move it aside)"
+            try:
+                with self.lock(lesson.id):
+                    progress, warning = self.load(lesson.id)  # reads again: a session may have saved since
+            except LessonBusyError:
+                return f"progress file damaged ({exc}); a take session has the lesson open"
+            except ProgressError as error:
+                return f"progress file damaged ({exc}); {error}"
+            note = f"; warning: {warning}" if warning else ""
         if progress is None:
-            return "not started"
+            return "not started" + note
         done = sum(1 for item in lesson.items if item.id in progress.items and progress.items[item.id].done)
         total = len(lesson.items)
         state = "finished" if progress.finished else f"{done}/{total} done"
-        return f"{state}, score {progress.score(lesson):g}/{lesson.max_score:g}"
+        return f"{state}, score {progress.score(lesson):g}/{lesson.max_score:g}{note}"
 
 
 def _flock_exclusive(fd: int, lesson_id: str) -> None:

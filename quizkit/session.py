@@ -150,7 +150,7 @@ class Session:
             self.store.reset(self.lesson.id)
         progress, warning = self.store.load(self.lesson.id)
         if warning:
-            self.io.say(click.style("warning: ", fg="yellow") + warning)
+            self.io.say(click.style("warning: ", fg="yellow") + warning + "; starting the lesson afresh")
         if progress is None:
             progress = self.store.fresh(self.lesson.id, self.seed)
         elif self.seed is not None:

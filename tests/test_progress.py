@@ -331,15 +331,27 @@ def test_huge_hint_count_is_treated_as_damaged(store: ProgressStore) -> None:
 
 
 @pytest.mark.parametrize("content", ["[" * 100_000, b"\xff\xfe\x00garbage"], ids=["deep", "binary"])
-def test_peek_reports_a_hostile_file_without_raising(store: ProgressStore, content: str | bytes) -> None:
+def test_peek_moves_a_hostile_file_aside_and_says_so(store: ProgressStore, content: str | bytes) -> None:
     from quizkit.lesson import load_lesson
 
     lesson = load_lesson(Path(__file__).resolve().parent / "data" / "course" / "exercises" / "demo" / "lesson.yaml")
     path = store.path_for("demo")
     path.parent.mkdir(parents=True)
     path.write_bytes(content.encode() if isinstance(content, str) else content)
-    assert store.peek(lesson).startswith("progress file damaged")
-    assert path.exists()  # list only reads; take moves the file aside
+    summary = store.peek(lesson)
+    assert summary.startswith("not started; warning: progress file") and "was damaged" in summary
+    [backup] = backups(store)
+    assert backup.name in summary and not path.exists()
+
+
+def test_peek_leaves_a_damaged_file_to_the_session_that_has_the_lesson_open(store: ProgressStore) -> None:
+    from quizkit.lesson import load_lesson
+
+    lesson = load_lesson(Path(__file__).resolve().parent / "data" / "course" / "exercises" / "demo" / "lesson.yaml")
+    path = damaged(store, "{")
+    with store.lock("demo"):
+        assert store.peek(lesson).endswith("a take session has the lesson open")
+    assert path.exists()
 
 
 # --- durable writes and the lesson lock -------------------------------------------------------

@@ -679,7 +679,7 @@ def test_take_moves_a_hostile_progress_file_aside_with_one_warning(
 
 
 @pytest.mark.parametrize("kind", ["binary", "deep", "fifo", "dev-zero-link"])
-def test_list_reports_a_hostile_progress_file_without_hanging(
+def test_list_moves_a_hostile_progress_file_aside_without_hanging(
     kind: str, home: Path, course_dir: Path, quizkit_argv: list[str]
 ) -> None:
     path = progress_file(home)
@@ -700,7 +700,8 @@ def test_list_reports_a_hostile_progress_file_without_hanging(
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     line = next(line for line in result.stdout.splitlines() if "Demo lesson" in line)
-    assert "progress file damaged" in line
+    assert "not started; warning: progress file" in line and "was damaged" in line
+    assert len(list(path.parent.glob("demo.corrupt-*.json"))) == 1
 
 
 def test_empty_workspace_starter_is_replaced_by_the_starter(run_cli: Run, home: Path, course_dir: Path) -> None:
