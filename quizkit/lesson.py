@@ -348,7 +348,9 @@ EXERCISE = Object(
         "reference": Field(Text(doc="reference solution, relative to solutions/<lesson>/ (default <id>.py)")),
         "hints": Field(_HINTS, default=[]),
         "time_limit": Field(Number(exclusive_minimum=0, maximum=60, doc="seconds for the whole run"), default=2.0),
-        "memory_mb": Field(Number(integer=True, minimum=64, doc="memory limit of the learner's process"), default=512),
+        "memory_mb": Field(
+            Number(integer=True, minimum=64, maximum=1_048_576, doc="memory limit of the learner's process"), default=512
+        ),
         "tolerance": Field(_TOLERANCE),
         "cases": Field(
             ListOf(

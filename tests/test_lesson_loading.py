@@ -823,3 +823,8 @@ def test_control_character_is_reported_at_its_position_on_one_line(tmp_path: Pat
     [problem] = problems_in(tmp_path, "id: x\ntitle: a\x1bb\n")
     assert (problem.line, problem.column) == (2, 9)
     assert problem.message == "character U+001B is not allowed in YAML (control characters are not allowed)"
+
+
+def test_memory_limit_beyond_what_the_sandbox_can_set_is_refused(tmp_path: Path) -> None:
+    text = "id: x\ntitle: T\n" + EXERCISE.replace("    parameters", "    memory_mb: 1e300\n    parameters")
+    assert_reported(problems_in(tmp_path, text), at(text, "1e300"), "must be at most 1048576, found 1e300")
