@@ -651,26 +651,39 @@ def cap_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
 
 
-@pytest.mark.parametrize("kind", ["binary", "deep", "fifo", "dev-zero-link"])
-def test_take_moves_a_hostile_progress_file_aside_with_one_warning(
-    kind: str, home: Path, course_dir: Path, quizkit_argv: list[str]
-) -> None:
+HOSTILE = ["binary", "deep", "fifo", "dev-zero-link"]
+
+
+def plant_hostile_progress_file(home: Path, kind: str) -> Path:
+    """Put something quizkit must not trust where the demo lesson's progress file belongs."""
     path = progress_file(home)
     path.parent.mkdir(parents=True)
     if kind == "binary":
-        path.write_bytes(os.urandom(64) + b"\xff")
+        path.write_bytes(b"\xff\xfe" + os.urandom(64))
     elif kind == "deep":
-        path.write_text("[" * 100_000, encoding="utf-8")
+        path.write_text('{"a":' * 100_000, encoding="utf-8")
     elif kind == "fifo":
         os.mkfifo(path)
     else:
         path.symlink_to("/dev/zero")
-    # A real process with a timeout: on a FIFO the old code blocked forever.
-    result = subprocess.run(
-        [*quizkit_argv, "--course", str(course_dir), "take", "demo"],
-        input="b\nq\n", capture_output=True, text=True, timeout=TIMEOUT,
+    return path
+
+
+def run_capped(argv: list[str], input: str = "") -> subprocess.CompletedProcess[str]:
+    """A real process with a timeout and a memory cap: the old code blocked on a FIFO forever and
+    read /dev/zero until memory ran out."""
+    return subprocess.run(
+        argv, input=input, capture_output=True, text=True, timeout=TIMEOUT,
         env={**os.environ, "PYTHONIOENCODING": "utf-8"}, preexec_fn=cap_memory,
     )
+
+
+@pytest.mark.parametrize("kind", HOSTILE)
+def test_take_moves_a_hostile_progress_file_aside_with_one_warning(
+    kind: str, home: Path, course_dir: Path, quizkit_argv: list[str]
+) -> None:
+    path = plant_hostile_progress_file(home, kind)
+    result = run_capped([*quizkit_argv, "--course", str(course_dir), "take", "demo"], input="b\nq\n")
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert [line for line in result.stdout.splitlines() if "warning:" in line][0].count("damaged") == 1
@@ -678,25 +691,12 @@ def test_take_moves_a_hostile_progress_file_aside_with_one_warning(
     assert len(list(path.parent.glob("demo.corrupt-*.json"))) == 1
 
 
-@pytest.mark.parametrize("kind", ["binary", "deep", "fifo", "dev-zero-link"])
+@pytest.mark.parametrize("kind", HOSTILE)
 def test_list_moves_a_hostile_progress_file_aside_without_hanging(
     kind: str, home: Path, course_dir: Path, quizkit_argv: list[str]
 ) -> None:
-    path = progress_file(home)
-    path.parent.mkdir(parents=True)
-    if kind == "binary":
-        path.write_bytes(b"\xff\xfe" + os.urandom(64))
-    elif kind == "deep":
-        path.write_text("{\"a\":" * 100_000, encoding="utf-8")
-    elif kind == "fifo":
-        os.mkfifo(path)
-    else:
-        path.symlink_to("/dev/zero")
-    result = subprocess.run(
-        [*quizkit_argv, "--course", str(course_dir), "list"],
-        capture_output=True, text=True, timeout=TIMEOUT, env={**os.environ, "PYTHONIOENCODING": "utf-8"},
-        preexec_fn=cap_memory,
-    )
+    path = plant_hostile_progress_file(home, kind)
+    result = run_capped([*quizkit_argv, "--course", str(course_dir), "list"])
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     line = next(line for line in result.stdout.splitlines() if "Demo lesson" in line)
