@@ -7,6 +7,7 @@ Heavy modules (numpy, sympy, the sandbox) are imported inside the commands that 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -16,16 +17,26 @@ import click
 from quizkit import __version__
 from quizkit.appstate import COURSE_HELP, AppState, course_option, pass_state, warn
 from quizkit.errors import QuizkitError, UsageError
+from quizkit.text import shorten
 
 
 class QuizkitGroup(click.Group):
-    """Turns every :class:`QuizkitError` into one clear line on stderr and its exit code."""
+    """Turns every :class:`QuizkitError` into one clear line on stderr and its exit code.
+
+    An OS error about a path that no command turned into a message of its own (a name longer than
+    the system allows, a folder without permission, ...) is a problem with what the user gave or
+    with the machine, not a bug, so it gets one line and exit 2 as well.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except QuizkitError as exc:
             fail(exc)
+        except OSError as exc:
+            if exc.filename is None:
+                raise
+            fail(UsageError(f"{shorten(str(exc.filename))}: {exc.strerror or exc}"))
 
 
 def fail(exc: QuizkitError) -> NoReturn:
@@ -51,7 +62,10 @@ def main(ctx: click.Context, course: str | None) -> None:
 @course_option
 @pass_state
 def list_lessons(state: AppState) -> None:
-    """List the lessons with their question and exercise counts and your progress."""
+    """List the lessons with their question and exercise counts and your progress.
+
+    Exit status 0, or 1 when a lesson has problems (run quizkit validate to see them).
+    """
     from quizkit.lesson import read_lesson
     from quizkit.progress import ProgressStore
     from quizkit.text import plural
@@ -63,33 +77,42 @@ def list_lessons(state: AppState) -> None:
     if not lesson_ids:
         click.echo("No lessons found.")
         return
+    broken = 0
     for lesson_id in lesson_ids:
         lesson, problems = read_lesson(course.lesson_path(lesson_id), course.solutions_for(lesson_id))
         if lesson is None:
+            broken += 1
             click.echo(f"  {lesson_id:<12} " + click.style(f"has {len(problems)} problem(s): run quizkit validate", fg="red"))
             continue
         counts = f"{plural(len(lesson.questions), 'question')}, {plural(len(lesson.exercises), 'exercise')}"
         progress = store.peek(lesson)
         click.echo(f"  {lesson_id:<12} {lesson.title}  [{counts}]  {progress}")
+    if broken:
+        sys.exit(1)
 
 
-@main.command()
+# An answer may start with "-" (-0.03, "-2λw"): check takes options it does not know as words of
+# the answer instead of refusing them, and its own options (--json, --course, --help) still work.
+@main.command(context_settings={"ignore_unknown_options": True})
 @course_option
 @click.argument("lesson_id", metavar="LESSON")
 @click.argument("question_id", metavar="QID")
-@click.argument("answer")
+@click.argument("answer_words", metavar="ANSWER", nargs=-1, required=True, type=click.UNPROCESSED)
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
 @pass_state
-def check(state: AppState, lesson_id: str, question_id: str, answer: str, as_json: bool) -> None:
+def check(state: AppState, lesson_id: str, question_id: str, answer_words: tuple[str, ...], as_json: bool) -> None:
     """Grade one ANSWER to question QID of LESSON, without a session.
 
     Choice questions take the option letter in the order the lesson file lists them (a, b, ...);
     multi questions take several letters (a,c); numeric questions a number; symbolic questions an
-    expression such as "2λw".
+    expression such as "2λw". An answer may start with a minus sign (quizkit check lesson3 QID
+    -0.03); write -- before an answer that is spelled like an option of check itself
+    (quizkit check lesson3 QID -- --json).
     """
     from quizkit.questions import judge
     from quizkit.render import render_verdict
 
+    answer = " ".join(answer_words)
     lesson = state.lesson(lesson_id)
     question = lesson.question(question_id)
     if question is None:
@@ -144,10 +167,11 @@ def submit(state: AppState, args: tuple[str, ...], exercise_id: str | None, fmt:
     The exercise is taken from --exercise or from the file name (soft_threshold.py). LESSON may be
     left out when the exercise name is unique in the course.
     """
+    from quizkit.files import require_regular_file
+
     lesson_id, files = _split_submit_args(state, args)
-    missing = [f for f in files if not f.is_file()]
-    if missing:
-        raise UsageError(f"no such file: {missing[0]}")
+    for file in files:
+        require_regular_file(file)
     if lesson_id is None:
         lesson_id = _lesson_for_exercise(state, exercise_id or files[0].stem)
     lesson = state.lesson(lesson_id)
@@ -166,9 +190,10 @@ def submit(state: AppState, args: tuple[str, ...], exercise_id: str | None, fmt:
 
 def _split_submit_args(state: AppState, args: tuple[str, ...]) -> tuple[str | None, list[Path]]:
     first = args[0]
-    if not Path(first).exists() and not first.endswith(".py"):
+    # lexists is False for a name the system cannot hold (too long): then it is no file either.
+    if not os.path.lexists(first) and not first.endswith(".py"):
         if len(args) == 1:
-            raise UsageError(f"no files to grade after lesson '{first}'")
+            raise UsageError(f"no files to grade after lesson '{shorten(first, 40)}'")
         state.course.lesson_path(first)  # raises a clear error for an unknown lesson
         return first, [Path(a) for a in args[1:]]
     return None, [Path(a) for a in args]
