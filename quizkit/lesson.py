@@ -14,6 +14,7 @@ from typing import Any, Union
 
 from quizkit import rawyaml
 from quizkit.errors import LessonError, Problem
+from quizkit.mathparse import ASSUMPTIONS  # the reader of answers owns its vocabulary
 from quizkit.schema import (
     INVALID,
     AnyOf,
@@ -32,7 +33,6 @@ from quizkit.schema import (
 
 IDENTIFIER = r"[a-z0-9][a-z0-9_-]*"
 PYTHON_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
-ASSUMPTIONS = ("real", "positive", "nonnegative", "negative", "nonpositive", "nonzero", "integer")
 
 # ---------------------------------------------------------------------------------------------
 # The model

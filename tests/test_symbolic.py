@@ -276,8 +276,9 @@ def test_difference_far_below_tolerance_is_correct(checker: SymbolicChecker) -> 
 
 
 def test_looser_tolerance_accepts_a_rounded_constant(checker: SymbolicChecker) -> None:
-    loose = SymbolicSpec(RUBBER.key, RUBBER.variables, tolerance=1e-3)
-    assert checker.check("2(w-0.3001)+λ", loose).status == "correct"
+    # The tolerance is relative: 2.0001 for 2 is off by 5e-5 of the value at every point.
+    loose = SymbolicSpec(L2.key, L2.variables, tolerance=1e-3)
+    assert checker.check("2.0001λw", loose).status == "correct"
 
 
 def test_cancellation_in_floating_point_does_not_mark_a_right_answer_wrong(checker: SymbolicChecker) -> None:
@@ -320,7 +321,7 @@ def test_simplification_decides_when_no_sample_point_is_real(checker: SymbolicCh
 
 @pytest.mark.parametrize(
     ("answer", "shown"),
-    [("lam*w/|w|", "λ·w/|w|"), ("λ sgn(w)", "λ·sign(w)"), ("2λw", "2·λ·w")],
+    [("lam*w/|w|", "λ·w/|w|"), ("λ sgn(w)", "λ·sign(w)"), ("2λw", "2λ·w"), ("2(w-0.3)+λ", "2(w − 0.3) + λ")],
 )
 def test_interpretation_is_shown_with_greek_letters(checker: SymbolicChecker, answer: str, shown: str) -> None:
     assert checker.check(answer, L1).interpreted_as == shown
@@ -330,18 +331,20 @@ def test_interpretation_of_elastic_net_shows_subscripts(checker: SymbolicChecker
     assert checker.check("lambda1*sgn(w) + 2*lambda2*w", ELASTIC).interpreted_as == "λ₁·sign(w) + 2·λ₂·w"
 
 
-def test_invalid_answer_explains_and_shows_the_reading(checker: SymbolicChecker) -> None:
+def test_invalid_answer_gives_advice_and_the_position_in_the_typed_text(checker: SymbolicChecker) -> None:
     result = checker.check("d/dw(lam|w|)", L1)
     assert result.status == "invalid"
     assert result.interpreted_as is None
-    assert "unknown name 'd' (this question uses: w, λ)" in result.feedback[0]
-    assert result.feedback[1] == "Your input was read as: d/dw*(lam*Abs(w))"
+    assert result.feedback == (
+        "Write the derivative itself, not the d/dw notation (a label before '=' such as dL/dw = … is fine).",
+    )
+    assert result.span == (0, 1)
 
 
 def test_undeclared_variable_is_invalid_not_wrong(checker: SymbolicChecker) -> None:
     result = checker.check("λ sign(x)", L1)
     assert result.status == "invalid"
-    assert "unknown name 'x'" in result.feedback[0]
+    assert result.feedback == ("'x' is not a symbol of this question; use only w, λ.",)
 
 
 @pytest.mark.parametrize("answer", HOSTILE)
@@ -381,7 +384,7 @@ def test_lesson_keys_have_no_problems(checker: SymbolicChecker, question: str) -
 
 def test_key_problems_reports_an_unreadable_key(checker: SymbolicChecker) -> None:
     problems = checker.key_problems(SymbolicSpec("lam*sign(x)", {"w": "real", "lam": "positive"}))
-    assert problems == ["the answer key 'lam*sign(x)' cannot be read: unknown name 'x' (this question uses: w, λ)"]
+    assert problems == ["the answer key 'lam*sign(x)' cannot be read: 'x' is not a symbol of this question; use only w, λ."]
 
 
 def test_key_problems_reports_an_unreadable_wrong_answer(checker: SymbolicChecker) -> None:
