@@ -285,10 +285,19 @@ def _vulgar_fraction(match: re.Match[str]) -> str:
     return f"({numerator}/{denominator})"
 
 
+# ³⁄₁₀: superscript digits, the fraction slash, subscript digits.
+_SCRIPT_FRACTION = re.compile("([⁰¹²³⁴⁵⁶⁷⁸⁹]+)\u2044([₀₁₂₃₄₅₆₇₈₉]+)")
+
+
+def _script_fraction(match: re.Match[str]) -> str:
+    return f"({unicodedata.normalize('NFKC', match.group(1))}/{unicodedata.normalize('NFKC', match.group(2))})"
+
+
 def _prepare(text: str) -> _Chars:
     """Character-level clean-up, keeping where each character came from."""
     chars = _Chars(text)
     chars.sub(_VULGAR_FRACTION, _vulgar_fraction)
+    chars.sub(_SCRIPT_FRACTION, _script_fraction)
 
     # Superscripts before NFKC: NFKC would turn w² into w2, which reads as a name.
     def as_power(match: re.Match[str]) -> str:
@@ -328,6 +337,7 @@ _LATEX_UNWRAP = frozenset({"operatorname", "mathrm", "text", "textrm", "textit",
 _LATEX_FRACTIONS = frozenset({"frac", "dfrac", "tfrac"})
 _LATEX_SPACING = frozenset(",;:! ")
 _LATEX_COMMAND = re.compile(r"\\([A-Za-z]+|.?)")
+_LATEX_MATH_DELIMITERS = re.compile(r"\$|\\[()\[\]]")  # $…$, \(…\), \[…\]
 
 
 def _closing_brace(text: str, opening: int) -> int:
@@ -354,6 +364,7 @@ def _latex(chars: _Chars) -> None:
 
     Unknown commands are left in place; the tokenizer reports them with a caret.
     """
+    chars.sub(_LATEX_MATH_DELIMITERS, lambda match: " ")
     index = 0
     while index < len(chars.text):
         text = chars.text
@@ -408,8 +419,7 @@ def _latex(chars: _Chars) -> None:
             continue
         elif word in _LATEX_WORDS:
             replacement = _LATEX_WORDS[word]
-            # "\lambda w" and "\cdot w" keep the space that ends the command; "\lambda{}" does not matter.
-            chars.replace(index, match.end(), replacement + (" " if replacement.isalpha() else ""))
+            chars.replace(index, match.end(), replacement)
             continue
         index = match.end()  # unknown: leave it for the tokenizer to report
 
@@ -798,7 +808,7 @@ _LOOKALIKES: dict[str, str] = {
 
 _OPERATOR_ADVICE: dict[str, str] = {
     "%": "'%' cannot be used; for a percentage write a fraction such as 42/100",
-    "!": "factorials (!) are not supported",
+    "!": "factorials (!) are not supported; write the product out, or use + − * / ^ only",
     "&": "'&' cannot be used; write one expression with + − * / ^",
     "@": "'@' cannot be used; use * or · to multiply",
     "~": "'~' cannot be used; write one expression with + − * / ^",
@@ -808,7 +818,6 @@ _OPERATOR_ADVICE: dict[str, str] = {
     ";": "';' cannot be used; give one expression",
     "?": "'?' cannot be used; give only the expression",
     "#": "'#' cannot be used; give only the expression",
-    "$": "'$' cannot be used; write the expression without LaTeX dollar signs",
 }
 _OPERATOR_SYMBOLS: dict[type, str] = {
     ast.Mod: "%",
@@ -855,12 +864,13 @@ class _Diagnosis:
 
     def run(self) -> None:
         self.brackets()
+        for index, token in enumerate(self.tokens):
+            if token.text == "=":  # a label the reader did not recognise, or an equation
+                self.operator(token, self.tokens[index - 1] if index else None, None)
         last = self.tokens[-1]
         if last.kind == "op" and last.text in ("+", "-", "*", "/", "**", ","):
-            raise self.fail(
-                f"The answer ends too early: something is missing after the final '{self.reading.source[last.span[0]:last.span[1]]}'.",
-                last.span,
-            )
+            final = self.reading.source[last.span[0] : last.span[1]]
+            raise self.fail(f"The answer ends too early: add what should follow the final '{final}'.", last.span)
         for index, token in enumerate(self.tokens):
             before = self.tokens[index - 1] if index else None
             after = self.tokens[index + 1] if index + 1 < len(self.tokens) else None
@@ -898,7 +908,10 @@ class _Diagnosis:
             if after is not None and after.kind == "number":
                 if after.spaced:
                     raise self.fail("Two numbers in a row; put an operator (+ − * /) between them.", after.span)
-                raise self.fail("This number has more than one decimal point.", (token.span[0], after.span[1]))
+                raise self.fail(
+                    "This number has more than one decimal point; write one number such as 0.25.",
+                    (token.span[0], after.span[1]),
+                )
         elif token.kind == "function":
             if token.bar:
                 return
@@ -931,9 +944,10 @@ class _Diagnosis:
         text = token.text
         if text == "=":
             equals = self.reading.text.count("=")
-            if equals == 1 and before is not None:
-                left = self.reading.source[: token.span[0]].strip()
-                raise self.fail(f"Write only the expression, without '{_snippet(left, 20)} ='.", token.span)
+            first = self.tokens[0]
+            if equals == 1 and before is first and first.kind == "name":
+                left = self.reading.source[first.span[0] : first.span[1]]
+                raise self.fail(f"Write only the expression, without '{left} ='.", token.span)
             raise self.fail("Write only the expression, without '='.", token.span)
         if text == "," and before is not None and after is not None and before.kind == "number" and after.kind == "number" and not after.spaced:
             raise self.fail(
@@ -967,13 +981,18 @@ class _Diagnosis:
             raise self.fail(
                 f"'{source}' looks like {plain} but is {_char_description(source)}; type a plain {plain}.", token.span
             )
-        if identifier == "d" or (identifier.startswith("d") and identifier[1:] in self.declared):
+        derivative_like = identifier.startswith("d") and (
+            identifier == "d" or identifier[1:] in self.declared or (after is not None and after.text == "/")
+        )
+        if derivative_like:
             raise self.fail(
                 "Write the derivative itself, not the d/dw notation (a label before '=' such as dL/dw = … is fine).",
                 token.span,
             )
         if after is not None and after.text == "(" and identifier.isascii() and len(identifier) > 1:
-            raise self.fail(f"Unsupported function {source}; supported: {_SUPPORTED}.", token.span)
+            raise self.fail(
+                f"Unsupported function {source}; supported: {_SUPPORTED}. Write the answer with these.", token.span
+            )
         if identifier in _FUNCTIONS:  # pragma: no cover - functions are tokenized as such
             return
         raise self.fail(f"'{source}' is not a symbol of this question; use only {self.uses()}.", token.span)
@@ -1000,7 +1019,7 @@ def _syntax_error(error: SyntaxError, reading: _Reading) -> ParseError:
     offset = (error.offset or 1) - 1
     if error.lineno not in (None, 1) or offset >= len(reading.text) or not reading.text[offset:].strip():
         return ParseError(
-            "The answer ends too early: something is missing at the end (a number, a variable or a ')').",
+            "The answer ends too early: add what is missing at the end (a number, a variable or a ')').",
             reading.text,
             reading.span(len(reading.text), len(reading.text) + 1),
         )
@@ -1127,8 +1146,9 @@ class _Builder:
         if any(isinstance(argument, ast.Starred) for argument in node.args):
             raise self.fail(f"Give {name}(...) its argument(s) as plain expressions.", node)
         if not fewest <= len(node.args) <= most:
-            wanted = "1 argument" if fewest == most == 1 else f"{fewest} to {most} arguments"
-            raise self.fail(f"{name}(...) takes {wanted}, as in {name}({', '.join(['w'] * fewest)}).", node)
+            wanted = "exactly 1 argument" if fewest == most == 1 else f"{fewest} to {most} arguments"
+            example = ", ".join(["w", "0", "1"][:fewest])
+            raise self.fail(f"Give {name} {wanted}, as in {name}({example}).", node)
         arguments = [self.build(argument) for argument in node.args]
         return getattr(self.sp, attribute)(*arguments)
 

@@ -42,10 +42,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quizkit import mathparse
-from quizkit.lesson import ExpressionWrong
+
+if TYPE_CHECKING:
+    from quizkit.lesson import ExpressionWrong
 from quizkit.mathparse import ParseError
 
 __all__ = [
@@ -73,6 +75,7 @@ TOO_LARGE = "The values of this expression are too large to check; please simpli
 # Sample points, drawn fresh for every check: (kind, count). See _draw for what each kind is.
 _POINT_KINDS = (("nice", 6), ("plain", 24), ("small", 10), ("large", 8))
 _MIN_AGREEING_POINTS = 8
+_CLEARLY_APART = 1e-6  # relative difference that floating point cannot fake in these expressions
 _MAX_UNDEFINED_POINTS = 1  # answer undefined where the key is defined, at more points: wrong
 _EXACT_DIGITS = 30
 _EXACT_MAX_DIGITS = 2000  # working precision evalf may raise to (cancellation in cosh² − sinh²)
@@ -111,9 +114,16 @@ class FrozenMap(Mapping[str, Any]):
         return f"FrozenMap({self._items!r})"
 
 
-# A known wrong answer (SymPy syntax) and the feedback for anything equivalent to it: the lesson
-# model's type, so a question's wrong answers pass straight through.
-WrongAnswer = ExpressionWrong
+def __getattr__(name: str) -> Any:
+    # WrongAnswer, a known wrong answer (SymPy syntax) and the feedback for anything equivalent to
+    # it, is the lesson model's ExpressionWrong, so a question's wrong answers pass straight
+    # through. It is looked up on first use: the worker process imports this module and must not
+    # pay for loading the lesson model (YAML, schema) before its first answer.
+    if name == "WrongAnswer":
+        from quizkit.lesson import ExpressionWrong
+
+        return ExpressionWrong
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -128,7 +138,7 @@ class SymbolicSpec:
 
     key: str
     variables: Mapping[str, str]
-    wrong_answers: tuple[WrongAnswer, ...] = ()
+    wrong_answers: tuple[ExpressionWrong, ...] = ()
     tolerance: float = 1e-9
     domain: Mapping[str, tuple[float, float]] = field(default_factory=FrozenMap)
 
@@ -396,6 +406,17 @@ class SymbolicChecker:
         with self._lock:
             self._spawn_if_needed()
 
+    def wait_ready(self, timeout: float = STARTUP_TIMEOUT) -> None:
+        """Block until the worker, and the spare if one is kept, have loaded SymPy.
+
+        Checks do this themselves; call it to have the checker fully warm beforehand.
+        """
+        with self._lock:
+            self._spawn_if_needed().wait_ready(timeout)
+            self._ensure_spare()
+            if self._spare is not None:
+                self._spare.wait_ready(timeout)
+
     def _spawn_if_needed(self) -> _Worker:
         if self._worker is None or not self._worker.alive():
             if self._worker is not None:
@@ -457,6 +478,8 @@ class SymbolicChecker:
             "answer": answer,
             "spec": _spec_payload(spec),
             "simplify_budget": self.timeout / 2,
+            # What the worker may spend before answering on its own, short of the hard kill.
+            "check_budget": self.timeout * 0.8,
         }
         reply = self._ask(request, self.timeout)
         if reply is None:
@@ -560,8 +583,15 @@ def _power(base: float, exponent: float) -> float:
     return math.nan if isinstance(result, complex) else result
 
 
-def _compile(expression: Any, sp: Any, index: Mapping[Any, int]) -> FloatFunction | None:
-    """A fast float evaluator for ``expression``, or None if it uses something unsupported."""
+def _compile(
+    expression: Any, sp: Any, index: Mapping[Any, int], fold: Callable[[Any], float | None]
+) -> FloatFunction | None:
+    """A fast float evaluator for ``expression``, or None if it uses something unsupported.
+
+    Constant parts (``cosh(400)² − sinh(400)²``) are evaluated once by ``fold``, exactly, so
+    floating point never meets their huge intermediate values; None from it means "no usable
+    value", which makes the whole expression go the exact way.
+    """
     unary: dict[Any, Callable[[float], float]] = {
         sp.sign: _sign, sp.Abs: abs, sp.exp: math.exp, sp.log: math.log,
         sp.sin: math.sin, sp.cos: math.cos, sp.tan: math.tan,
@@ -573,6 +603,9 @@ def _compile(expression: Any, sp: Any, index: Mapping[Any, int]) -> FloatFunctio
         if node.is_Symbol:
             position = index[node]
             return lambda point: point[position]
+        if not node.free_symbols and not (node.is_Number or node.is_NumberSymbol):
+            value = fold(node)
+            return None if value is None else (lambda point: value)
         if node.is_Number or node.is_NumberSymbol:
             constant = float(node)  # enormous rationals become inf and make the point unusable
             return lambda point: constant
@@ -672,13 +705,29 @@ def _sample_points(
     assumptions: Sequence[str], domains: Sequence[tuple[float, float] | None], rng: random.Random
 ) -> list[Point]:
     """Fresh sample points for one check: a few nice ones first (readable counterexamples), then
-    unrounded ones, some near zero and some large. In the near-zero and large blocks each
-    variable goes to the extreme with probability 0.7, so extremes meet ordinary values too."""
+    unrounded ones, some near zero and some large.
+
+    In the near-zero and large blocks the variables take turns: at each point one of them is
+    surely extreme, with its sign alternating from turn to turn (so every variable is seen near
+    0 and far out on both sides its assumption allows), and each other one is extreme by chance.
+    """
     points: list[Point] = []
+    count_variables = max(1, len(assumptions))
     for kind, count in _POINT_KINDS:
-        for _ in range(count):
-            kinds = [kind if kind in ("nice", "plain") or rng.random() < 0.7 else "plain" for _ in assumptions]
-            points.append(tuple(_draw(rng, a, d, k) for a, d, k in zip(assumptions, domains, kinds, strict=True)))
+        for number in range(count):
+            turn, rotation = number % count_variables, number // count_variables
+            point = []
+            for position, (assumption, domain) in enumerate(zip(assumptions, domains, strict=True)):
+                if kind in ("nice", "plain"):
+                    point.append(_draw(rng, assumption, domain, kind))
+                elif position == turn:
+                    value = _draw(rng, assumption, domain, kind)
+                    if domain is None and assumption in ("real", "nonzero", "integer"):
+                        value = abs(value) if rotation % 2 == 0 else -abs(value)
+                    point.append(value)
+                else:
+                    point.append(_draw(rng, assumption, domain, kind if rng.random() < 0.5 else "plain"))
+            points.append(tuple(point))
     return points
 
 
@@ -735,6 +784,7 @@ class _Round:
         self._exact: dict[tuple[int, int], Exact] = {}
         self.exact_deadline = time.monotonic() + exact_budget
         self.overflowed = 0  # points where an exact value was too large even for SymPy's floats
+        self.timed_out = 0  # points whose exact value took too long
 
     def values(self, reference: _Reference) -> list[float | None]:
         found = self._values.get(id(reference))
@@ -767,6 +817,7 @@ class _Round:
     def _compute_exact(self, expression: Any, number: int) -> Exact:
         remaining = self.exact_deadline - time.monotonic()
         if remaining <= 0:
+            self.timed_out += 1
             return DROPPED
         sp = self.sp
         try:
@@ -775,6 +826,7 @@ class _Round:
                     _EXACT_DIGITS, subs=self.exact_point(number), strict=True, maxn=_EXACT_MAX_DIGITS
                 )
         except _BudgetExceeded:
+            self.timed_out += 1
             return DROPPED
         except OverflowError:
             self.overflowed += 1
@@ -799,7 +851,7 @@ class _Round:
 
 @dataclass
 class _Comparison:
-    outcome: str  # "same" | "different" | "undecided" | "too large"
+    outcome: str  # "same" | "different" | "undecided" | "too large" | "too complex"
     point: int | None = None
     answer_value: float = math.nan
     expected_value: float = math.nan
@@ -815,12 +867,16 @@ class _Engine:
         self._specs: OrderedDict[str, _Prepared] = OrderedDict()
         self.simplify_budget = 0.5
         self.exact_budget = 0.4
+        self.check_budget = 1.2
+        self.check_deadline = math.inf
 
     # -- protocol -------------------------------------------------------------------------
 
     def handle(self, request: Mapping[str, Any]) -> dict[str, Any]:
         self.simplify_budget = float(request.get("simplify_budget", 0.5))
         self.exact_budget = float(request.get("exact_budget", 0.4))
+        self.check_budget = float(request.get("check_budget", 1.2))
+        self.check_deadline = time.monotonic() + self.check_budget
         operation = request.get("op")
         if operation == "check":
             return self.check(str(request["answer"]), request["spec"])
@@ -882,19 +938,35 @@ class _Engine:
 
     def _reference(self, expression: Any, prepared: _Prepared) -> _Reference:
         index = {symbol: position for position, symbol in enumerate(prepared.symbols)}
-        return _Reference(expression, _compile(expression, self.sp, index))
+        return _Reference(expression, _compile(expression, self.sp, index, self._constant))
+
+    def _constant(self, expression: Any) -> float | None:
+        """A constant's value, from 30 exact digits (time-bounded); inf when it overflows, None
+        when it has no usable value."""
+        try:
+            with _time_budget(_EXACT_POINT_BUDGET):
+                value = expression.evalf(_EXACT_DIGITS, strict=True, maxn=_EXACT_MAX_DIGITS)
+        except OverflowError:
+            return math.inf
+        except (_BudgetExceeded, ArithmeticError, ValueError, TypeError, NotImplementedError, AttributeError):
+            return None
+        if not value.is_Number or value.has(self.sp.zoo, self.sp.nan, self.sp.oo, -self.sp.oo):
+            return None
+        return float(value)
 
     def _round(self, prepared: _Prepared) -> _Round:
         return _Round(prepared, self.sp, self.exact_budget)
 
     # -- comparing ------------------------------------------------------------------------
 
-    def compare(self, round_: _Round, answer: _Reference, reference: _Reference) -> _Comparison:
+    def compare(self, round_: _Round, answer: _Reference, reference: _Reference, *, prove: bool = True) -> _Comparison:
         """Whether ``answer`` equals ``reference`` under the declared assumptions.
 
         Floating point decides where both agree; wherever it sees a difference (or cannot
         evaluate), exact evaluation decides, and only a point where both exact values are known
-        can prove a difference: a confirmed difference is a true counterexample.
+        can prove a difference: a confirmed difference is a true counterexample. With too few
+        usable points, ``simplify`` may prove equality (``prove``; skipped for the secondary
+        comparisons that only choose feedback).
         """
         tolerance = round_.prepared.tolerance
         values, expected_values = round_.values(answer), round_.values(reference)
@@ -903,6 +975,12 @@ class _Engine:
         for number, (value, expected) in enumerate(zip(values, expected_values, strict=True)):
             if value is not None and expected is not None and _close(value, expected, tolerance):
                 agreeing += 1
+                continue
+            if not prove:
+                # Only choosing feedback: floating point is evidence enough, and a difference far
+                # beyond rounding needs no exact proof; points it cannot evaluate are skipped.
+                if value is not None and expected is not None and not _close(value, expected, _CLEARLY_APART):
+                    return _Comparison("different", number, value, expected)
                 continue
             exact_expected = round_.exact(reference, number)
             if exact_expected is None or isinstance(exact_expected, _Dropped) or math.isinf(exact_expected):
@@ -924,8 +1002,10 @@ class _Engine:
         if round_.overflowed:
             return _Comparison("too large")  # not enough evidence, and values beyond any float
         # Too few usable points to judge numerically: SymPy decides, within a time budget.
-        if self._simplifies_to_zero(answer.expression - reference.expression):
+        if prove and self._simplifies_to_zero(answer.expression - reference.expression):
             return _Comparison("same")
+        if round_.timed_out and not undefined:
+            return _Comparison("too complex")
         if undefined:
             return self._undefined_at(undefined[0], round_, reference)
         return _Comparison("undecided")
@@ -937,8 +1017,12 @@ class _Engine:
         return _Comparison("different", number, math.nan, expected)
 
     def _simplifies_to_zero(self, difference: Any) -> bool:
+        # Within the simplify budget and what is left of the whole check's time.
+        budget = min(self.simplify_budget, self.check_deadline - time.monotonic())
+        if budget < 0.05:
+            return False
         try:
-            with _time_budget(self.simplify_budget):
+            with _time_budget(budget):
                 return bool(self.sp.simplify(difference) == 0)
         except _BudgetExceeded:
             return False  # could not decide in time; the caller treats that as "not shown equal"
@@ -960,7 +1044,11 @@ class _Engine:
                 continue
             if derivative.expression == 0:
                 continue
-            if self.compare(round_, derivative, key).outcome == "same":
+            # d/dw |w| brings DiracDelta(w), which is 0 wherever w is sampled (never at 0).
+            if derivative.expression.has(self.sp.DiracDelta):
+                without_delta = derivative.expression.replace(self.sp.DiracDelta, lambda *args: self.sp.S.Zero)
+                derivative = self._reference(without_delta, round_.prepared)
+            if self.compare(round_, derivative, key, prove=False).outcome == "same":
                 return mathparse.display_name(symbol.name)
         return None
 
@@ -982,6 +1070,8 @@ class _Engine:
             return _payload(CORRECT, [], interpreted)
         if comparison.outcome == "too large":
             return _payload(INVALID, [TOO_LARGE], interpreted)
+        if comparison.outcome == "too complex":
+            return _payload(INVALID, [TOO_COMPLEX], interpreted)
         if comparison.outcome == "undecided":
             message = "Could not decide: your expression and the expected one are undefined at most sample points."
             return _payload(INVALID, [message], interpreted)
@@ -989,7 +1079,7 @@ class _Engine:
         counterexample = self._counterexample(round_, comparison)
         for listed in prepared.listed:
             reference = listed.reference
-            if reference is not None and self.compare(round_, answer, reference).outcome == "same":
+            if reference is not None and self.compare(round_, answer, reference, prove=False).outcome == "same":
                 return _payload(INCORRECT, [listed.feedback], interpreted, counterexample)
         variable = self._antiderivative_of_key(round_, answer)
         if variable is not None:
