@@ -194,7 +194,10 @@ def _judge_numeric(question: NumericQuestion, answer: str) -> Verdict:
         value = read_number(answer)
     except ParseError as error:
         return _invalid_at(question, error.message, answer, error.span)
-    interpreted = f"{value:g}"
+    # A computed answer (0.9^10) is shown with the digits that were compared.
+    plain = answer.strip().replace("\u2212", "-").replace("_", "")
+    written = _NUMBER.match(plain) or _FRACTION.match(plain)
+    interpreted = f"{value:g}" if written else f"{answer.strip()} = {value:.12g}"
     if question.tolerance.accepts(value, question.answer):
         return Verdict(Status.CORRECT, question.points, question.points, (), interpreted)
     for wrong in question.wrong_answers:
