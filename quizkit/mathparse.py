@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import keyword
 import math
+import operator
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
@@ -726,18 +727,17 @@ def _shown(tokens: list[_Token]) -> str:
             continue  # the first half of a typed "**"
         elif token.text == "*" and index and tokens[index - 1].text == "*":
             text = "^"
-        elif token.kind == "op" and token.text in "+-" and previous is not None and (
-            _ends_operand(previous) or (previous.bar and previous.text == ")")
-        ):
-            text = f" {_SHOWN_OPERATORS.get(token.text, token.text)} "
+        elif token.kind == "op" and token.text in "+-" and previous is not None and _ends_operand(previous):
+            text = f" {_SHOWN_OPERATORS.get(token.text, token.text)} "  # binary: spaced; unary: not
         elif token.text == ",":
             text = ", "
         else:
             text = _SHOWN_OPERATORS.get(token.text, token.text)
-        if previous is not None and (previous.kind in ("name", "function", "number") or previous.text == ")") and token.kind in ("name", "function"):
-            # λ·w shows how names were split; 2λ stays glued unless the learner spaced it (1/2 w).
-            if previous.kind != "number" or token.spaced:
-                parts.append("·")
+        # λ·w shows how names were split; 2λ stays glued unless the learner spaced it (1/2 w).
+        after_factor = previous is not None and (previous.kind in ("name", "function") or previous.text == ")")
+        after_spaced_number = previous is not None and previous.kind == "number" and token.spaced
+        if token.kind in ("name", "function") and (after_factor or after_spaced_number):
+            parts.append("·")
         parts.append(text)
         if not (token.bar and token.kind == "function"):
             previous = token
@@ -837,6 +837,14 @@ _NODE_ADVICE: dict[type, str] = {
     ast.Tuple: "Give one expression; commas only separate the arguments of Max(a, b) and Min(a, b).",
     ast.Compare: "Comparisons cannot be used; give only the expression.",
 }
+# The four operations both readers (SymPy and plain numbers) compute directly; ** is checked first.
+_ARITHMETIC: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+}
+_NUMBERS_ONLY = "Give a number; only numbers, + − * / ^ and brackets can be used here."
 _SUPPORTED = "abs, sign, exp, log, sqrt, sin, cos, tan, sinh, cosh, tanh, asin, acos, atan, Heaviside, Max, Min"
 
 
@@ -974,7 +982,7 @@ class _Diagnosis:
         if identifier in self.declared or identifier in _CONSTANTS:
             return
         if not self.declared:
-            raise self.fail("Give a number; only numbers, + − * / ^ and brackets can be used here.", token.span)
+            raise self.fail(_NUMBERS_ONLY, token.span)
         source = self.reading.source[token.span[0] : token.span[1]]
         if len(source) == 1 and source in _LOOKALIKES:
             plain = _LOOKALIKES[source]
@@ -1101,14 +1109,9 @@ class _Builder:
             raise self.fail(f"The operator '{symbol}' cannot be used; {advice}.", node)
         left = self.build(node.left)
         right = self.build(node.right)
-        if isinstance(node.op, ast.Add):
-            return left + right
-        if isinstance(node.op, ast.Sub):
-            return left - right
-        if isinstance(node.op, ast.Mult):
-            return left * right
-        if isinstance(node.op, ast.Div):
-            return left / right
+        arithmetic = _ARITHMETIC.get(type(node.op))
+        if arithmetic is not None:
+            return arithmetic(left, right)
         self.check_power(left, right, node)
         return left**right
 
@@ -1261,20 +1264,13 @@ class _NumberEvaluator:
             if isinstance(result, float) and not math.isfinite(result):
                 raise self.fail("This number is too large.", node)
             return result
-        if isinstance(node, (ast.Name, ast.Call)):
-            raise self.fail("Give a number; only numbers, + − * / ^ and brackets can be used here.", node)
-        advice = _NODE_ADVICE.get(type(node), "Give a number; only numbers, + − * / ^ and brackets can be used here.")
-        raise self.fail(advice, node)
+        advice = None if isinstance(node, (ast.Name, ast.Call)) else _NODE_ADVICE.get(type(node))
+        raise self.fail(advice or _NUMBERS_ONLY, node)
 
     def combine(self, node: ast.BinOp, left: Fraction | float, right: Fraction | float) -> Fraction | float:
-        if isinstance(node.op, ast.Add):
-            return left + right
-        if isinstance(node.op, ast.Sub):
-            return left - right
-        if isinstance(node.op, ast.Mult):
-            return left * right
-        if isinstance(node.op, ast.Div):
-            return left / right
+        arithmetic = _ARITHMETIC.get(type(node.op))
+        if arithmetic is not None:
+            return arithmetic(left, right)
         if isinstance(right, Fraction) and right.denominator == 1 and isinstance(left, Fraction):
             if abs(right) > MAX_EXPONENT:
                 raise self.fail(f"The exponent is too large (at most {MAX_EXPONENT}).", node)

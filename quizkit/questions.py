@@ -208,8 +208,10 @@ def _judge_numeric(question: NumericQuestion, answer: str) -> Verdict:
     if digits is not None:
         typed, needed = digits
         feedback = [
-            f"{value:g} is close: it looks like the answer cut to {plural(typed, 'decimal place')}. "
-            f"Give more digits (at least {needed} decimal places)."
+            (
+                f"{value:g} is close: it looks like the answer cut to {plural(typed, 'decimal place')}. "
+                f"Give more digits (at least {needed} decimal places)."
+            )
         ]
     return Verdict(Status.INCORRECT, 0.0, question.points, tuple(feedback), interpreted)
 

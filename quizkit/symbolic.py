@@ -56,7 +56,7 @@ __all__ = [
     "SymbolicResult",
     "SymbolicSpec",
     "SymbolicWorkerError",
-    "WrongAnswer",
+    "WrongAnswer",  # noqa: F822 (provided by the module's __getattr__)
     "check_answer",
     "spec_problems",
 ]
@@ -73,7 +73,7 @@ TOO_COMPLEX = "This expression is too complex to check; please simplify it."
 TOO_LARGE = "The values of this expression are too large to check; please simplify it."
 
 # Sample points, drawn fresh for every check: (kind, count). See _draw for what each kind is.
-_POINT_KINDS = (("nice", 6), ("plain", 24), ("small", 10), ("large", 8))
+_POINT_KINDS = (("nice", 6), ("plain", 22), ("small", 12), ("large", 8))
 _MIN_AGREEING_POINTS = 8
 _CLEARLY_APART = 1e-6  # relative difference that floating point cannot fake in these expressions
 _MAX_UNDEFINED_POINTS = 1  # answer undefined where the key is defined, at more points: wrong
@@ -721,6 +721,22 @@ def _draw(rng: random.Random, assumption: str, domain: tuple[float, float] | Non
     return sign * rng.uniform(1e-3, 3.0)
 
 
+_EXTREMES = {"small": (1e-4, 1e-2), "large": (1e2, 1e4)}
+
+
+def _extreme(rng: random.Random, assumption: str, kind: str, rotation: int) -> float:
+    """A near-zero or large value for a variable's ``rotation``-th turn: the sign alternates and
+    the lower and upper decade of the range take turns, so four turns cover both signs in both."""
+    low, high = _EXTREMES[kind]
+    middle = math.sqrt(low * high)
+    magnitude = _log_uniform(rng, *((low, middle) if rotation // 2 % 2 == 0 else (middle, high)))
+    if assumption in ("positive", "nonnegative"):
+        return magnitude
+    if assumption in ("negative", "nonpositive"):
+        return -magnitude
+    return magnitude if rotation % 2 == 0 else -magnitude
+
+
 def _sample_points(
     assumptions: Sequence[str], domains: Sequence[tuple[float, float] | None], rng: random.Random
 ) -> list[Point]:
@@ -728,8 +744,8 @@ def _sample_points(
     unrounded ones, some near zero and some large.
 
     In the near-zero and large blocks the variables take turns: at each point one of them is
-    surely extreme, with its sign alternating from turn to turn (so every variable is seen near
-    0 and far out on both sides its assumption allows), and each other one is extreme by chance.
+    surely extreme (see :func:`_extreme`: every variable is seen near 0 and far out, on both sides
+    its assumption allows and in both decades), and each other one is extreme by chance.
     """
     points: list[Point] = []
     count_variables = max(1, len(assumptions))
@@ -740,11 +756,8 @@ def _sample_points(
             for position, (assumption, domain) in enumerate(zip(assumptions, domains, strict=True)):
                 if kind in ("nice", "plain"):
                     point.append(_draw(rng, assumption, domain, kind))
-                elif position == turn:
-                    value = _draw(rng, assumption, domain, kind)
-                    if domain is None and assumption in ("real", "nonzero", "integer"):
-                        value = abs(value) if rotation % 2 == 0 else -abs(value)
-                    point.append(value)
+                elif position == turn and domain is None and assumption != "integer":
+                    point.append(_extreme(rng, assumption, kind, rotation))
                 else:
                     point.append(_draw(rng, assumption, domain, kind if rng.random() < 0.5 else "plain"))
             points.append(tuple(point))

@@ -9,7 +9,16 @@ import pytest
 import sympy
 
 from quizkit import mathparse
-from quizkit.mathparse import ParseError, canonical_name, caret_lines, display, evaluate_number, normalize, parse, reading
+from quizkit.mathparse import (
+    ParseError,
+    canonical_name,
+    caret_lines,
+    display,
+    evaluate_number,
+    normalize,
+    parse,
+    reading,
+)
 
 L1_VARIABLES = {"w": "real", "lam": "positive"}
 ELASTIC_VARIABLES = {"w": "real", "lam1": "positive", "lam2": "positive"}

@@ -7,8 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from quizkit.lesson import ChoiceQuestion, MultiQuestion, NumericQuestion, Option, Tolerance, load_lesson
-from quizkit.questions import LETTERS, correct_answer_text, judge, option_order, parse_number
+from quizkit.lesson import (
+    ChoiceQuestion,
+    MultiQuestion,
+    NumericQuestion,
+    Option,
+    Tolerance,
+    load_lesson,
+)
+from quizkit.questions import (
+    LETTERS,
+    correct_answer_text,
+    judge,
+    option_order,
+    parse_number,
+)
 from quizkit.verdict import Status
 
 DEMO = Path(__file__).resolve().parent / "data" / "course" / "exercises" / "demo" / "lesson.yaml"
