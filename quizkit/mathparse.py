@@ -997,13 +997,16 @@ class _Diagnosis:
                 "Write the derivative itself, not the d/dw notation (a label before '=' such as dL/dw = … is fine).",
                 token.span,
             )
-        if after is not None and after.text == "(" and identifier.isascii() and len(identifier) > 1:
+        spelled_greek = identifier in _GREEK_DISPLAY or identifier in _NAME_ALIASES.values()
+        if after is not None and after.text == "(" and identifier.isascii() and len(identifier) > 1 and not spelled_greek:
             raise self.fail(
                 f"Unsupported function {source}; supported: {_SUPPORTED}. Write the answer with these.", token.span
             )
         if identifier in _FUNCTIONS:  # pragma: no cover - functions are tokenized as such
             return
-        raise self.fail(f"'{source}' is not a symbol of this question; use only {self.uses()}.", token.span)
+        same_but_case = [name for name in self.declared if name.lower() == identifier.lower()]
+        hint = f" (names are case-sensitive: {display_name(same_but_case[0])})" if same_but_case else ""
+        raise self.fail(f"'{source}' is not a symbol of this question; use only {self.uses()}{hint}.", token.span)
 
 
 def _snippet(text: str, limit: int = 40) -> str:
