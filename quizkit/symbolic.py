@@ -976,8 +976,11 @@ class _Engine:
     def _constant(self, expression: Any) -> float | None:
         """A constant's value, from 30 exact digits (time-bounded); inf when it overflows, None
         when it has no usable value."""
+        budget = min(_EXACT_POINT_BUDGET, self.check_deadline - time.monotonic())
+        if budget <= 0.01:
+            return None
         try:
-            with _time_budget(_EXACT_POINT_BUDGET):
+            with _time_budget(budget):
                 value = expression.evalf(_EXACT_DIGITS, strict=True, maxn=_EXACT_MAX_DIGITS)
         except OverflowError:
             return math.inf
@@ -1072,9 +1075,11 @@ class _Engine:
                 continue
             try:
                 with _time_budget(_DERIVATIVE_BUDGET):
-                    derivative = self._reference(self.sp.diff(answer.expression, symbol), round_.prepared)
+                    differentiated = self.sp.diff(answer.expression, symbol)
             except (_BudgetExceeded, ArithmeticError, ValueError, TypeError, NotImplementedError):
                 continue
+            # Outside the budget above: compiling has time budgets of its own, and they do not nest.
+            derivative = self._reference(differentiated, round_.prepared)
             if derivative.expression == 0:
                 continue
             # d/dw |w| brings DiracDelta(w), which is 0 wherever w is sampled (never at 0).
