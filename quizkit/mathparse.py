@@ -6,8 +6,16 @@ Learners type answers such as ``2λw``, ``λ·sign(w)`` or ``lam*w/|w|``. The te
 a SymPy expression node by node from an allow-list. Nothing is ever evaluated as code, and every
 limit (length, nesting, size of numbers) is checked before the work it guards.
 
-SymPy is imported only inside :func:`parse` and :func:`display`, so importing this module (and
-calling :func:`normalize` or :func:`precheck`) stays cheap.
+Normalisation also accepts the notation learners paste: a label before ``=`` (``dL/dw =``), a
+final full stop, ``½``, and common LaTeX. Every character keeps the position it had in the
+learner's text, so a refusal (:class:`ParseError`) is one sentence of advice plus the span to mark
+with a caret (:func:`caret_lines`), and :func:`reading` shows an accepted answer back in the
+learner's own order and numbers. :func:`evaluate_number` reads plain arithmetic (``0.9^10``) with
+the same allow-list and no SymPy at all.
+
+SymPy is imported only inside :func:`parse`, :func:`symbols` and :func:`display`, so importing
+this module (and calling :func:`normalize`, :func:`precheck`, :func:`reading` or
+:func:`evaluate_number`) stays cheap.
 """
 
 from __future__ import annotations
@@ -446,6 +454,10 @@ _LABEL = re.compile(
     )
 )
 _TRAILING_PUNCTUATION = ".,;"
+# "… for w ≠ 0", "… (if w > 0)": the condition the prompt states, repeated after the answer.
+_TRAILING_CONDITION = re.compile(
+    r"[\s,;]*(\(\s*)?\b(?:for|if|when|where)\s+[^()=<>≠≤≥]*(?:≠|!=|<=|>=|<|>|≤|≥|=)(?:(?!\belse\b)[^()])*(?(1)\)|)[\s.,;]*$"
+)
 
 
 def _top_level_equals(text: str) -> list[int]:
@@ -467,6 +479,9 @@ def _top_level_equals(text: str) -> list[int]:
 
 def _strip_label_and_punctuation(chars: _Chars) -> None:
     """``dL/dw = λ·sign(w).`` -> ``λ·sign(w)``: a label before a single ``=``, and a final full stop."""
+    condition = _TRAILING_CONDITION.search(chars.text)
+    if condition is not None and condition.start() > 0:
+        chars.replace(condition.start(), len(chars.text), "")
     text = chars.text
     end = len(text)
     while end and (text[end - 1].isspace() or text[end - 1] in _TRAILING_PUNCTUATION):
@@ -939,6 +954,10 @@ class _Diagnosis:
                 token.span,
             )
         char = token.text
+        if char in "′″‴":
+            raise self.fail(
+                "A prime (′) is only understood in a label such as L′(w) = …; write the derivative itself.", token.span
+            )
         if char in _LOOKALIKES:
             plain = _LOOKALIKES[char]
             raise self.fail(f"'{char}' looks like {plain} but is {_char_description(char)}; type a plain {plain}.", token.span)

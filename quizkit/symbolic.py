@@ -1113,7 +1113,10 @@ class _Engine:
         if comparison.outcome == "too complex":
             return _payload(INVALID, [TOO_COMPLEX], interpreted)
         if comparison.outcome == "undecided":
-            message = "Could not decide: your expression and the expected one are undefined at most sample points."
+            message = (
+                "Could not decide: your expression or the expected one is undefined at most test points. "
+                "Check where yours is defined, and simplify it."
+            )
             return _payload(INVALID, [message], interpreted)
         assert comparison.point is not None
         counterexample = self._counterexample(round_, comparison)

@@ -510,3 +510,12 @@ def test_the_assumption_words_belong_to_the_reader_and_the_lesson_model_uses_the
     from quizkit import lesson
 
     assert lesson.ASSUMPTIONS is mathparse.ASSUMPTIONS
+
+
+@pytest.mark.parametrize("text", ["λ sign(w) for w ≠ 0", "λ·sign(w) (for w ≠ 0)", "λ sign(w), if w != 0."])
+def test_the_prompts_condition_repeated_after_the_answer_is_dropped(text: str) -> None:
+    assert parse(text, L1_VARIABLES) == L1_KEY
+
+
+def test_a_python_conditional_expression_is_not_taken_for_a_condition() -> None:
+    parse_error("λ sign(w) if w != 0 else 0")  # refused, not cut down to λ sign(w)
