@@ -855,11 +855,12 @@ class _Round:
             self.timed_out += 1
             return DROPPED
         sp = self.sp
+        point = self.exact_point(number)
         try:
             with _time_budget(min(remaining, _EXACT_POINT_BUDGET)):
-                value = expression.evalf(
-                    _EXACT_DIGITS, subs=self.exact_point(number), strict=True, maxn=_EXACT_MAX_DIGITS
-                )
+                for jump in expression.atoms(sp.sign, sp.Heaviside):  # see _Engine._constant
+                    jump.args[0].evalf(_EXACT_DIGITS, subs=point, strict=True, maxn=_EXACT_MAX_DIGITS)
+                value = expression.evalf(_EXACT_DIGITS, subs=point, strict=True, maxn=_EXACT_MAX_DIGITS)
         except _BudgetExceeded:
             self.timed_out += 1
             return DROPPED
@@ -983,6 +984,11 @@ class _Engine:
             return None
         try:
             with _time_budget(budget):
+                # evalf decides sign(x) and Heaviside(x) from a few digits of x, even with
+                # strict=True: sign(sin(π/7)·sin(2π/7)·sin(3π/7) − √7/8) comes out 1 although x is
+                # exactly 0. Their arguments must show accurate digits themselves first.
+                for jump in expression.atoms(self.sp.sign, self.sp.Heaviside):
+                    jump.args[0].evalf(_EXACT_DIGITS, strict=True, maxn=_EXACT_MAX_DIGITS)
                 value = expression.evalf(_EXACT_DIGITS, strict=True, maxn=_EXACT_MAX_DIGITS)
         except OverflowError:
             return math.inf

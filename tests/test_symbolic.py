@@ -638,3 +638,9 @@ def test_close_without_waiting_leaves_the_worker_to_exit_on_its_own() -> None:
     checker.close(wait=False)
     assert checker.worker_pid is None
     assert process.wait(timeout=30) == 0
+
+
+def test_sign_of_an_exact_zero_is_never_taken_for_a_counterexample(checker: SymbolicChecker) -> None:
+    # sin(π/7)·sin(2π/7)·sin(3π/7) = √7/8 exactly; evalf alone calls the sign of the difference 1.
+    result = checker.check("λ sign(w) + sign(sin(pi/7)*sin(2*pi/7)*sin(3*pi/7) - sqrt(7)/8)", L1)
+    assert result.status in ("correct", "invalid")
