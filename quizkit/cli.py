@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -18,6 +19,9 @@ from quizkit import __version__
 from quizkit.appstate import COURSE_HELP, AppState, course_option, pass_state, warn
 from quizkit.errors import QuizkitError, UsageError
 from quizkit.text import shorten
+
+# Answers that cannot be symbolic: option letters (a, "a,c", "(b)") and plain numbers.
+_LETTERS_OR_NUMBER = re.compile(r"[\s(),;]*[A-Za-z](?:[\s(),;]+[A-Za-z])*[\s(),;.]*|[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
 class QuizkitGroup(click.Group):
@@ -109,21 +113,50 @@ def check(state: AppState, lesson_id: str, question_id: str, answer_words: tuple
     -0.03); write -- before an answer that is spelled like an option of check itself
     (quizkit check lesson3 QID -- --json).
     """
-    from quizkit.questions import judge
-    from quizkit.render import render_verdict
-
     answer = " ".join(answer_words)
-    lesson = state.lesson(lesson_id)
-    question = lesson.question(question_id)
-    if question is None:
-        known = ", ".join(q.id for q in lesson.questions) or "none"
-        raise UsageError(f"unknown question '{question_id}' in {lesson_id} (questions: {known})")
-    verdict = judge(question, answer)
+    # SymPy's import is most of a symbolic check's time: start the worker before anything else,
+    # so it loads while this process imports its own modules and reads the lesson.
+    checker = _early_symbolic_checker(answer)
+    try:
+        from quizkit.lesson import SymbolicQuestion
+        from quizkit.questions import judge
+        from quizkit.render import render_verdict
+
+        lesson = state.lesson(lesson_id)
+        question = lesson.question(question_id)
+        if question is None:
+            known = ", ".join(q.id for q in lesson.questions) or "none"
+            raise UsageError(f"unknown question '{question_id}' in {lesson_id} (questions: {known})")
+        if checker is None and isinstance(question, SymbolicQuestion):
+            checker = _early_symbolic_checker(answer, force=True)
+        verdict = judge(question, answer, symbolic=checker)
+    except BaseException:
+        if checker is not None:
+            checker.close(grace=0.0)
+        raise
+    if checker is not None:
+        if isinstance(question, SymbolicQuestion):
+            # The worker exits by itself when its input closes; waiting for it would only delay
+            # the learner's prompt.
+            checker.close(wait=False)
+        else:
+            checker.close(grace=0.0)  # started on a guess that proved wrong: stop it now
     if as_json:
         click.echo(json.dumps({"lesson": lesson.id, "question": question.id, **verdict.to_dict()}, indent=2, ensure_ascii=False))
     else:
         click.echo(render_verdict(verdict, question))
     sys.exit(0 if verdict.is_correct else 1)
+
+
+def _early_symbolic_checker(answer: str, *, force: bool = False) -> Any:
+    """A started one-shot SymbolicChecker, unless ``answer`` is plainly an option letter or a number."""
+    if not force and _LETTERS_OR_NUMBER.fullmatch(answer.strip()):
+        return None
+    from quizkit.symbolic import SymbolicChecker
+
+    checker = SymbolicChecker(spare=False, warm_up=False)
+    checker.start()
+    return checker
 
 
 @main.command()

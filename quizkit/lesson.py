@@ -16,6 +16,7 @@ from quizkit import rawyaml
 from quizkit.casevalues import check_exercise_values
 from quizkit.errors import LessonError, Problem
 from quizkit.files import NotReadable, read_regular_file
+from quizkit.mathparse import ASSUMPTIONS  # the reader of answers owns its vocabulary
 from quizkit.schema import (
     INVALID,
     AnyOf,
@@ -36,7 +37,6 @@ IDENTIFIER = r"[a-z0-9][a-z0-9_-]*"
 PYTHON_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 # Lesson 3, the largest so far, is 60 KB; a file a hundred times larger is not a lesson.
 MAX_LESSON_BYTES = 4 << 20
-ASSUMPTIONS = ("real", "positive", "nonnegative", "negative", "nonpositive", "nonzero", "integer")
 
 # ---------------------------------------------------------------------------------------------
 # The model

@@ -388,3 +388,25 @@ def test_check_json_option_still_works_before_the_answer(run_cli: Run) -> None:
 
 def test_check_help_mentions_double_dash(run_cli: Run) -> None:
     assert " -- " in run_cli("check", "--help").output
+
+
+def test_check_symbolic_invalid_answer_shows_advice_and_a_caret(invoke_cli: Run) -> None:
+    repo = Path(__file__).resolve().parent.parent
+    result = invoke_cli("--course", repo, "check", "lesson3", "l1-gradient", "2λ.w")
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert "Use * or · to multiply, not '.'" in result.output
+    assert lines[-2:] == ["    2λ.w", "      ^"]
+
+
+def test_check_symbolic_label_and_full_stop_are_accepted(invoke_cli: Run) -> None:
+    repo = Path(__file__).resolve().parent.parent
+    result = invoke_cli("--course", repo, "check", "lesson3", "l1-gradient", "dL/dw = λ·sign(w).")
+    assert result.exit_code == 0
+    assert "Read as: λ·sign(w)" in result.output
+
+
+def test_check_numeric_arithmetic_shows_the_computed_value(run_cli: Run) -> None:
+    result = run_cli("check", "demo", "step-size", "0.5-0.2")
+    assert result.exit_code == 0
+    assert "Read as: 0.5-0.2 = 0.3" in result.output
