@@ -58,7 +58,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from quizkit.errors import UsageError
-from quizkit.files import atomic_write_text, default_home
+from quizkit.files import KEY_FILE, KeyError_, atomic_write_text, default_home, secret_key
 
 if TYPE_CHECKING:
     from quizkit.exercises import GradingPlan
@@ -69,8 +69,6 @@ if TYPE_CHECKING:
 
 STATE_FORMAT = 2
 FLAT_SEPARATOR = "__"
-KEY_FILE = "grading.key"
-KEY_BYTES = 32
 GRADE_SEED_FILE = "grade_seed"  # in the course's solutions/ folder: the course's grade-time secret
 # Cells a spreadsheet would run as a formula start with one of these (OWASP's CSV injection advice).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -420,7 +418,7 @@ def check_writable(gradebook: Path, feedback: Path) -> None:
 
 
 def grading_key(directory: Path, home: Path | None = None) -> bytes:
-    """The key that authenticates resume state: 32 random bytes in ``<home>/grading.key`` (0600).
+    """The key that authenticates resume state: quizkit's per-user secret (:func:`quizkit.files.secret_key`).
 
     ``home`` is quizkit's per-user folder (``$QUIZKIT_HOME``, else the platform's app folder), so
     the key is outside DIR and outside the sandbox; it is created on first use.
@@ -430,29 +428,12 @@ def grading_key(directory: Path, home: Path | None = None) -> bytes:
     if path.resolve().is_relative_to(directory.resolve()):
         raise UsageError(f"the grading key {path} would lie inside {directory}; set QUIZKIT_HOME to a folder outside it")
     try:
-        home.mkdir(parents=True, exist_ok=True, mode=0o700)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        except FileExistsError:
-            fd = -1
-        if fd >= 0:
-            key = os.urandom(KEY_BYTES)
-            try:
-                os.write(fd, key)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            return key
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-        try:
-            info = os.fstat(fd)
-            key = os.read(fd, KEY_BYTES + 1) if stat.S_ISREG(info.st_mode) else b""
-        finally:
-            os.close(fd)
+        key = secret_key(home)
     except OSError as exc:
         raise UsageError(f"cannot use the grading key {path}: {exc.strerror or exc}") from exc
-    if len(key) != KEY_BYTES:
-        raise UsageError(f"the grading key {path} is damaged; delete it (resume state is then rebuilt)")
+    except KeyError_ as exc:
+        raise UsageError(str(exc)) from exc
+    assert key is not None
     return key
 
 

@@ -608,6 +608,9 @@ class InProcessRunner:
     def close(self) -> None:
         """Nothing to release; present so both runners can be used the same way."""
 
+    def abandon(self) -> None:
+        """Nothing to let go of; present so both runners can be used the same way."""
+
     def __enter__(self) -> InProcessRunner:
         return self
 
@@ -1067,6 +1070,15 @@ class SubprocessRunner:
     def close(self) -> None:
         """Stop every fork server (idempotent)."""
         self._finalizer()
+
+    def abandon(self) -> None:
+        """Let go of every fork server without waiting for it: each ends by itself once its control
+        socket closes (and, inside namespaces, with its parent). For a process about to exit."""
+        for server in self._servers:
+            if server.alive:
+                server.sock.close()
+                server.alive = False
+        self._finalizer.detach()
 
     def __enter__(self) -> SubprocessRunner:
         return self
