@@ -386,7 +386,7 @@ def judge(plan: GradingPlan, run: RunResult, source: Path, lesson_id: str = "") 
         run_status=run.status,
         run_message=message,
         run_detail=run.detail,
-        hints=diagnose(exercise.id, run.status.value, [case for case in cases if not case.hidden]),
+        hints=diagnose(exercise.id, run.status.value, _evidence(cases)),
         output="" if withheld else run.output,
         output_truncated=False if withheld else run.output_truncated,
         seconds=run.seconds,
@@ -405,6 +405,16 @@ def _calls_attempted(run: RunResult, total: int) -> int:
 
 # Run statuses meaning the function was never called (the file could not even be loaded).
 _NOTHING_CALLED = frozenset({"syntax_error", "import_error", "missing_function", "not_callable", "empty_file", "unreadable"})
+
+
+# Mistake detectors compare every failing case against several formulas; a dozen cases (explicit
+# ones first, in lesson order) are evidence enough, and batch grading must not pay for hundreds.
+MAX_DIAGNOSED_CASES = 12
+
+
+def _evidence(cases: Sequence[CaseResult]) -> list[CaseResult]:
+    """The failing cases the mistake detectors look at: visible ones only, at most MAX_DIAGNOSED_CASES."""
+    return [case for case in cases if not case.hidden and not case.passed][:MAX_DIAGNOSED_CASES]
 
 
 def _unjudged(run: RunResult, calls_after_last_outcome: int) -> tuple[CaseStatus, str]:

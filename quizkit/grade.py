@@ -58,7 +58,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from quizkit.errors import UsageError
-from quizkit.files import KEY_FILE, KeyError_, atomic_write_text, default_home, secret_key
+from quizkit.files import KEY_FILE, KeyError_, atomic_write_text, default_home, secret_key, sync_everything
 
 if TYPE_CHECKING:
     from quizkit.exercises import GradingPlan
@@ -548,11 +548,16 @@ def _learner_entry(record: dict[str, Any]) -> tuple[str, dict[str, FileScore]] |
 
 
 class _StateWriter:
-    """Appends one signed line per learner; each line is flushed so that a killed run loses at most one.
+    """Appends one signed line per learner, in groups: a killed run loses at most the last second.
 
-    The file is first rewritten (atomically) with the records still valid, so that it does not grow
-    with every run and a line cut short by a kill is not continued by the next run's first line.
+    A learner's line is written only after their feedback file is durable: the feedback files of a
+    group are written without fsync, then one ``sync`` makes them all durable, then the group's
+    lines are appended and flushed (an fsync per feedback file cost more than grading it). The file
+    is first rewritten (atomically) with the records still valid, so that it does not grow with
+    every run and a line cut short by a kill is not continued by the next run's first line.
     """
+
+    GROUP_SECONDS = 1.0
 
     def __init__(
         self, path: Path, lesson_id: str, saved: dict[str, dict[str, FileScore]], signer: _StateSigner
@@ -562,16 +567,32 @@ class _StateWriter:
         lines += [_state_line(learner, scores) for learner, scores in saved.items()]
         atomic_write_text(path, "".join(signer.sign(line) + "\n" for line in lines))
         self._handle = path.open("a", encoding="utf-8")
+        self._pending: list[str] = []
+        self._last_commit = time.monotonic()
 
     def record(self, learner: str, scores: dict[str, FileScore]) -> None:
-        self._handle.write(self._signer.sign(_state_line(learner, scores)) + "\n")
-        self._handle.flush()
+        self._pending.append(self._signer.sign(_state_line(learner, scores)) + "\n")
+        if time.monotonic() - self._last_commit >= self.GROUP_SECONDS:
+            self.commit()
+
+    def commit(self) -> None:
+        """Make the group's feedback files durable, then record the group's learners."""
+        if self._pending:
+            sync_everything()
+            self._handle.write("".join(self._pending))
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+            self._pending.clear()
+        self._last_commit = time.monotonic()
 
     def __enter__(self) -> _StateWriter:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._handle.close()
+        try:
+            self.commit()
+        finally:
+            self._handle.close()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -884,7 +905,9 @@ class _FeedbackWriter:
             "problems": list(learner.row.notes),
             "files": {i: entries[i] for i in sorted(entries, key=self._order.__getitem__)},
         }
-        atomic_write_text(self.path_for(learner.name), json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        # Compact, and durable only at the state writer's next group commit (see _StateWriter).
+        text = json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n"
+        atomic_write_text(self.path_for(learner.name), text, durable=False)
 
 
 def _gradebook_csv(lesson: Lesson, rows: dict[str, LearnerRow]) -> str:
