@@ -25,12 +25,16 @@ FORMAT = 1
 MAX_ENTRY_BYTES = 16 << 20
 
 
-def _entry(text: str) -> tuple[Path, str] | None:
-    digest = hashlib.sha256(text.encode("utf-8", errors="surrogatepass")).hexdigest()
+def entry(kind: str, digest: str) -> tuple[Path, str] | None:
+    """Where the entry of ``kind`` ("lessons", "summaries", "plans") for ``digest`` is kept."""
     try:
-        return files.default_home() / "cache" / "lessons" / f"{digest}.json", digest
+        return files.default_home() / "cache" / kind / f"{digest}.json", digest
     except Exception:  # no usable home folder: no cache
         return None
+
+
+def _entry(text: str) -> tuple[Path, str] | None:
+    return entry("lessons", hashlib.sha256(text.encode("utf-8", errors="surrogatepass")).hexdigest())
 
 
 def _mac(key: bytes, digest: str, body: str) -> str:
@@ -40,17 +44,18 @@ def _mac(key: bytes, digest: str, body: str) -> str:
 def load(text: str) -> Any | None:
     """The cached tree of ``text``, or None (no entry, or one that is not authentic)."""
     entry = _entry(text)
-    return None if entry is None else _read_authentic(*entry)
+    return None if entry is None else read_authentic(*entry)
 
 
 def store(text: str, tree: Any) -> None:
     """Keep ``tree`` as the composed form of ``text``; silently nothing when that is not possible."""
     entry = _entry(text)
     if entry is not None:
-        _write_authentic(*entry, tree)
+        write_authentic(*entry, tree)
 
 
-def _read_authentic(path: Path, digest: str) -> Any | None:
+def read_authentic(path: Path, digest: str) -> Any | None:
+    """The JSON value kept at ``path`` for ``digest`` if its MAC is right; else None."""
     try:
         raw = files.read_regular_file(path, limit=MAX_ENTRY_BYTES, follow_symlinks=False)
         key = files.secret_key(create=False)
@@ -67,7 +72,8 @@ def _read_authentic(path: Path, digest: str) -> Any | None:
         return None
 
 
-def _write_authentic(path: Path, digest: str, value: Any) -> None:
+def write_authentic(path: Path, digest: str, value: Any) -> None:
+    """Keep ``value`` at ``path`` for ``digest`` with its MAC; silently nothing when that is not possible."""
     try:
         key = files.secret_key(create=True)
         if key is None:
@@ -139,12 +145,12 @@ def _summary_entry(lesson_path: Path, solutions_dir: Path) -> tuple[Path, str] |
         parts.append(hashlib.sha256(files.read_regular_file(lesson_path, limit=MAX_ENTRY_BYTES)).hexdigest())
         for folder in (lesson_path.parent, solutions_dir, Path(quizkit.__file__).parent):
             if folder.is_dir():
-                with os.scandir(folder) as entries:
-                    for entry in sorted(entries, key=lambda e: e.name):
-                        info = entry.stat(follow_symlinks=False)
-                        parts.append(f"{folder.name}/{entry.name}:{info.st_size}:{info.st_mtime_ns}")
+                with os.scandir(folder) as listing:
+                    for item in sorted(listing, key=lambda e: e.name):
+                        info = item.stat(follow_symlinks=False)
+                        parts.append(f"{folder.name}/{item.name}:{info.st_size}:{info.st_mtime_ns}")
         digest = hashlib.sha256("\n".join(parts).encode("utf-8", errors="surrogatepass")).hexdigest()
-        return files.default_home() / "cache" / "summaries" / f"{digest}.json", digest
+        return entry("summaries", digest)
     except (OSError, files.NotReadable):
         return None
 
@@ -154,7 +160,7 @@ def load_summary(lesson_path: Path, solutions_dir: Path) -> LessonSummary | None
     entry = _summary_entry(lesson_path, solutions_dir)
     if entry is None:
         return None
-    plain = _read_authentic(*entry)
+    plain = read_authentic(*entry)
     try:
         return None if plain is None else LessonSummary.from_plain(plain)
     except (KeyError, TypeError, ValueError):
@@ -165,4 +171,4 @@ def store_summary(lesson_path: Path, solutions_dir: Path, lesson: Any) -> None:
     """Keep the summary of ``lesson`` (loaded without problems from ``lesson_path``)."""
     entry = _summary_entry(lesson_path, solutions_dir)
     if entry is not None:
-        _write_authentic(*entry, LessonSummary.of(lesson).to_plain())
+        write_authentic(*entry, LessonSummary.of(lesson).to_plain())
