@@ -1,8 +1,8 @@
 """The learner's side of the sandbox: the wire format, the fork server and the per-job child.
 
-:mod:`quizkit.sandbox` runs this file as a script (``python -I _sandbox_child.py --serve ...``), so
+:mod:`quizkit.sandbox` runs this file as a script (``python -I wire.py --serve ...``), so
 the fork server imports only the standard library and numpy: nothing of quizkit, nothing of a course.
-The parent imports the same file as ``quizkit._sandbox_child`` for the wire format, so both sides
+The parent imports the same file as ``quizkit.sandbox.wire`` for the wire format, so both sides
 encode and decode with one piece of code. numpy is imported inside functions only, because the
 parent imports this module before it needs numpy.
 
