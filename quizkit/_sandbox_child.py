@@ -13,7 +13,13 @@ version 1.0 bytes and are read back with ``numpy.load(allow_pickle=False)``; pic
 Child to parent, on file descriptor :data:`RESULT_FD` (learner output goes to fds 1 and 2)::
 
     {"t": "loaded"}                                   the file was imported, the function found
-    {"t": "call", "i", "type", "error", "note", "modified", "seconds"} + .npy payload or nothing
+    {"t": "call", "i", "type", "error", "note", "reshaped", "seconds"} + .npy payload or nothing
+
+Array arguments do not travel in frames: the parent lays them out in one sealed memfd (see
+:func:`layout_arguments`), which the child maps and hands to the function as writable arrays. After
+the run the parent compares the memfd with what it wrote, so whether a call changed its inputs is
+measured by the parent. The child adds only what the parent cannot see, an array argument given a
+new shape or dtype in place (``reshaped``): a flag that can only turn a pass into a failure.
     {"t": "end", "status", "reason", "detail", "defined"}    last frame; status in CHILD_STATUSES
 
 Parent to server, on a socketpair: ``job`` (with the two pipe write ends attached as SCM_RIGHTS)
@@ -192,22 +198,7 @@ def encode_argument(value: object) -> tuple[str, bytes]:
     The kind lets the child hand the function a value of the original type: a Python float stays
     a float (not a 0-d array), a numpy scalar stays a numpy scalar.
     """
-    import numpy as np
-
-    if isinstance(value, np.ndarray):
-        kind, array = "array", np.asarray(value)
-    elif isinstance(value, np.generic):
-        kind, array = "scalar", np.asarray(value)
-    elif type(value) is bool:
-        kind, array = "bool", np.asarray(value)
-    elif isinstance(value, int):
-        kind, array = "int", np.asarray(int(value), dtype=np.int64)
-    elif isinstance(value, float):
-        kind, array = "float", np.asarray(float(value))
-    else:
-        raise TypeError(f"a call argument must be a float, an int or a numpy array, not {type(value).__name__}")
-    if array.dtype.kind not in NUMERIC_KINDS:
-        raise TypeError(f"a call argument must be numeric, not an array of dtype {array.dtype}")
+    kind, array = _argument_array(value)
     return kind, encode_array(array)
 
 
@@ -223,6 +214,106 @@ def decode_argument(kind: str, data: bytes) -> object:
     if kind in ("float", "int", "bool"):
         return {"float": float, "int": int, "bool": bool}[kind](array[()])
     raise ProtocolError(f"unknown argument kind {kind!r}")
+
+
+SHARED_ALIGNMENT = 64
+
+
+@dataclass(frozen=True)
+class ArgumentLayout:
+    """A job's call arguments as sent: descriptors per call, inline ``.npy`` scalars, shared array bytes.
+
+    A descriptor is ``[kind, size]`` for a scalar (its ``.npy`` bytes follow in the payload) or
+    ``["shared", dtype, shape, offset, size]`` for an array stored at ``offset`` of the shared bytes.
+    """
+
+    descriptors: list[list[list[Any]]]
+    inline: bytes
+    shared: bytes
+
+    def modified(self, now: bytes | bytearray | memoryview) -> list[tuple[bool, ...]]:
+        """Per call, per argument: whether ``now`` (the shared bytes after the run) differs from what was sent."""
+        flags = []
+        for call in self.descriptors:
+            row = []
+            for descriptor in call:
+                if descriptor[0] != "shared":
+                    row.append(False)  # Python and numpy scalars are immutable
+                    continue
+                offset, size = descriptor[3], descriptor[4]
+                row.append(bytes(now[offset : offset + size]) != self.shared[offset : offset + size])
+            flags.append(tuple(row))
+        return flags
+
+
+def layout_arguments(calls: Sequence[Sequence[object]]) -> ArgumentLayout:
+    """Lay out the arguments of every call (see :class:`ArgumentLayout`)."""
+    descriptors: list[list[list[Any]]] = []
+    inline: list[bytes] = []
+    shared = bytearray()
+    for call in calls:
+        row: list[list[Any]] = []
+        for value in call:
+            kind, array = _argument_array(value)
+            if kind == "array":
+                shared += bytes(-len(shared) % SHARED_ALIGNMENT)
+                data = array.tobytes(order="C")
+                row.append(["shared", array.dtype.str, [int(n) for n in array.shape], len(shared), len(data)])
+                shared += data
+            else:
+                data = encode_array(array)
+                inline.append(data)
+                row.append([kind, len(data)])
+        descriptors.append(row)
+    return ArgumentLayout(descriptors, b"".join(inline), bytes(shared))
+
+
+def arguments_from_layout(descriptors: Any, inline: memoryview, shared: Any) -> list[list[object]]:
+    """The values the learner's function receives: scalars decoded, arrays as writable views of ``shared``."""
+    import math
+
+    import numpy as np
+
+    calls: list[list[object]] = []
+    offset = 0
+    for call in descriptors:
+        args: list[object] = []
+        for descriptor in call:
+            if descriptor[0] == "shared":
+                _kind, dtype_text, shape, start, size = descriptor
+                dtype = np.dtype(str(dtype_text))
+                count = math.prod(shape)
+                if dtype.kind not in NUMERIC_KINDS or dtype.hasobject or count * dtype.itemsize != size:
+                    raise ProtocolError("a malformed shared argument")
+                array = np.frombuffer(shared, dtype=dtype, count=count, offset=start) if count else np.zeros(0, dtype)
+                args.append(array.reshape(shape))
+            else:
+                kind, size = descriptor
+                args.append(decode_argument(kind, bytes(inline[offset : offset + size])))
+                offset += size
+        calls.append(args)
+    return calls
+
+
+def _argument_array(value: object) -> tuple[str, Any]:
+    """(kind, array) of one call argument; see :func:`encode_argument`."""
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        kind, array = "array", np.asarray(value)  # tobytes(order="C") lays any array out contiguously
+    elif isinstance(value, np.generic):
+        kind, array = "scalar", np.asarray(value)
+    elif type(value) is bool:
+        kind, array = "bool", np.asarray(value)
+    elif isinstance(value, int):
+        kind, array = "int", np.asarray(int(value), dtype=np.int64)
+    elif isinstance(value, float):
+        kind, array = "float", np.asarray(float(value))
+    else:
+        raise TypeError(f"a call argument must be a float, an int or a numpy array, not {type(value).__name__}")
+    if array.dtype.kind not in NUMERIC_KINDS:
+        raise TypeError(f"a call argument must be numeric, not an array of dtype {array.dtype}")
+    return kind, array
 
 
 # ---------------------------------------------------------------------------------------------
@@ -261,7 +352,6 @@ class _Toolkit:
     plain_types: tuple[type, ...]  # Python and numpy scalar types whose values become arrays
     asarray: Callable[..., Any]
     perf_counter: Callable[[], float]
-    digest: Callable[[bytes], bytes]
     extract_tb: Callable[..., Any]
     format_exception_only: Callable[..., list[str]]
     isinstance: Callable[[object, Any], bool]
@@ -273,16 +363,10 @@ class _Toolkit:
 
 
 def _capture_toolkit() -> _Toolkit:
-    import hashlib
     import time
     import traceback
 
     import numpy as np
-
-    blake2b = hashlib.blake2b
-
-    def digest(data: bytes) -> bytes:
-        return blake2b(data, digest_size=16).digest()
 
     numpy_scalars = {t for t in np.sctypeDict.values() if issubclass(t, np.generic)}
     return _Toolkit(
@@ -290,7 +374,6 @@ def _capture_toolkit() -> _Toolkit:
         plain_types=(float, int, bool, complex, *numpy_scalars),
         asarray=np.asarray,
         perf_counter=time.perf_counter,
-        digest=digest,
         extract_tb=traceback.extract_tb,
         format_exception_only=traceback.format_exception_only,
         isinstance=isinstance,
@@ -379,7 +462,9 @@ def execute(program: Program, emit: Emit, *, contain_interrupts: bool, register_
     emit({"t": "loaded"}, b"")
 
     for index, args in enumerate(program.calls):
-        fingerprints = [_fingerprint(arg, kit) for arg in args]
+        # The bytes of array arguments are compared by the parent; what only this process can see is
+        # the array objects themselves (``w.shape = ...`` changes the caller's array, not its bytes).
+        views = [(arg.shape, arg.dtype.str) if kit.type(arg) is kit.ndarray else None for arg in args]
         error: str | None = None
         started = kit.perf_counter()
         try:
@@ -397,14 +482,17 @@ def execute(program: Program, emit: Emit, *, contain_interrupts: bool, register_
             end("exited", _describe_exit(exc, kit))
             return
         seconds = kit.perf_counter() - started
-        modified = [fp is not None and _fingerprint(arg, kit) != fp for arg, fp in zip(args, fingerprints, strict=True)]
+        reshaped = [
+            view is not None and (arg.shape, arg.dtype.str) != view  # type: ignore[attr-defined]
+            for arg, view in zip(args, views)
+        ]
         header: Header = {
             "t": "call",
             "i": index,
             "type": "",
             "error": error,
             "note": None,
-            "modified": modified,
+            "reshaped": reshaped,
             "seconds": max(0.0, seconds),
         }
         payload = b""
@@ -463,17 +551,6 @@ def _plain_value(value: object, kit: _Toolkit) -> tuple[Any, str, str | None, st
     return array, name, None, None
 
 
-def _fingerprint(arg: object, kit: _Toolkit) -> tuple[object, ...] | None:
-    """Shape, dtype and a digest of the bytes of an array argument; None for immutable scalars.
-
-    Byte comparison is exact and NaN-aware (NaN == NaN, 0.0 != -0.0), and the fingerprint is made
-    of immutable objects, so the learner's code cannot rewrite the "before" copy.
-    """
-    if kit.type(arg) is not kit.ndarray:
-        return None
-    return (arg.shape, arg.dtype.str, kit.digest(arg.tobytes()))  # type: ignore[attr-defined]
-
-
 def _describe_syntax_error(exc: BaseException, kit: _Toolkit) -> tuple[str, str]:
     if kit.isinstance(exc, SyntaxError):
         where = f" (line {exc.lineno})" if exc.lineno else ""
@@ -513,11 +590,28 @@ def _describe_exit(exc: BaseException, kit: _Toolkit) -> str:
 # ---------------------------------------------------------------------------------------------
 
 PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
 PR_SET_KEEPCAPS = 8
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
 CAP_DAC_READ_SEARCH = 2
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
+# Landlock (linux/landlock.h); the syscall numbers are the same on every architecture.
+LANDLOCK_CREATE_RULESET = 444
+LANDLOCK_ADD_RULE = 445
+LANDLOCK_RESTRICT_SELF = 446
+LANDLOCK_RULE_PATH_BENEATH = 1
+LANDLOCK_ACCESS_FS_EXECUTE = 1 << 0
+LANDLOCK_ACCESS_FS_WRITE_FILE = 1 << 1
+LANDLOCK_ACCESS_FS_READ_FILE = 1 << 2
+LANDLOCK_ACCESS_FS_READ_DIR = 1 << 3
+LANDLOCK_ACCESS_FS_REFER = 1 << 13
+LANDLOCK_ACCESS_FS_TRUNCATE = 1 << 14
+LANDLOCK_ACCESS_FS_IOCTL_DEV = 1 << 15
+LANDLOCK_ACCESS_NET_BIND_TCP = 1 << 0
+LANDLOCK_ACCESS_NET_CONNECT_TCP = 1 << 1
+LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET = 1 << 0
+LANDLOCK_SCOPE_SIGNAL = 1 << 1
 NOBODY = 65534
 # Imported once in the server so that no child pays for them: what the child runner uses, and
 # what learner code commonly imports.
@@ -580,6 +674,63 @@ class _Libc:
             errno = self._ctypes.get_errno()
             raise OSError(errno, f"prctl({option}): {os.strerror(errno)}")
 
+    def syscall(self, number: int, *args: Any) -> int:
+        result = self._libc.syscall(number, *args)
+        if result < 0:
+            errno = self._ctypes.get_errno()
+            raise OSError(errno, f"syscall {number}: {os.strerror(errno)}")
+        return int(result)
+
+    def landlock_ruleset(self, read_roots: Sequence[str], write_roots: Sequence[str]) -> tuple[int, int]:
+        """A Landlock ruleset fd allowing reads beneath ``read_roots`` and everything beneath
+        ``write_roots``, denying TCP bind/connect and (ABI 6) signals and abstract sockets outside
+        the domain; with the kernel's ABI version. (-1, 0) where Landlock is missing."""
+        ctypes = self._ctypes
+        try:
+            abi = self.syscall(LANDLOCK_CREATE_RULESET, None, ctypes.c_size_t(0), 1)
+        except OSError:
+            return -1, 0
+        handled_fs = (1 << 13) - 1  # ABI 1: execute .. make_sym
+        if abi >= 2:
+            handled_fs |= LANDLOCK_ACCESS_FS_REFER
+        if abi >= 3:
+            handled_fs |= LANDLOCK_ACCESS_FS_TRUNCATE
+        if abi >= 5:
+            handled_fs |= LANDLOCK_ACCESS_FS_IOCTL_DEV
+        handled_net = LANDLOCK_ACCESS_NET_BIND_TCP | LANDLOCK_ACCESS_NET_CONNECT_TCP if abi >= 4 else 0
+        scoped = LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | LANDLOCK_SCOPE_SIGNAL if abi >= 6 else 0
+
+        class RulesetAttr(ctypes.Structure):
+            _fields_ = [("fs", ctypes.c_uint64), ("net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
+
+        class PathBeneath(ctypes.Structure):
+            _pack_ = 1
+            _fields_ = [("allowed", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+        attr = RulesetAttr(handled_fs, handled_net, scoped)
+        size = 24 if abi >= 6 else 16 if abi >= 4 else 8
+        ruleset = self.syscall(LANDLOCK_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), 0)
+        file_rights = LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE
+        read_rights = file_rights | LANDLOCK_ACCESS_FS_READ_DIR
+        writable_file = (
+            LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE
+        ) | (handled_fs & (LANDLOCK_ACCESS_FS_TRUNCATE | LANDLOCK_ACCESS_FS_IOCTL_DEV))
+        rules = [(path, read_rights) for path in read_roots] + [(path, handled_fs) for path in write_roots]
+        rules.append((os.devnull, writable_file))
+        for path, rights in rules:
+            try:
+                fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+            except OSError:  # a root that does not exist here grants nothing
+                continue
+            try:
+                if not os.path.isdir(path):
+                    rights &= writable_file | LANDLOCK_ACCESS_FS_EXECUTE
+                rule = PathBeneath(rights, fd)
+                self.syscall(LANDLOCK_ADD_RULE, ruleset, LANDLOCK_RULE_PATH_BENEATH, ctypes.byref(rule), 0)
+            finally:
+                os.close(fd)
+        return ruleset, abi
+
     def keep_only_capability(self, capability: int) -> None:
         """Make ``capability`` the only effective and permitted one (after setuid with KEEPCAPS)."""
         ctypes = self._ctypes
@@ -631,17 +782,30 @@ class _Inbox:
         self.sock.sendall(encode_frame(header))
 
 
-def serve(control_fd: int, numpy_dir: str, hidden: Sequence[str]) -> int:
+@dataclass(frozen=True)
+class _Confinement:
+    """What confines every child of this server besides rlimits and privileges."""
+
+    namespaces: bool  # the server runs inside bubblewrap's namespaces (its /tmp and /dev/shm are private)
+    jobs_root: str  # the only directory children may write to (their job directories live here)
+    ruleset_fd: int  # Landlock ruleset applied by each child; -1 without Landlock
+    landlock_abi: int
+
+
+def serve(control_fd: int, numpy_dir: str, hidden: Sequence[str], options: Any = None) -> int:
     """Fork-server main loop: one job at a time, each in a fresh forked child."""
     import socket
 
     sock = socket.socket(fileno=control_fd)
     inbox = _Inbox(sock)
+    namespaces = bool(getattr(options, "namespaces", False))
     try:
-        _prepare_server(numpy_dir, hidden)
         libc = _Libc()
+        libc.prctl(PR_SET_DUMPABLE, 0)  # no ptrace, no /proc/PID/mem for processes of the same user
+        _prepare_server(numpy_dir, hidden)
         libc.prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans of the learner's processes reparent to us
-        privileges = _plan_privileges(libc)
+        privileges = _plan_privileges(libc, getattr(options, "base_tasks", None))
+        confinement = _confine(libc, privileges, namespaces, getattr(options, "read_roots", None) or [])
     except (ImportError, OSError) as exc:
         inbox.send({"t": "fatal", "reason": f"{type(exc).__name__}: {exc}"})
         return 1
@@ -655,17 +819,34 @@ def serve(control_fd: int, numpy_dir: str, hidden: Sequence[str]) -> int:
             "uid": privileges.uid,
             "read_cap": privileges.keep_read_cap,
             "privileges": privileges.reason,
+            "namespaces": namespaces,
+            "landlock": confinement.landlock_abi if confinement.ruleset_fd >= 0 else 0,
         }
     )
     try:
         while True:
             header, payload = inbox.next_frame()
             if header["t"] == "job":
-                result_fd, output_fd = inbox.fds.popleft(), inbox.fds.popleft()
-                _serve_job(header, payload, result_fd, output_fd, inbox, libc, privileges)
+                result_fd, output_fd, inputs_fd = inbox.fds.popleft(), inbox.fds.popleft(), inbox.fds.popleft()
+                _serve_job(header, payload, (result_fd, output_fd, inputs_fd), inbox, libc, privileges, confinement)
             # A "kill" for a job that already ended needs no action.
     except _ParentGone:
         return 0
+
+
+def _confine(libc: _Libc, privileges: _Privileges, namespaces: bool, read_roots: Sequence[str]) -> _Confinement:
+    """Create the jobs directory and the Landlock ruleset every child applies."""
+    import tempfile
+
+    jobs_root = tempfile.mkdtemp(prefix="quizkit-jobs-")
+    if privileges.uid is not None and privileges.gid is not None:
+        os.chown(jobs_root, privileges.uid, privileges.gid)
+    ruleset, abi = libc.landlock_ruleset(read_roots, [jobs_root]) if read_roots else (-1, 0)
+    if ruleset >= 0:
+        import fcntl
+
+        ruleset = fcntl.fcntl(ruleset, fcntl.F_DUPFD_CLOEXEC, 64)  # above the fds a child keeps or closes
+    return _Confinement(namespaces, jobs_root, ruleset, abi)
 
 
 def _prepare_server(numpy_dir: str, hidden: Sequence[str]) -> None:
@@ -710,11 +891,16 @@ def _count_tasks(uid: int) -> int:
     return count
 
 
-def _plan_privileges(libc: _Libc) -> _Privileges:
-    """As root, run children as nobody if that provably works here; otherwise keep the uid."""
+def _plan_privileges(libc: _Libc, outside_tasks: int | None = None) -> _Privileges:
+    """As root, run children as nobody if that provably works here; otherwise keep the uid.
+
+    ``outside_tasks``: the children's user's tasks as counted by the grader, which sees processes
+    this server's pid namespace hides (RLIMIT_NPROC counts them all).
+    """
     if os.geteuid() != 0:
-        return _Privileges(None, None, False, _count_tasks(os.getuid()), "not root: children keep the user's uid")
-    base = _count_tasks(NOBODY)
+        base = max(_count_tasks(os.getuid()), outside_tasks or 0)
+        return _Privileges(None, None, False, base, "not root: children keep the user's uid")
+    base = max(_count_tasks(NOBODY), outside_tasks or 0)
     for keep_read_cap in (False, True):
         candidate = _Privileges(NOBODY, NOBODY, keep_read_cap, base, "")
         failure = _probe_privileges(libc, candidate)
@@ -781,19 +967,29 @@ def _drop_privileges(libc: _Libc, privileges: _Privileges) -> None:
 
 
 def _serve_job(
-    header: Header, payload: bytes, result_fd: int, output_fd: int, inbox: _Inbox, libc: _Libc, privileges: _Privileges
+    header: Header,
+    payload: bytes,
+    fds: tuple[int, int, int],
+    inbox: _Inbox,
+    libc: _Libc,
+    privileges: _Privileges,
+    confinement: _Confinement,
 ) -> None:
-    """Run one job in a forked child, wait for it (or a kill), sweep its processes, report."""
+    """Run one job in a forked child, wait for it (or a kill), sweep its processes, clean up, report."""
     import tempfile
 
-    program = _program_from_request(header, payload)
-    workdir = tempfile.mkdtemp(prefix="quizkit-job-")
+    result_fd, output_fd, inputs_fd = fds
+    program = _program_from_request(header, payload, inputs_fd)
+    os.close(inputs_fd)  # the mapping (if any) keeps the shared arguments alive in the child
+    workdir = tempfile.mkdtemp(prefix="job-", dir=confinement.jobs_root)
     if privileges.uid is not None and privileges.gid is not None:
         os.chown(workdir, privileges.uid, privileges.gid)
     server_pid = os.getpid()
     pid = os.fork()
     if pid == 0:
-        _child_main(program, header["limits"], result_fd, output_fd, workdir, inbox, libc, privileges, server_pid)
+        _child_main(
+            program, header["limits"], result_fd, output_fd, workdir, inbox, libc, privileges, confinement, server_pid
+        )
     os.close(result_fd)
     os.close(output_fd)
     inbox.send({"t": "started", "id": header["id"], "pid": pid, "workdir": workdir})
@@ -806,7 +1002,7 @@ def _serve_job(
         _, status, usage = os.wait4(pid, 0)
         cpu = usage.ru_utime + usage.ru_stime
     _sweep()
-    cleanup = _remove_tree(workdir)
+    cleanup = _clean_up(workdir, confinement)
     if parent_gone:
         raise _ParentGone
     inbox.send(
@@ -821,7 +1017,9 @@ def _serve_job(
     )
 
 
-def _program_from_request(header: Header, payload: bytes) -> Program:
+def _program_from_request(header: Header, payload: bytes, inputs_fd: int) -> Program:
+    import mmap
+
     view = memoryview(payload)
     offset = header["source"]
     source = bytes(view[:offset])
@@ -829,13 +1027,10 @@ def _program_from_request(header: Header, payload: bytes) -> Program:
     for name, size in header["preload"]:
         preload.append((name, bytes(view[offset : offset + size])))
         offset += size
-    calls = []
-    for call in header["args"]:
-        args = []
-        for kind, size in call:
-            args.append(decode_argument(kind, bytes(view[offset : offset + size])))
-            offset += size
-        calls.append(args)
+    shared_size = header["shared"]
+    # MAP_SHARED: whatever the learner's code writes into its arguments lands in the parent's memfd.
+    shared = mmap.mmap(inputs_fd, shared_size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE) if shared_size else b""
+    calls = arguments_from_layout(header["args"], view[offset:], shared)
     filename = header["filename"]
     return Program(source, filename, module_name(filename), filename, header["function"], calls, preload)
 
@@ -934,22 +1129,102 @@ def _sweep() -> None:
 
 
 def _remove_tree(path: str) -> str | None:
-    """Remove a job directory, even one the learner made unwritable; the error text if that fails."""
-    import shutil
+    """Remove a directory tree the learner may have made hostile; the error text if that fails.
 
+    Iterative and descriptor-relative, two descriptors at a time: a tree 20,000 levels deep, whose
+    paths are far longer than PATH_MAX, or folders made unreadable are removed like any other.
+    Symbolic links are removed, never followed.
+    """
+    import stat
+
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
-        shutil.rmtree(path)
+        os.chmod(path, 0o700, follow_symlinks=False)
+        current = os.open(path, flags)
+    except FileNotFoundError:
         return None
-    except OSError:
-        for root, dirs, _files in os.walk(path):
-            for name in dirs:
-                os.chmod(os.path.join(root, name), 0o700)
-        os.chmod(path, 0o700)
-    try:
-        shutil.rmtree(path)
     except OSError as exc:
-        return f"could not remove {path}: {exc}"
+        return f"could not remove {path}: {exc.strerror or exc}"
+    names: list[str] = []  # the path from ``path`` down to ``current``
+    try:
+        while True:
+            descended = False
+            with os.scandir(current) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        os.chmod(entry.name, stat.S_IRWXU, dir_fd=current, follow_symlinks=False)
+                        below = os.open(entry.name, flags, dir_fd=current)
+                        os.close(current)
+                        current = below
+                        names.append(entry.name)
+                        descended = True
+                        break
+                    os.unlink(entry.name, dir_fd=current)
+            if descended:
+                continue
+            if not names:
+                break
+            parent = os.open("..", flags, dir_fd=current)
+            os.close(current)
+            current = parent
+            os.rmdir(names.pop(), dir_fd=current)
+    except OSError as exc:
+        return f"could not remove {path}: {exc.strerror or exc}"
+    finally:
+        os.close(current)
+    try:
+        os.rmdir(path)
+    except OSError as exc:
+        return f"could not remove {path}: {exc.strerror or exc}"
     return None
+
+
+def _clean_up(workdir: str, confinement: _Confinement) -> str | None:
+    """Remove what a job left: its directory and, inside namespaces, anything else in the private
+    /tmp and /dev/shm and every System V IPC object (the ipc namespace is this server's)."""
+    problem = _remove_tree(workdir)
+    if not confinement.namespaces:
+        return problem
+    for folder in ("/tmp", "/dev/shm"):
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for name in names:
+            path = os.path.join(folder, name)
+            if path == confinement.jobs_root:
+                continue
+            if os.path.isdir(path) and not os.path.islink(path):
+                problem = _remove_tree(path) or problem
+            else:
+                try:
+                    os.unlink(path)
+                except OSError as exc:
+                    problem = problem or f"could not remove {path}: {exc.strerror or exc}"
+    _remove_ipc_objects()
+    return problem
+
+
+def _remove_ipc_objects() -> None:
+    """IPC_RMID every System V shared memory segment, semaphore set and message queue in sight."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    ipc_rmid = 0
+    for kind, remove in (
+        ("shm", lambda ident: libc.shmctl(ident, ipc_rmid, None)),
+        ("sem", lambda ident: libc.semctl(ident, 0, ipc_rmid)),
+        ("msg", lambda ident: libc.msgctl(ident, ipc_rmid, None)),
+    ):
+        try:
+            with open(f"/proc/sysvipc/{kind}") as listing:
+                lines = listing.read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 1 and fields[1].isdigit():
+                remove(int(fields[1]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -966,6 +1241,7 @@ def _child_main(
     inbox: _Inbox,
     libc: _Libc,
     privileges: _Privileges,
+    confinement: _Confinement,
     server_pid: int,
 ) -> NoReturn:
     """Isolate this forked process, run the program, and exit without returning to the server loop."""
@@ -976,12 +1252,15 @@ def _child_main(
     try:
         inbox.sock.detach()  # its fd is closed below; the object must never close a reused number
         os.setsid()
+        libc.prctl(PR_SET_NO_NEW_PRIVS, 1)  # no setuid binaries, no file capabilities on exec; Landlock needs it
+        if confinement.ruleset_fd >= 0:
+            libc.syscall(LANDLOCK_RESTRICT_SELF, confinement.ruleset_fd, 0)
+            os.close(confinement.ruleset_fd)
         _install_descriptors(result_fd, output_fd)
         _apply_limits(limits, privileges)
         os.chdir(workdir)
         _scrub_environment(workdir)
         _drop_privileges(libc, privileges)
-        libc.prctl(PR_SET_NO_NEW_PRIVS, 1)  # no setuid binaries, no file capabilities on exec
         libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))  # after setuid, which clears it: die with the server
         if os.getppid() != server_pid:
             os._exit(EXIT_RUNNER_FAILED)  # the server died before PDEATHSIG was armed
@@ -1096,8 +1375,11 @@ def _main(argv: Sequence[str]) -> int:
     parser.add_argument("--control-fd", type=int, required=True)
     parser.add_argument("--numpy-dir", default="")
     parser.add_argument("--hide", action="append", default=[])
+    parser.add_argument("--namespaces", action="store_true", help="running inside bubblewrap's namespaces")
+    parser.add_argument("--read-root", dest="read_roots", action="append", default=[])
+    parser.add_argument("--base-tasks", type=int, default=None)
     options = parser.parse_args(argv)
-    return serve(options.control_fd, options.numpy_dir, options.hide)
+    return serve(options.control_fd, options.numpy_dir, options.hide, options)
 
 
 if __name__ == "__main__":

@@ -67,18 +67,18 @@ a few milliseconds.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import difflib
 import math
 import os
 import selectors
-import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
 import weakref
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -177,7 +177,7 @@ class CallOutcome:
     value: np.ndarray | None  # the return value as an array; None if it raised or was not numeric
     return_type: str  # type name of the returned object ("float", "ndarray", "NoneType"); "" if it raised
     error: str | None  # "ZeroDivisionError: division by zero" + traceback lines from the learner's file
-    inputs_modified: tuple[bool, ...]  # per argument: changed in place by the call
+    inputs_modified: tuple[bool, ...]  # per argument: changed in place by the call, as the parent measured
     seconds: float
     note: str | None = None  # why a returned array is not usable (ndarray subclass, object dtype)
 
@@ -197,6 +197,15 @@ class RunResult:
     @property
     def ok(self) -> bool:
         return self.status is RunStatus.OK
+
+
+@dataclass(frozen=True)
+class ActiveLayers:
+    """The OS isolation a fork server applies to its children."""
+
+    namespaces: bool  # bubblewrap: private file system, pid, network and ipc namespaces
+    landlock: int  # the Landlock ABI applied to each child; 0: none
+    privileges: str  # how children run (uid), in words
 
 
 @dataclass(frozen=True)
@@ -306,27 +315,28 @@ class _Transcript:
             raise wire.ProtocolError(f"a frame of unknown type {kind[:40]!r}")
 
     def _outcome(self, header: wire.Header, payload: bytes) -> CallOutcome:
-        _expect_keys(header, {"t", "i", "type", "error", "note", "modified", "seconds", "payload"})
+        _expect_keys(header, {"t", "i", "type", "error", "note", "reshaped", "seconds", "payload"})
         index = header["i"]
         if not self.loaded or type(index) is not int or index != len(self.outcomes) or index >= len(self._arities):
             raise wire.ProtocolError(f"a result for call {index!r} out of order")
         return_type = _checked_text(header["type"], wire.MAX_TYPE_NAME_CHARS, "type")
         error = _checked_optional_text(header["error"], wire.MAX_REASON_CHARS + wire.MAX_DETAIL_CHARS + 1, "error")
         note = _checked_optional_text(header["note"], wire.MAX_REASON_CHARS, "note")
-        modified = header["modified"]
-        if (
-            type(modified) is not list
-            or len(modified) != self._arities[index]
-            or any(type(m) is not bool for m in modified)
-        ):
-            raise wire.ProtocolError("a malformed list of modified inputs")
         seconds = header["seconds"]
         if type(seconds) not in (int, float) or not 0 <= seconds <= 1e6:
             raise wire.ProtocolError("a malformed call duration")
         value = wire.decode_array(payload) if payload else None
         if value is not None and error is not None:
             raise wire.ProtocolError("a call that both raised and returned")
-        return CallOutcome(value, return_type, error, tuple(modified), float(seconds), note)
+        reshaped = header["reshaped"]
+        if (
+            type(reshaped) is not list
+            or len(reshaped) != self._arities[index]
+            or any(type(flag) is not bool for flag in reshaped)
+        ):
+            raise wire.ProtocolError("a malformed list of reshaped inputs")
+        # The parent ORs in what it measures in the shared memory (see _conclude).
+        return CallOutcome(value, return_type, error, tuple(reshaped), float(seconds), note)
 
     def _accept_end(self, header: wire.Header, payload: bytes) -> None:
         _expect_keys(header, {"t", "status", "reason", "detail", "defined", "payload"})
@@ -386,15 +396,25 @@ class _Observed:
     seconds: float
     stop: str | None = None  # why the grader stopped the run: "timeout", "output" or "protocol"
     protocol_error: str | None = None
+    modified: Sequence[tuple[bool, ...]] = ()  # per call, per argument, as measured by the parent
 
 
 def _conclude(seen: _Observed) -> RunResult:
     status, message, detail = _verdict(seen)
     limit = seen.job.limits.output_bytes
+    outcomes = tuple(
+        dataclasses.replace(
+            outcome,
+            inputs_modified=tuple(a or b for a, b in zip(outcome.inputs_modified, seen.modified[index])),
+        )
+        if index < len(seen.modified)
+        else outcome
+        for index, outcome in enumerate(seen.transcript.outcomes)
+    )
     return RunResult(
         status=status,
         message=message,
-        outcomes=tuple(seen.transcript.outcomes),
+        outcomes=outcomes,
         output=seen.output[:limit].decode("utf-8", errors="replace"),
         output_truncated=seen.output_total > limit,
         seconds=seen.seconds,
@@ -552,7 +572,9 @@ class InProcessRunner:
             for frame_header, frame_payload in reader.feed(wire.encode_frame(header, payload)):
                 transcript.accept(frame_header, frame_payload)
 
-        calls = [[wire.decode_argument(*wire.encode_argument(arg)) for arg in call] for call in job.calls]
+        layout = wire.layout_arguments(job.calls)
+        shared = bytearray(layout.shared)  # the calls' arrays are writable views of this buffer
+        calls = wire.arguments_from_layout(layout.descriptors, memoryview(layout.inline), shared)
         filename = str(job.source) if isinstance(job.source, Path) else job.name
         preload = [(item.name, item.data) for item in job.preload]
         program = wire.Program(source, filename, wire.module_name(job.name), filename, job.function, calls, preload)
@@ -571,6 +593,7 @@ class InProcessRunner:
             capture.total,
             time.monotonic() - started,
             protocol_error=protocol_error,
+            modified=layout.modified(shared),
         )
         return _conclude(seen)
 
@@ -601,23 +624,25 @@ class _ServerGone(Exception):
 class _Server:
     """One fork server process and the grader's end of its control socket."""
 
-    def __init__(self, python: str, hidden: list[str]) -> None:
+    def __init__(self, python: str, hidden: list[str], *, namespaces: bool, landlock: bool) -> None:
         import tempfile
 
+        from quizkit import isolation
+
+        launch = isolation.launch(python, wire.__file__, namespaces=namespaces)
+        self.namespaces = namespaces
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        command = [
-            python,
-            "-I",
-            wire.__file__,
-            "--serve",
-            "--control-fd",
-            str(theirs.fileno()),
-            "--numpy-dir",
-            _numpy_dir(),
-        ]
+        command = [*launch.argv, "--serve", "--control-fd", str(theirs.fileno()), "--numpy-dir", launch.numpy_dir]
         for path in hidden:
             command += ["--hide", path]
-        environment = {**wire.CHILD_ENV, "HOME": "/nonexistent", "TMPDIR": tempfile.gettempdir()}
+        if namespaces:
+            command.append("--namespaces")
+        if landlock:
+            command += [f"--read-root={root}" for root in launch.read_roots]
+        command += ["--base-tasks", str(isolation.task_count(wire.NOBODY if os.geteuid() == 0 else os.getuid()))]
+        environment = {**wire.CHILD_ENV, "HOME": "/nonexistent", "TMPDIR": "/tmp" if namespaces else tempfile.gettempdir()}
+        # bubblewrap says why it cannot start on stderr; a file, so that nothing can block on it.
+        self._errors = tempfile.TemporaryFile()
         try:
             self.process = subprocess.Popen(
                 command,
@@ -626,12 +651,13 @@ class _Server:
                 cwd="/",
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+                stderr=self._errors,
                 start_new_session=True,
             )
         except OSError as exc:
             ours.close()
-            raise SandboxError(f"could not start the sandbox with {python}: {exc}") from exc
+            self._errors.close()
+            raise SandboxError(f"could not start the sandbox with {launch.argv[0]}: {exc}") from exc
         finally:
             theirs.close()
         self.sock = ours
@@ -640,9 +666,31 @@ class _Server:
         self.info: wire.Header | None = None
         self.alive = True
 
+    def startup_errors(self) -> str:
+        """The first line the server (or bubblewrap) wrote to stderr, for a failed start."""
+        self._errors.seek(0)
+        text = self._errors.read(4096).decode("utf-8", errors="replace").strip()
+        return text.splitlines()[-1] if text else ""
+
     @property
     def pid(self) -> int:
         return self.process.pid
+
+    def pids(self) -> list[int]:
+        """This server's process and, inside namespaces, bubblewrap's two processes it runs under."""
+        chain = [self.process.pid]
+        if self.namespaces:
+            # bwrap -> bwrap as the namespace's init -> the fork server: each the only child of the last.
+            for _ in range(2):
+                try:
+                    with open(f"/proc/{chain[-1]}/task/{chain[-1]}/children") as listing:
+                        children = listing.read().split()
+                except OSError:
+                    break
+                if len(children) != 1:
+                    break
+                chain.append(int(children[0]))
+        return chain
 
     def wait_ready(self) -> None:
         """Block until the server has imported numpy and said so; SandboxError if it cannot."""
@@ -658,9 +706,8 @@ class _Server:
                 messages = self.receive()
             except _ServerGone:
                 self.kill()
-                raise SandboxError(
-                    f"the sandbox stopped while starting (exit code {self.process.returncode})"
-                ) from None
+                why = self.startup_errors() or f"exit code {self.process.returncode}"
+                raise SandboxError(f"the sandbox stopped while starting ({why})") from None
             for message in messages:
                 if message["t"] == "fatal":
                     self.kill()
@@ -693,6 +740,7 @@ class _Server:
                 os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
         self.sock.close()
+        self._errors.close()
         self.alive = False
 
     def shutdown(self) -> None:
@@ -702,26 +750,52 @@ class _Server:
             self.process.wait(timeout=KILL_GRACE_SECONDS)
         except subprocess.TimeoutExpired:
             self.kill()
+        self._errors.close()
         self.alive = False
 
 
-def _numpy_dir() -> str:
-    """The directory numpy is imported from, found without importing it."""
-    import importlib.util
+class _SharedInputs:
+    """A job's array arguments in a sealed memfd: the child maps it, the parent reads it back after.
 
-    spec = importlib.util.find_spec("numpy")
-    if spec is None or not spec.submodule_search_locations:
-        raise SandboxError("numpy is not installed for this Python; the sandbox needs it")
-    return os.path.dirname(next(iter(spec.submodule_search_locations)))
+    Sealed against shrinking and growing, so the learner's code can change the bytes (which is what
+    the parent looks for) but not the size the parent reads.
+    """
+
+    def __init__(self, layout: wire.ArgumentLayout) -> None:
+        import fcntl
+
+        self.layout = layout
+        self.fd = os.memfd_create("quizkit-inputs", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+        data = memoryview(layout.shared)
+        while data:
+            data = data[os.write(self.fd, data) :]
+        fcntl.fcntl(self.fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL)
+
+    def modified(self) -> list[tuple[bool, ...]]:
+        """Per call, per argument: changed by the run (read once every process of the job is gone)."""
+        return self.layout.modified(os.pread(self.fd, len(self.layout.shared), 0) if self.layout.shared else b"")
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
 
 
 class _Flight:
     """One job in progress on one server: its pipes, its deadline and what has been seen so far."""
 
     def __init__(
-        self, server: _Server, job: Job, job_id: int, selector: selectors.BaseSelector, result_fd: int, output_fd: int
+        self,
+        server: _Server,
+        job: Job,
+        job_id: int,
+        selector: selectors.BaseSelector,
+        result_fd: int,
+        output_fd: int,
+        inputs: _SharedInputs,
     ) -> None:
         self.server, self.job, self.job_id = server, job, job_id
+        self.inputs = inputs
         self._selector = selector
         self.started = time.monotonic()
         self.deadline = self.started + job.limits.wall_seconds
@@ -827,10 +901,10 @@ class _Flight:
             # Already gone, or (a uid we cannot signal) no longer ours to kill.
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.pid, signal.SIGKILL)
-        if self.workdir is not None:
-            # The server that would have removed it is gone. Best effort: whatever cannot be
-            # removed (a directory the learner made unreadable) is inert in the temp directory.
-            shutil.rmtree(self.workdir, ignore_errors=True)
+        if self.workdir is not None and not self.server.namespaces:
+            # The server that would have removed it is gone. (Inside namespaces the directory was on
+            # the server's private tmpfs, which vanished with it; its path means nothing here.)
+            wire._remove_tree(self.workdir)
 
     def postpone(self, seconds: float) -> None:
         """Extend the deadline by time the consumer of results kept us from reading the pipes."""
@@ -870,6 +944,7 @@ class _Flight:
             self._lose_server()
         for fd in list(self._open):
             self._close(fd)
+        self.inputs.close()
 
     def result(self) -> RunResult:
         assert self.exit is not None
@@ -887,7 +962,9 @@ class _Flight:
             self.exited_at - self.started,
             self.stop,
             protocol_error,
+            self.inputs.modified(),
         )
+        self.inputs.close()
         return _conclude(seen)
 
 
@@ -905,14 +982,28 @@ class SubprocessRunner:
         hidden_paths: Iterable[str | os.PathLike[str]] = (),
         servers: int = 1,
         isolation: str = "preferred",
+        namespaces: bool | None = None,
     ) -> None:
         """``python``: interpreter for the servers (default: this one). ``hidden_paths``: directories
         (e.g. a course root) that must not be on the learner's ``sys.path``; the grader's working
         directory always is. ``servers``: fork servers to start right away, in the background, so
-        their start-up overlaps the caller's own work (0: start them on the first run)."""
+        their start-up overlaps the caller's own work (0: start them on the first run). ``isolation``:
+        one of :data:`ISOLATION_MODES`. ``namespaces``: False to leave bubblewrap out even where it
+        works (tests of the Landlock-only layer); None decides by what the machine offers."""
         if isolation not in ISOLATION_MODES:
             raise ValueError(f"isolation must be one of {ISOLATION_MODES}, not {isolation!r}")
+        from quizkit import isolation as layers
+
         self.isolation = isolation
+        # Namespaces are tried where bubblewrap exists; a server that cannot start in them (no user
+        # namespaces on this system) is replaced by one without, and the reason kept for the doctor.
+        available = sys.platform.startswith("linux") and layers.bwrap_path() is not None
+        self._namespaces = isolation != "off" and available and namespaces is not False
+        self.namespaces_problem = "" if available else "bubblewrap (bwrap) is not installed"
+        if namespaces is False:
+            self.namespaces_problem = "not used (asked for)"
+        self._landlock = isolation != "off"
+        layers.set_not_dumpable()
         self._python = python or sys.executable
         if not self._python:
             raise SandboxError("cannot find the Python interpreter to run the sandbox with")
@@ -935,9 +1026,39 @@ class SubprocessRunner:
             raise RuntimeError("this SubprocessRunner is closed")
         for index, server in enumerate(self._servers):
             if not server.alive:
-                self._servers[index] = _Server(self._python, self._hidden)
+                self._servers[index] = self._new_server()
         while len(self._servers) < servers:
-            self._servers.append(_Server(self._python, self._hidden))
+            self._servers.append(self._new_server())
+
+    def _new_server(self) -> _Server:
+        return _Server(self._python, self._hidden, namespaces=self._namespaces, landlock=self._landlock)
+
+    def _ready(self, index: int) -> _Server:
+        """Server ``index``, started if needed and ready; enforces the isolation mode."""
+        server = self._servers[index]
+        if not server.alive:
+            server = self._servers[index] = self._new_server()
+        try:
+            server.wait_ready()
+        except SandboxError as exc:
+            if not server.namespaces:
+                raise
+            # bubblewrap could not set up the namespaces here: go on without them.
+            self._namespaces = False
+            self.namespaces_problem = str(exc).removeprefix("the sandbox stopped while starting ").strip("()")
+            for other in self._servers:
+                if other is not server and other.alive and other.namespaces:
+                    other.kill()
+            server = self._servers[index] = self._new_server()
+            server.wait_ready()
+        layers = self.layers()
+        if self.isolation == "required" and layers is not None and not (layers.namespaces or layers.landlock):
+            raise IsolationUnavailable(
+                "refusing to grade: learner code cannot be isolated on this machine "
+                f"(namespaces: {self.namespaces_problem or 'unavailable'}; Landlock: not supported by this kernel). "
+                "Run 'quizkit doctor' for details, or pass --no-isolation to grade with process limits only."
+            )
+        return server
 
     def close(self) -> None:
         """Stop every fork server (idempotent)."""
@@ -950,13 +1071,39 @@ class SubprocessRunner:
         self.close()
 
     def supervisor_pids(self) -> tuple[int, ...]:
-        """Process ids of the live fork servers (for monitoring and tests)."""
-        return tuple(server.pid for server in self._servers if server.alive)
+        """Process ids of the live fork servers, with bubblewrap's processes around them (for monitoring
+        and tests): everything of the sandbox that is not a learner's process."""
+        return tuple(pid for server in self._servers if server.alive for pid in server.pids())
+
+    def layers(self) -> ActiveLayers | None:
+        """The isolation layers the ready servers apply (None before any server is ready)."""
+        for server in self._servers:
+            if server.info is not None:
+                return ActiveLayers(
+                    namespaces=bool(server.info.get("namespaces")),
+                    landlock=int(server.info.get("landlock") or 0),
+                    privileges=str(server.info.get("privileges", "")),
+                )
+        return None
+
+    def check_isolation(self) -> ActiveLayers:
+        """Start a server if needed and return its layers; IsolationUnavailable where required ones are missing."""
+        self.start(1)
+        self._ready(0)
+        layers = self.layers()
+        assert layers is not None
+        return layers
 
     @property
     def warning(self) -> str | None:
-        """One line for the learner when this runner isolates less than it could elsewhere; else None."""
-        return None
+        """One line for the learner when learner code runs without OS isolation here; else None."""
+        layers = self.layers()
+        if self.isolation != "preferred" or layers is None or layers.namespaces or layers.landlock:
+            return None
+        return (
+            "warning: your code runs with process limits only (no namespaces, no Landlock on this machine); "
+            "'quizkit doctor' says why"
+        )
 
     @property
     def privileges(self) -> str:
@@ -1048,19 +1195,18 @@ class SubprocessRunner:
 
     def _launch(self, index: int, job: Job, source: bytes, selector: selectors.BaseSelector) -> _Flight:
         """Send ``job`` to server ``index`` (restarting it if it died) with fresh pipes."""
-        header, payload = self._request(job, source)
+        header, payload, layout = self._request(job, source)
         for attempt in range(2):
-            server = self._servers[index]
-            if not server.alive:
-                server = self._servers[index] = _Server(self._python, self._hidden)
-            server.wait_ready()
+            server = self._ready(index)
+            inputs = _SharedInputs(layout)
             result_read, result_write = os.pipe()
             output_read, output_write = os.pipe()
             try:
-                server.send(header, payload, (result_write, output_write))
+                server.send(header, payload, (result_write, output_write, inputs.fd))
             except OSError:
                 os.close(result_read)
                 os.close(output_read)
+                inputs.close()
                 server.kill()
                 if attempt:
                     raise SandboxError("the sandbox's fork server stopped accepting jobs") from None
@@ -1068,17 +1214,13 @@ class SubprocessRunner:
             finally:
                 os.close(result_write)
                 os.close(output_write)
-            return _Flight(server, job, header["id"], selector, result_read, output_read)
+            return _Flight(server, job, header["id"], selector, result_read, output_read, inputs)
         raise AssertionError("unreachable")
 
-    def _request(self, job: Job, source: bytes) -> tuple[wire.Header, bytes]:
+    def _request(self, job: Job, source: bytes) -> tuple[wire.Header, bytes, wire.ArgumentLayout]:
         self._next_id += 1
-        parts = [source, *(item.data for item in job.preload)]
-        args = []
-        for call in job.calls:
-            encoded = [wire.encode_argument(arg) for arg in call]
-            parts += [data for _kind, data in encoded]
-            args.append([[kind, len(data)] for kind, data in encoded])
+        layout = wire.layout_arguments(job.calls)
+        parts = [source, *(item.data for item in job.preload), layout.inline]
         filename = job.name
         if filename in ("", ".", "..") or "\x00" in filename:
             filename = "learner.py"
@@ -1090,7 +1232,8 @@ class SubprocessRunner:
             "filename": filename,
             "source": len(source),
             "preload": [[item.name, len(item.data)] for item in job.preload],
-            "args": args,
+            "args": layout.descriptors,
+            "shared": len(layout.shared),
             "limits": {
                 "cpu_seconds": limits.cpu_seconds,
                 "memory_bytes": limits.memory_bytes,
@@ -1098,7 +1241,7 @@ class SubprocessRunner:
                 "processes": limits.processes,
             },
         }
-        return header, b"".join(parts)
+        return header, b"".join(parts), layout
 
     def _stop_flights(self, selector: selectors.BaseSelector, flights: dict[int, _Flight]) -> None:
         """Kill the jobs still running (the consumer stopped early) and wait for their cleanup."""
