@@ -62,6 +62,4 @@ if calls is not None:
         frames.append(frame(header, npy(np.asarray(result))))
     frames.append(frame({"t": "end", "status": "ok", "reason": "", "detail": "", "defined": []}))
     os.write(3, b"".join(frames))
-    print("__LEAK__: forged", len(calls), "result frames")
-    sys.stdout.flush()
     os._exit(0)
