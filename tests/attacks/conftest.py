@@ -58,7 +58,6 @@ LEAK = "LEAKED-BY-ATTACK"  # attack files put this in their output only when an 
 ATTACKER = "mallory"
 NOBODY = 65534
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # cells a spreadsheet may run as a formula
-POINTS = {"sign_gradient": 2, "clamp_to_zero": 2, "soft_threshold": 2}
 
 Baseline = Callable[[tuple[str, ...]], dict[str, list[str]]]  # extra grade options -> honest rows
 
@@ -192,7 +191,10 @@ def _make_install(user: GradingUser) -> Install:
     ).stdout.strip()  # fmt: skip
     site = Path(purelib)
     _copy_package(site)
-    dependencies = dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])
+    dependencies = dict.fromkeys(
+        [sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
+        + [path for path in sys.path if Path(path).name in ("site-packages", "dist-packages")]
+    )  # where this test run finds numpy, click, sympy...; the quizkit copy above comes first
     (site / "quizkit-test-dependencies.pth").write_text("".join(f"{path}\n" for path in dependencies))
     script = venv / "bin" / "quizkit"
     script.write_text(f"#!{venv / 'bin' / 'python'}\nimport sys\nfrom quizkit.cli import main\nsys.exit(main())\n")
@@ -241,6 +243,8 @@ def _restore_install(install: Install, user: GradingUser) -> None:
     _copy_package(install.site)
     user.chown(install.site)
     user.run([str(install.python), "-m", "compileall", "-q", str(install.package)])
+    install.pristine.clear()  # the same files, with new modification times
+    install.pristine.update(_install_tree(install.site))
 
 
 def _remove(path: Path) -> None:
@@ -393,7 +397,7 @@ class Run:
 class Classroom:
     """One grading scene, owned by the grading user; see the module docstring."""
 
-    def __init__(self, install: Install, user: GradingUser, name: str, *, honest: bool = True) -> None:
+    def __init__(self, install: Install, user: GradingUser, name: str) -> None:
         self.install = install
         self.user = user
         self.root = Path(tempfile.mkdtemp(prefix=f"{name[:40]}-", dir=install.base))
@@ -409,10 +413,9 @@ class Classroom:
             shutil.copytree(ROOT / part, self.course / part, ignore=shutil.ignore_patterns("__pycache__"))
         self.dir.mkdir()
         self.out.parent.mkdir()
-        if honest:
-            for learner, files in HONEST.items():
-                for exercise, stem in files.items():
-                    self.add_file(learner, exercise, (LEARNERS / exercise / f"{stem}.py").read_text())
+        for learner, files in HONEST.items():
+            for exercise, stem in files.items():
+                self.add_file(learner, exercise, (LEARNERS / exercise / f"{stem}.py").read_text())
 
     def _plant_home(self) -> None:
         """Canaries an attacker would want: an ssh key, an old 0600 gradebook, a shell profile."""
@@ -524,11 +527,11 @@ class Classroom:
             stdout, stderr = process.communicate(timeout=GRADE_TIMEOUT)
             returncode: int | None = process.returncode
         except subprocess.TimeoutExpired:
-            self._kill_new(before, everything=True)
+            self._kill_new(before)
             stdout, stderr = process.communicate()
             returncode = None
         survivors = self._survivors(before)
-        self._kill_new(before, everything=False)
+        self._kill_new(before)
         rows, header = self.gradebook()
         return Run(argv, returncode, stdout, stderr, rows, header, survivors)
 
@@ -557,10 +560,14 @@ class Classroom:
             time.sleep(0.1)
         return left
 
-    def _kill_new(self, before: set[tuple[int, int]], everything: bool) -> None:
-        """Kill the processes the run left (all of the user's when it hung); stopped ones too."""
+    def _kill_new(self, before: set[tuple[int, int]]) -> None:
+        """Kill the processes the run left, stopped ones too.
+
+        All new processes of a dedicated grading user; when the tests grade as the user running them,
+        only those whose command line names this session's install (never the developer's others).
+        """
         for process in self._new_processes(before):
-            if everything or self.user.uid != os.geteuid() or str(self.install.base) in process.command:
+            if self.user.prefix or str(self.install.base) in process.command:
                 for sig in (signal.SIGKILL, signal.SIGCONT):
                     try:
                         os.kill(process.pid, sig)
