@@ -56,7 +56,6 @@ SECRET_ENV = "QUIZKIT_ATTACK_SECRET"
 SSH_KEY_LINE = "-----BEGIN OPENSSH PRIVATE KEY-----"
 LEAK = "LEAKED-BY-ATTACK"  # attack files put this in their output only when an attack succeeded
 ATTACKER = "mallory"
-NOBODY = 65534
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # cells a spreadsheet may run as a formula
 
 Baseline = Callable[[tuple[str, ...]], dict[str, list[str]]]  # extra grade options -> honest rows
@@ -471,13 +470,14 @@ class Classroom:
 
     @property
     def watched_uids(self) -> set[int]:
-        """Whose files and processes count as the run's.
+        """Whose files in /tmp, /dev/shm and SysV shared memory count as the run's.
 
-        Grading as root, learner code runs as nobody today, and other work on the machine runs as
-        root and nobody too: files of nobody are watched, and processes only when their command line
-        names this session's install (which forked children keep).
+        Grading as root, none: learner code runs as nobody, and on a shared machine other work runs
+        as root and nobody too, so those entries cannot be told apart (the unprivileged grading user
+        is the one that watches them). Processes are told apart by command line instead (see
+        :meth:`_new_processes`).
         """
-        return {NOBODY} if self.user.uid == 0 else {self.user.uid}
+        return set() if self.user.uid == 0 else {self.user.uid}
 
     def snapshot(self) -> Snapshot:
         files = {}
