@@ -1002,7 +1002,7 @@ def _serve_job(
         _, status, usage = os.wait4(pid, 0)
         cpu = usage.ru_utime + usage.ru_stime
     _sweep()
-    cleanup = _clean_up(workdir, confinement)
+    cleanup = _clean_up(workdir, confinement, libc, privileges)
     if parent_gone:
         raise _ParentGone
     inbox.send(
@@ -1179,7 +1179,7 @@ def _remove_tree(path: str) -> str | None:
     return None
 
 
-def _clean_up(workdir: str, confinement: _Confinement) -> str | None:
+def _clean_up(workdir: str, confinement: _Confinement, libc: _Libc, privileges: _Privileges) -> str | None:
     """Remove what a job left: its directory and, inside namespaces, anything else in the private
     /tmp and /dev/shm and every System V IPC object (the ipc namespace is this server's)."""
     problem = _remove_tree(workdir)
@@ -1201,21 +1201,27 @@ def _clean_up(workdir: str, confinement: _Confinement) -> str | None:
                     os.unlink(path)
                 except OSError as exc:
                     problem = problem or f"could not remove {path}: {exc.strerror or exc}"
-    _remove_ipc_objects()
+    if not _ipc_objects():
+        return problem
+    if privileges.uid is None:
+        _remove_ipc_objects()
+    else:
+        # Only an object's owner (or CAP_SYS_ADMIN, which this server lacks) may remove it: do it as them.
+        pid = os.fork()
+        if pid == 0:
+            try:
+                _drop_privileges(libc, privileges)
+                _remove_ipc_objects()
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
     return problem
 
 
-def _remove_ipc_objects() -> None:
-    """IPC_RMID every System V shared memory segment, semaphore set and message queue in sight."""
-    import ctypes
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    ipc_rmid = 0
-    for kind, remove in (
-        ("shm", lambda ident: libc.shmctl(ident, ipc_rmid, None)),
-        ("sem", lambda ident: libc.semctl(ident, 0, ipc_rmid)),
-        ("msg", lambda ident: libc.msgctl(ident, ipc_rmid, None)),
-    ):
+def _ipc_objects() -> list[tuple[str, int]]:
+    """(kind, id) of every System V shared memory segment, semaphore set and message queue in sight."""
+    found = []
+    for kind in ("shm", "sem", "msg"):
         try:
             with open(f"/proc/sysvipc/{kind}") as listing:
                 lines = listing.read().splitlines()[1:]
@@ -1224,7 +1230,23 @@ def _remove_ipc_objects() -> None:
         for line in lines:
             fields = line.split()
             if len(fields) > 1 and fields[1].isdigit():
-                remove(int(fields[1]))
+                found.append((kind, int(fields[1])))
+    return found
+
+
+def _remove_ipc_objects() -> None:
+    """IPC_RMID every System V IPC object in sight (this server's private ipc namespace)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    ipc_rmid = 0
+    for kind, ident in _ipc_objects():
+        if kind == "shm":
+            libc.shmctl(ident, ipc_rmid, None)
+        elif kind == "sem":
+            libc.semctl(ident, 0, ipc_rmid)
+        else:
+            libc.msgctl(ident, ipc_rmid, None)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -28,10 +28,11 @@ Judging rules (the learner-facing contract, in the order they are checked for ea
    decides whether float32 precision is enough.
 5. *Inputs*: a call that modified one of its input arrays fails, even when the values are right.
 
-Scoring: every explicit case is a group of its own and every ``random`` block is one group; all
-groups weigh the same, and a group passes only if all of its calls pass (all-or-nothing per group,
-so twenty random draws do not outweigh one hand-written edge case). The score is
-``points * passed groups / groups``.
+Scoring: every explicit case is a group of its own and every ``random`` block is one group; a
+group passes only if all of its calls pass (all-or-nothing per group, so twenty random draws do not
+outweigh one hand-written edge case). Each group has a ``weight`` (default 1), so that edge cases a
+function passes without looking at its input (an empty array, lam = 0) can count for little. The
+score is ``points * weight of the passed groups / total weight``.
 
 numpy is imported at the top: this module is only imported by commands that grade.
 """
@@ -49,7 +50,7 @@ import numpy as np
 from quizkit.errors import QuizkitError, UsageError
 from quizkit.lesson import ArrayLiteral, CaseValue, Exercise, Generator, Lesson, RandomCases, Tolerance
 from quizkit.mistakes import diagnose
-from quizkit.sandbox import CallOutcome, InProcessRunner, Job, Limits, Runner, RunResult, RunStatus
+from quizkit.sandbox import CallOutcome, InProcessRunner, Job, Limits, Runner, RunResult, RunStatus, Source
 from quizkit.verdict import Status
 
 # At most this many differing entries are listed per failing case: enough to see a pattern, never a dump.
@@ -82,6 +83,7 @@ class CaseGroup:
     line: int
     start: int  # index of its first call in GradingPlan.calls
     count: int  # number of calls (1 for an explicit case)
+    weight: float = 1.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -101,6 +103,7 @@ class GradingPlan:
     calls: tuple[Call, ...]
     groups: tuple[CaseGroup, ...]
     expected: tuple[np.ndarray, ...]  # the reference's result for each call, in call order
+    preload: tuple[Source, ...] = ()  # reference solutions of the exercises it uses, read once
 
     def job(self, source: Path) -> Job:
         """The sandbox job that runs ``source``'s function on every call of this plan."""
@@ -109,6 +112,7 @@ class GradingPlan:
             function=self.exercise.id,
             calls=tuple(call.args for call in self.calls),
             limits=limits_for(self.exercise),
+            preload=self.preload,
         )
 
 
@@ -206,11 +210,11 @@ def build_calls(exercise: Exercise) -> tuple[tuple[Call, ...], tuple[CaseGroup, 
     for case in exercise.cases:
         arguments = dict(case.args)
         args = tuple(to_argument(arguments[name]) for name in exercise.parameters)
-        groups.append(CaseGroup(case.name, False, case.line, len(calls), 1))
+        groups.append(CaseGroup(case.name, False, case.line, len(calls), 1, case.weight))
         calls.append(Call(case.name, case.name, args))
     for block in exercise.random:
         draws = draw_random_cases(block, exercise.parameters)
-        groups.append(CaseGroup(block.name, True, block.line, len(calls), len(draws)))
+        groups.append(CaseGroup(block.name, True, block.line, len(calls), len(draws), block.weight))
         calls.extend(Call(f"{block.name} #{number}", block.name, args) for number, args in enumerate(draws, 1))
     return tuple(calls), tuple(groups)
 
@@ -233,23 +237,42 @@ def plan_exercise(exercise: Exercise, reference_runner: Runner | None = None) ->
         stat = reference.stat()
     except OSError as exc:
         raise ReferenceSolutionError(f"reference solution for '{exercise.id}' not found: {reference}") from exc
-    key = (str(reference.resolve()), stat.st_mtime_ns, stat.st_size, exercise.id, exercise.line)
+    preload = _preload_sources(exercise)
+    key = (str(reference.resolve()), stat.st_mtime_ns, stat.st_size, exercise.id, exercise.line, preload)
     cached = _PLAN_MEMO.get(key)
     if cached is not None and (cached.exercise is exercise or cached.exercise == exercise):
         return cached
     calls, groups = build_calls(exercise)
-    job = Job(source=reference, function=exercise.id, calls=tuple(call.args for call in calls), limits=limits_for(exercise))
+    job = Job(
+        source=reference,
+        function=exercise.id,
+        calls=tuple(call.args for call in calls),
+        limits=limits_for(exercise),
+        preload=preload,
+    )
     if reference_runner is None:
         with InProcessRunner() as runner:
             run = runner.run(job)
     else:
         run = reference_runner.run(job)
     expected = _expected_values(exercise, calls, run)
-    plan = GradingPlan(exercise, calls, groups, expected)
+    plan = GradingPlan(exercise, calls, groups, expected, preload)
     if len(_PLAN_MEMO) >= _PLAN_MEMO_SIZE:
         _PLAN_MEMO.pop(next(iter(_PLAN_MEMO)))
     _PLAN_MEMO[key] = plan
     return plan
+
+
+def _preload_sources(exercise: Exercise) -> tuple[Source, ...]:
+    """The reference solutions of the exercises ``exercise`` uses, as bytes read once."""
+    sources = []
+    for path in exercise.preload:
+        try:
+            sources.append(Source(path.name, path.read_bytes()))
+        except OSError as exc:
+            message = f"reference solution {path} used by '{exercise.id}' cannot be read: {exc}"
+            raise ReferenceSolutionError(message) from exc
+    return tuple(sources)
 
 
 def _expected_values(exercise: Exercise, calls: Sequence[Call], run: RunResult) -> tuple[np.ndarray, ...]:
@@ -405,13 +428,16 @@ def judge(plan: GradingPlan, run: RunResult, source: Path, lesson_id: str = "") 
         else:
             status, reason = _unjudged(run, index - len(outcomes))
             cases.append(CaseResult(call.name, call.group, status, (reason,), inputs, expected, None, "", None, ()))
-    per_group = exercise.points / len(plan.groups)
+    total_weight = sum(g.weight for g in plan.groups)
     groups = tuple(
-        GroupResult(g.name, g.is_random, g.line, per_group, tuple(cases[g.start : g.start + g.count])) for g in plan.groups
+        GroupResult(
+            g.name, g.is_random, g.line, exercise.points * g.weight / total_weight, tuple(cases[g.start : g.start + g.count])
+        )
+        for g in plan.groups
     )
     passed = sum(group.passed for group in groups)
     # Full marks are exactly the points, not a sum of rounded shares.
-    score = exercise.points if passed == len(groups) else round(per_group * passed, 6)
+    score = exercise.points if passed == len(groups) else round(sum(group.score for group in groups), 6)
     status = Status.CORRECT if passed == len(groups) else Status.PARTIAL if passed else Status.INCORRECT
     ok = run.status is RunStatus.OK
     return ExerciseResult(

@@ -138,4 +138,26 @@ class _ProgressBar:
         self._bar = None
 
 
-COMMANDS = [validate, schema, grade]
+@click.command()
+@course_option
+@click.pass_obj
+def doctor(state: AppState) -> None:
+    """Say which isolation layers protect this machine from learner code, and why others are off.
+
+    Starts a real sandbox and runs a probe in it that tries to read your home folder and the course,
+    open a TCP port and signal quizkit. Exits 0 when 'quizkit grade' can run isolated, 1 when not.
+    """
+    from quizkit.errors import CourseError
+    from quizkit.isolation import diagnose
+
+    try:
+        course_root: str | None = str(state.course.root)
+    except CourseError:
+        course_root = None
+    diagnosis = diagnose(course_root)
+    click.echo(diagnosis.describe())
+    if not diagnosis.grade_ready or diagnosis.leaks:
+        raise click.exceptions.Exit(1)
+
+
+COMMANDS = [validate, schema, grade, doctor]

@@ -276,3 +276,128 @@ def set_not_dumpable() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE
     except (OSError, AttributeError):
         return
+
+
+# ---------------------------------------------------------------------------------------------
+# quizkit doctor
+# ---------------------------------------------------------------------------------------------
+
+# Run in a real sandbox child by the doctor: each line says what learner code could do.
+_PROBE = '''
+import os, socket
+
+def probe(x):
+    found = []
+    for path in {paths!r}:
+        try:
+            if os.path.isdir(path):
+                found.append("list " + path + ": " + "/".join(sorted(os.listdir(path))))
+            else:
+                open(path, "rb").close()
+                found.append("read " + path)
+        except OSError:
+            pass
+    try:
+        socket.socket().bind(("127.0.0.1", 0))
+        found.append("bind a TCP port")
+    except OSError:
+        pass
+    try:
+        os.kill({grader}, 0)
+        found.append("signal the grader")
+    except OSError:
+        pass
+    print("\\n".join(found))
+    return x
+'''
+
+
+def _real_leaks(lines: list[str], namespaces: bool) -> list[str]:
+    """The probe's findings, less folders it sees only because the interpreter's path runs through them.
+
+    Inside the namespaces a bound path such as ``/root/.pyenv/versions/3.11`` needs its parent folders,
+    which bubblewrap creates empty but for the next step: listing them shows nothing of the real ones.
+    """
+    bound = _interpreter_trees() + [os.path.dirname(numpy_dirs()[0])]
+    leaks = []
+    for line in lines:
+        if not line.strip():
+            continue
+        if namespaces and line.startswith("list "):
+            path, _, names = line[5:].partition(": ")
+            steps = {
+                tree[len(path) :].lstrip("/").split("/")[0] for tree in bound if tree.startswith(path.rstrip("/") + "/")
+            }
+            if set(filter(None, names.split("/"))) <= steps:
+                continue
+            line = "list " + path
+        leaks.append(line.split(": ")[0])
+    return leaks
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """What ``quizkit doctor`` found: each layer, what a probe child could still do, and the verdict."""
+
+    layers: tuple[Layer, ...]
+    leaks: tuple[str, ...]  # what the probe child managed to do that it should not have
+    grade_ready: bool  # ``quizkit grade`` runs isolated (at least one OS layer is active)
+
+    def describe(self) -> str:
+        lines = ["Isolation of learner code on this machine:", ""]
+        lines += ["  " + layer.describe() for layer in self.layers]
+        lines.append("")
+        if self.leaks:
+            lines.append("A probe run as learner code could still: " + "; ".join(self.leaks) + ".")
+        else:
+            lines.append("A probe run as learner code could not read your home folder or the course, open a TCP port")
+            lines.append("or signal quizkit.")
+        if self.grade_ready:
+            lines.append("'quizkit grade' runs learner code isolated.")
+        else:
+            lines.append(
+                "'quizkit grade' refuses to run here unless given --no-isolation (process limits only); "
+                "'quizkit submit' and 'take' run with a warning."
+            )
+        return "\n".join(lines)
+
+
+def diagnose(course_root: str | None = None) -> Diagnosis:
+    """Start a real sandbox, name its layers and run a probe child that tries to get out."""
+    from quizkit.sandbox import Job, SandboxError, Source, SubprocessRunner
+
+    bwrap = bwrap_path()
+    abi = landlock_abi()
+    with SubprocessRunner(isolation="preferred") as runner:
+        try:
+            active = runner.check_isolation()
+        except SandboxError as exc:
+            layer = Layer("sandbox", False, exc.format_message())
+            return Diagnosis((layer,), (), grade_ready=False)
+        secrets = [os.path.expanduser("~")] + ([course_root] if course_root else [])
+        source = _PROBE.format(paths=secrets, grader=os.getpid()).encode()
+        result = runner.run(Job(Source("probe.py", source), "probe", [(1.0,)]))
+        leaks = tuple(_real_leaks(result.output.splitlines(), runner._namespaces))
+        problem = runner.namespaces_problem
+    if active.namespaces:
+        namespaces = Layer(
+            "namespaces",
+            True,
+            f"bubblewrap ({bwrap}): a private file system with only the interpreter and numpy, "
+            "no network, own pid and ipc namespaces",
+        )
+    else:
+        namespaces = Layer("namespaces", False, problem or "bubblewrap could not start here")
+    if active.landlock:
+        landlock = Layer(
+            "Landlock",
+            True,
+            f"ABI {active.landlock}: read-only files, writes only in the job folder"
+            + (", no TCP" if active.landlock >= 4 else "")
+            + (", no signals outside the job" if active.landlock >= 6 else ""),
+        )
+    else:
+        why = "this kernel does not support it (Linux 5.13 or newer with Landlock enabled)" if not abi else "not applied"
+        landlock = Layer("Landlock", False, why)
+    limits = Layer("limits", True, f"CPU, memory, file size, processes and output per run; {active.privileges}")
+    return Diagnosis((namespaces, landlock, limits), leaks, grade_ready=active.namespaces or bool(active.landlock))

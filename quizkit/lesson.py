@@ -8,7 +8,7 @@ numpy or sympy, so listing lessons stays fast.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Union
 
@@ -141,6 +141,7 @@ class Case:
     name: str
     args: tuple[tuple[str, CaseValue], ...]
     line: int
+    weight: float = 1.0  # share of the exercise's points, relative to the other groups
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,7 @@ class RandomCases:
     count: int
     args: tuple[tuple[str, Generator], ...]
     line: int
+    weight: float = 1.0  # the whole block counts as one group of this weight
 
 
 @dataclass(frozen=True)
@@ -181,6 +183,10 @@ class Exercise:
     cases: tuple[Case, ...]
     random: tuple[RandomCases, ...]
     line: int
+    uses: tuple[str, ...] = ()  # other exercises whose functions this one may call
+    # The reference solutions of ``uses``: trusted code run in the learner's module before the
+    # learner's file, so a function the learner does not define comes from the reference.
+    preload: tuple[Path, ...] = ()
 
     @property
     def signature(self) -> str:
@@ -333,6 +339,13 @@ GENERATOR = Object(
     title="random argument",
     doc="uniform in [low, high]; 'zeros' of the entries exactly 0.0, 'ties' of them exactly +/- the scalar 'ties_with'",
 )
+_WEIGHT = Field(
+    Number(
+        exclusive_minimum=0,
+        doc="share of the exercise's points for passing this group, relative to the other groups (default 1)",
+    ),
+    default=1.0,
+)
 EXERCISE = Object(
     {
         "id": Field(Text(pattern=PYTHON_NAME, pattern_hint="the Python function name"), required=True),
@@ -346,12 +359,22 @@ EXERCISE = Object(
         "time_limit": Field(Number(exclusive_minimum=0, maximum=60, doc="seconds for the whole run"), default=2.0),
         "memory_mb": Field(Number(integer=True, minimum=64, doc="memory limit of the learner's process"), default=512),
         "tolerance": Field(_TOLERANCE),
+        "uses": Field(
+            ListOf(
+                Text(pattern=PYTHON_NAME, pattern_hint="an exercise id"),
+                doc="ids of other exercises whose functions this one calls; their reference solutions are "
+                "loaded before the learner's file, so a function the file does not define comes from the "
+                "reference (learner code can read that reference)",
+            ),
+            default=[],
+        ),
         "cases": Field(
             ListOf(
                 Object(
                     {
                         "name": Field(Text(), required=True),
                         "args": Field(MapOf(CASE_VALUE), required=True),
+                        "weight": _WEIGHT,
                     },
                     title="case",
                 )
@@ -366,6 +389,7 @@ EXERCISE = Object(
                         "seed": Field(Number(integer=True, minimum=0), required=True),
                         "count": Field(Number(integer=True, minimum=1, maximum=10_000), required=True),
                         "args": Field(MapOf(GENERATOR), required=True),
+                        "weight": _WEIGHT,
                     },
                     title="random cases",
                 )
@@ -451,6 +475,8 @@ def _build_lesson(record: Record, path: Path, solutions_dir: Path, checker: Chec
     for item in record["exercises"]:
         claim_id(item)
         exercises.append(_build_exercise(item, path.parent, solutions_dir, checker))
+    # `uses` names other exercises, so it is resolved once all of them are built.
+    exercises = [_resolve_uses(item, built, exercises, checker) for item, built in zip(record["exercises"], exercises)]
     return Lesson(
         id=record["id"],
         title=record["title"],
@@ -540,7 +566,7 @@ def _build_exercise(item: Record, lesson_dir: Path, solutions_dir: Path, checker
     for case in item["cases"]:
         _check_argument_names(case["args"], parameters, checker)
         args = tuple((name, _case_value(case["args"][name])) for name in parameters if name in case["args"])
-        cases.append(Case(case["name"], args, case.node.line))
+        cases.append(Case(case["name"], args, case.node.line, float(case["weight"])))
     randoms = []
     for group in item["random"]:
         _check_argument_names(group["args"], parameters, checker)
@@ -572,7 +598,11 @@ def _build_exercise(item: Record, lesson_dir: Path, solutions_dir: Path, checker
                     ),
                 )
             )
-        randoms.append(RandomCases(group["name"], group["seed"], group["count"], tuple(generators), group.node.line))
+        randoms.append(
+            RandomCases(
+                group["name"], group["seed"], group["count"], tuple(generators), group.node.line, float(group["weight"])
+            )
+        )
     if not cases and not randoms:
         checker.error(item.node, "an exercise needs at least one case under 'cases' or 'random'")
     return Exercise(
@@ -590,7 +620,24 @@ def _build_exercise(item: Record, lesson_dir: Path, solutions_dir: Path, checker
         cases=tuple(cases),
         random=tuple(randoms),
         line=item.node.line,
+        uses=tuple(item["uses"]),
     )
+
+
+def _resolve_uses(item: Record, exercise: Exercise, exercises: list[Exercise], checker: Checker) -> Exercise:
+    """``exercise`` with the reference files of the exercises it ``uses``, each checked to exist."""
+    by_id = {other.id: other for other in exercises}
+    preload = []
+    for index, name in enumerate(exercise.uses):
+        node = item.at("uses").value[index]  # type: ignore[index]
+        if name == exercise.id:
+            checker.error(node, "an exercise cannot use itself")
+        elif name not in by_id:
+            known = ", ".join(other.id for other in exercises if other.id != exercise.id) or "none"
+            checker.error(node, f"'{name}' is not an exercise of this lesson (exercises: {known})")
+        else:
+            preload.append(by_id[name].reference)
+    return replace(exercise, preload=tuple(preload))
 
 
 def _check_argument_names(args: Record, parameters: tuple[str, ...], checker: Checker) -> None:

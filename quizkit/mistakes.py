@@ -3,10 +3,12 @@
 A detector looks at the failing :class:`~quizkit.exercises.CaseResult` objects of one file
 (inputs, expected, got, error) and returns a hint or None. There are two kinds:
 
-- *generic* detectors, for any exercise, each recognising its mistake in any one failing case:
-  ``return`` forgotten, a list returned, tiny values where exact zeros are needed, an input
-  modified in place, code that only works on scalars, a flattened result, the sign flipped, integer
-  rounding, nan from 0/0;
+- *generic* detectors, for any exercise, most recognising their mistake in any one failing case:
+  ``return`` forgotten, a list returned, tiny values where exact zeros are needed (not an input
+  passed through unchanged), an input modified in place, code that only works on scalars, a
+  flattened result, integer rounding, nan from 0/0; two make claims about the whole result and
+  need every failing case with wrong values to agree: the sign flipped, and zeros returned whatever
+  the input;
 - *known wrong formulas* per exercise (the L2 gradient ``2 * lam * w`` instead of
   ``lam * sign(w)``, soft thresholding without the clamp at 0, ``<=`` for ``<`` in the flip test,
   ...): the hint is given when the learner's wrong values equal the formula's on *every* failing
@@ -42,6 +44,28 @@ def on_any_case(detector: CaseDetector) -> Detector:
         return next((hint for hint in map(detector, failing) if hint is not None), None)
 
     detect.__name__ = detector.__name__
+    return detect
+
+
+def _wrong_values(case: CaseResult) -> np.ndarray | None:
+    """The learner's values (as float64) of a case that failed on its values; None if the case
+    failed for another reason (an exception, a wrong shape, right values but a modified input)."""
+    if not _comparable(case) or case.got is None or case.expected is None:
+        return None
+    got = case.got.astype(np.float64)
+    return None if _same(got, case.expected.astype(np.float64)) else got
+
+
+def on_every_wrong_case(hint: str, matches: Callable[[CaseResult, np.ndarray], bool]) -> Detector:
+    """A detector that gives ``hint`` when ``matches(case, got)`` holds on *every* failing case whose
+    values are wrong (and there is at least one): for claims about the whole result, where one
+    matching case is weak evidence (many different bugs return all zeros on some case)."""
+
+    def detect(failing: Sequence[CaseResult]) -> str | None:
+        evidence = [matches(case, got) for case in failing if (got := _wrong_values(case)) is not None]
+        return hint if evidence and all(evidence) else None
+
+    detect.__name__ = getattr(matches, "__name__", "on_every_wrong_case")
     return detect
 
 
@@ -93,6 +117,12 @@ def _tiny_not_zero(case: CaseResult) -> str | None:
     if _comparable(case):
         assert case.got is not None and case.expected is not None
         tiny = (case.expected == 0) & (case.got != 0) & (np.abs(case.got.astype(np.float64)) <= 1e-6)
+        # A tiny input passed through unchanged (an identity function on 1e-300) is not an
+        # arithmetic leftover, and this hint would mislead.
+        for _, value in case.inputs:
+            given = np.asarray(value)
+            if given.shape == case.got.shape:
+                tiny &= case.got != given
         if tiny.any():
             return (
                 "entries that should be exactly 0.0 are tiny but non-zero (e.g. 1e-12): "
@@ -123,13 +153,14 @@ def _scalar_wrapped(case: CaseResult) -> str | None:
     return None
 
 
-def _negated(case: CaseResult) -> str | None:
-    if _comparable(case):
-        assert case.got is not None and case.expected is not None
-        want = case.expected.astype(np.float64)
-        if np.any(want != 0) and np.allclose(case.got, -want, rtol=1e-9, atol=0):
-            return "your result has the wrong sign: every non-zero entry is the negative of the expected one"
-    return None
+def _is_negated(case: CaseResult, got: np.ndarray) -> bool:
+    assert case.expected is not None
+    want = case.expected.astype(np.float64)
+    return bool(np.any(want != 0)) and _same(got, -want)
+
+
+def _is_all_zero(case: CaseResult, got: np.ndarray) -> bool:
+    return not np.any(got)
 
 
 def _integer_rounding(case: CaseResult) -> str | None:
@@ -159,8 +190,17 @@ GENERIC_DETECTORS: tuple[Detector, ...] = tuple(
         _flattened,
         _integer_rounding,
         _nan_where_finite,
-        _negated,
     )
+) + (
+    # These two claim something about the whole result, so one matching case is not enough.
+    on_every_wrong_case(
+        "your result has the wrong sign: every non-zero entry is the negative of the expected one", _is_negated
+    ),
+    on_every_wrong_case(
+        "your result is all 0.0 in every case where it is wrong: check that you return what you computed "
+        "(and, if a threshold zeroes it, that the threshold is not too large)",
+        _is_all_zero,
+    ),
 )
 
 
@@ -193,17 +233,10 @@ class WrongFormula:
     formula: Callable[..., object]
 
     def __call__(self, failing: Sequence[CaseResult]) -> str | None:
-        verdicts = [self._matches(case) for case in failing]
-        evidence = [verdict for verdict in verdicts if verdict is not None]
-        return self.hint if evidence and all(evidence) else None
+        return on_every_wrong_case(self.hint, self._matches)(failing)
 
-    def _matches(self, case: CaseResult) -> bool | None:
-        """Whether the learner's wrong values equal the formula's; None if this case says nothing."""
-        if not _comparable(case) or case.got is None or case.expected is None:
-            return None
-        got = case.got.astype(np.float64)
-        if _same(got, case.expected.astype(np.float64)):
-            return None  # the values are right; the case failed for another reason
+    def _matches(self, case: CaseResult, got: np.ndarray) -> bool:
+        """Whether the learner's wrong values equal the formula's."""
         args = [np.array(value, dtype=np.float64) for _, value in case.inputs]
         with np.errstate(all="ignore"):
             candidate = np.asarray(self.formula(*args), dtype=np.float64)
@@ -238,7 +271,13 @@ def _treated_tiny_as_zero(case: CaseResult) -> str | None:
     if w.shape != case.got.shape:
         return None
     zeroed = (case.got == 0) & (case.expected != 0) & (np.abs(w) < 1e-6)
-    if zeroed.any():
+    # Only when the ordinary weights are right: a function that returns zeros everywhere also
+    # "zeroes" the tiny weights, and this hint would send its author the wrong way.
+    ordinary = np.abs(w) >= 1e-6
+    right_elsewhere = bool(np.any(ordinary & (case.expected != 0))) and _same(
+        case.got[ordinary].astype(np.float64), case.expected[ordinary].astype(np.float64)
+    )
+    if zeroed.any() and right_elsewhere:
         return "you treated very small weights as zero: only w == 0 exactly has gradient 0; 1e-300 is still positive"
     return None
 
@@ -270,11 +309,50 @@ def _flip_product(before: np.ndarray, after: np.ndarray) -> np.ndarray:
     return np.sign(before) * np.sign(after)
 
 
+def _lasso_support(case: CaseResult) -> str | None:
+    """lasso_ista: which features the learner missed or kept, and the objective both weights reach.
+
+    The reference's non-zero weights stand for the real features (in the synthetic cases they are
+    exactly the features the data was made from), its exact zeros for the noise features.
+    """
+    if not _comparable(case) or case.got is None or case.expected is None or case.got.ndim != 1:
+        return None
+    arguments = dict(case.inputs)
+    X = np.asarray(arguments.get("X"), dtype=np.float64)
+    y = np.asarray(arguments.get("y"), dtype=np.float64)
+    lam = float(np.asarray(arguments.get("lam")))
+    got = case.got.astype(np.float64)
+    want = case.expected.astype(np.float64)
+    missed = np.flatnonzero((want != 0) & (got == 0)).tolist()
+    kept = np.flatnonzero((want == 0) & (got != 0)).tolist()
+    if not missed and not kept:
+        return None
+
+    def objective(w: np.ndarray) -> float:
+        with np.errstate(all="ignore"):
+            return float(0.5 * np.sum((X @ w - y) ** 2) + lam * np.sum(np.abs(w)))
+
+    parts = []
+    if missed:
+        parts.append(f"features {missed} are non-zero in the reference (real features) but 0.0 in yours")
+    if kept:
+        parts.append(f"features {kept} should be exactly 0.0 (noise features) but you kept them")
+    return (
+        f"in case '{case.name}': " + "; ".join(parts) + f"; your objective 1/2 ||Xw - y||^2 + lam ||w||_1 is "
+        f"{objective(got):.6g}, the reference's {objective(want):.6g}"
+    )
+
+
 FORMULA_DETECTORS: dict[str, tuple[Detector, ...]] = {
     "sign_gradient": (
         WrongFormula(_L2_GRADIENT, lambda w, lam: 2 * lam * w),
         WrongFormula(_L2_GRADIENT, lambda w, lam: lam * w),
         WrongFormula("you ignored lam: the gradient is lam * sign(w), not sign(w)", lambda w, lam: np.sign(w)),
+        WrongFormula(
+            "negative weights need -lam: the slope of lam * |w| is -lam for w < 0, so the result takes the "
+            "sign of w (lam * np.sign(w)), not always +lam",
+            lambda w, lam: np.where(w != 0, lam, 0.0),
+        ),
         WrongFormula(_ZERO_GRADIENT, lambda w, lam: np.where(w >= 0, lam, -lam)),
         WrongFormula(_ZERO_GRADIENT, lambda w, lam: np.where(w > 0, lam, -lam)),
         WrongFormula(_ZERO_GRADIENT, lambda w, lam: np.copysign(lam, w)),
@@ -286,6 +364,8 @@ FORMULA_DETECTORS: dict[str, tuple[Detector, ...]] = {
             lambda before, after: after,
         ),
         WrongFormula(_CLAMP_LESS_EQUAL, lambda before, after: np.where(_flip_product(before, after) <= 0, 0.0, after)),
+        # the same bug written with the raw product, which also underflows to 0 for tiny weights
+        WrongFormula(_CLAMP_LESS_EQUAL, lambda before, after: np.where(before * after <= 0, 0.0, after)),
         WrongFormula(
             "-0.0 is zero, not a negative weight: np.signbit(-0.0) is True, so compare signs with "
             "w_before * w_after < 0 (or np.sign) instead",
@@ -305,6 +385,11 @@ FORMULA_DETECTORS: dict[str, tuple[Detector, ...]] = {
         ),
     ),
     "soft_threshold": (
+        WrongFormula(
+            "you returned w unchanged: every weight must move toward zero by threshold, and weights with "
+            "|w| <= threshold must become exactly 0.0",
+            lambda w, t: w,
+        ),
         WrongFormula(_NO_CLAMP, lambda w, t: np.sign(w) * (np.abs(w) - t)),
         WrongFormula(_NO_CLAMP, lambda w, t: w - np.sign(w) * t),
         WrongFormula(
@@ -330,6 +415,7 @@ FORMULA_DETECTORS: dict[str, tuple[Detector, ...]] = {
         ),
         on_any_case(_shrinks_by_wrong_amount),
     ),
+    "lasso_ista": (on_any_case(_lasso_support),),
 }
 
 # Hints about the run as a whole, by the sandbox's run status.

@@ -13,50 +13,51 @@ Two implementations of one :class:`Runner` interface:
 
 Process model of :class:`SubprocessRunner`::
 
-    grader ──socketpair──▶ fork server (python -I, numpy imported once, child subreaper)
-       ▲  ▲                    │ fork() per job
-       │  └── output pipe ─────┤ learner child: setsid, rlimits, own temp dir, scrubbed env,
-       └───── result pipe ─────┘ fds 0-3 only, uid 65534 when root; imports the file, runs calls
+    grader ──socketpair──▶ bwrap ─▶ fork server (python -I, numpy imported once, child subreaper)
+       ▲  ▲  ▲                       │ fork() per job
+       │  │  └─ inputs memfd ────────┤ learner child: setsid, Landlock, rlimits, own job dir,
+       │  └──── output pipe ─────────┤ scrubbed env, fds 0-3 only, nobody when root;
+       └─────── result pipe ─────────┘ imports the file, runs the calls
 
-* **Fork server.** Each worker has one server, started from ``sys.executable -I`` (no PYTHON*
-  variables, no cwd or script dir on ``sys.path``) with a scrubbed environment. It imports numpy and
-  nothing of quizkit or of a course; ``sys.path`` entries that hold a ``solutions/`` directory or are
-  the grader's working directory are removed, and ``import quizkit``/``import solutions`` are refused.
-  Per job it forks a child, which is why a job costs a few milliseconds rather than a Python start-up.
+* **OS isolation** (:mod:`quizkit.isolation`). Each fork server runs inside bubblewrap's namespaces:
+  a private root with read-only binds of only the system libraries, the interpreter's standard
+  library and numpy, private tmpfs mounts for ``/tmp`` and ``/dev/shm``, no network, its own pid
+  and ipc namespaces. Each learner child then applies a Landlock ruleset (read-only everywhere,
+  writes only in the server's job folder, no TCP, no signals outside its own domain). The layers
+  work alone too: ``isolation="required"`` (``quizkit grade``) refuses to run where neither is
+  available, ``"preferred"`` runs with a warning, ``"off"`` uses the process limits only.
+* **Fork server.** Each worker has one server, started from ``python -I`` (no PYTHON* variables, no
+  cwd or script dir on ``sys.path``) with a scrubbed environment and ``PR_SET_DUMPABLE 0`` (as has
+  the grader: no ptrace, no ``/proc/PID/mem``). It imports numpy and nothing of quizkit or of a
+  course; ``import quizkit``/``import solutions`` are refused. Per job it forks a child, which is why
+  a job costs a few milliseconds rather than a Python start-up.
 * **Limits.** The child calls ``setsid()`` and sets RLIMIT_CPU, RLIMIT_AS (memory), RLIMIT_FSIZE
   (files on disk), RLIMIT_CORE=0 and RLIMIT_NPROC. The wall-clock limit is the grader's: when it
   passes, the grader asks the server to SIGKILL the child's process group (and, should the server not
   answer within :data:`KILL_GRACE_SECONDS`, kills the server itself). Learner output goes to a pipe
   the grader drains continuously, keeping :attr:`Limits.output_bytes` and stopping the run after
   :attr:`Limits.output_abort_bytes`, so it can neither block nor fill a disk.
-* **No survivors.** The server is a child subreaper (``PR_SET_CHILD_SUBREAPER``): any process the
-  learner forks, even after a double fork and its own ``setsid()``, is reparented to the server when
-  its parent dies. After every job the server kills the child's process group, then repeatedly kills
-  its remaining children (and their process groups) and reaps them until it has no child at all;
-  only then does it report the job as ended. The learner child also has ``PR_SET_PDEATHSIG`` so it
-  dies with the server.
+* **No survivors, no residue.** The server is a child subreaper (``PR_SET_CHILD_SUBREAPER``): any
+  process the learner forks, even after a double fork and its own ``setsid()``, is reparented to the
+  server when its parent dies. After every job the server kills the child's process group, then
+  repeatedly kills its remaining children and reaps them until it has none; then it removes the job
+  folder (iteratively: a tree deeper than PATH_MAX or the recursion limit is no problem) and, inside
+  the namespaces, everything else in its private ``/tmp`` and ``/dev/shm`` and every System V IPC
+  object. Only then does it report the job as ended.
 * **Privileges.** Running as root, the child drops to uid/gid 65534 (nobody) after setup, with
-  ``PR_SET_NO_NEW_PRIVS``. It can then neither write the user's files nor signal the grader, and
-  RLIMIT_NPROC (``Limits.processes`` on top of what nobody already runs) bounds fork bombs, which
-  root ignores. The server first proves in a forked probe that a nobody child can read numpy, the
-  standard library and its temp dir; where the Python install is private to root (as under
-  ``/root/.pyenv``), the child keeps exactly one capability, CAP_DAC_READ_SEARCH (read any file, no
-  writes, no kill), and if even that fails it stays root and fork bombs are bounded by the sweep and
-  the time limits only. Not root: the child keeps the user's uid; RLIMIT_NPROC applies.
+  ``PR_SET_NO_NEW_PRIVS``, so RLIMIT_NPROC (which root ignores) bounds fork bombs. Not root: the
+  child keeps the user's uid inside a user namespace, and RLIMIT_NPROC counts the user's processes
+  as the grader saw them. Without namespaces, as root, where the interpreter is private to root
+  (``/root/.pyenv``), the child keeps CAP_DAC_READ_SEARCH to import it; Landlock still confines what
+  it may read.
 * **Channel.** Results travel on a dedicated pipe (fd 3 in the child), never on stdout: frames of
   length-prefixed JSON plus ``.npy`` bytes (``numpy.load(allow_pickle=False)``, never pickle). The
   grader checks every frame strictly (sizes, key sets, types, order, counts, dtype kinds, shapes
   against the announced size) before using it. The child captures what its runner needs (os.write,
   a JSON encoder, numpy functions, builtins) before importing the learner's file, so monkeypatching
   those cannot change what is sent; at worst it breaks the runner, which is PROTOCOL_ERROR.
-
-Known limits of this isolation: it is not a security boundary against a determined attacker. There
-is no network, filesystem or mount namespace, so learner code can read any file its uid (or the read
-capability) allows, including a course's solutions on disk, and may leave files in world-writable
-directories outside its temp dir. Jobs running at the same time share uid 65534, so one learner's
-code could signal another's. Without root, learner code runs as the user and can signal the user's
-processes (killing its supervisor is reported as CRASHED; the supervisor is replaced) or read their
-``/proc`` entries.
+* **The parent measures.** Array arguments live in a sealed memfd that the child maps; after the
+  run the grader compares it with what it wrote, so "inputs not modified" is never the child's word.
 
 Speed: a server starts once per runner (about 0.1 s, mostly importing numpy; the constructor starts
 one in the background so that this overlaps the caller's own work) and each job then costs a fork,
@@ -983,13 +984,14 @@ class SubprocessRunner:
         servers: int = 1,
         isolation: str = "preferred",
         namespaces: bool | None = None,
+        landlock: bool | None = None,
     ) -> None:
         """``python``: interpreter for the servers (default: this one). ``hidden_paths``: directories
         (e.g. a course root) that must not be on the learner's ``sys.path``; the grader's working
         directory always is. ``servers``: fork servers to start right away, in the background, so
         their start-up overlaps the caller's own work (0: start them on the first run). ``isolation``:
-        one of :data:`ISOLATION_MODES`. ``namespaces``: False to leave bubblewrap out even where it
-        works (tests of the Landlock-only layer); None decides by what the machine offers."""
+        one of :data:`ISOLATION_MODES`. ``namespaces``, ``landlock``: False to leave that layer out
+        even where it works (tests of each layer alone); None decides by what the machine offers."""
         if isolation not in ISOLATION_MODES:
             raise ValueError(f"isolation must be one of {ISOLATION_MODES}, not {isolation!r}")
         from quizkit import isolation as layers
@@ -1002,7 +1004,7 @@ class SubprocessRunner:
         self.namespaces_problem = "" if available else "bubblewrap (bwrap) is not installed"
         if namespaces is False:
             self.namespaces_problem = "not used (asked for)"
-        self._landlock = isolation != "off"
+        self._landlock = isolation != "off" and landlock is not False and layers.landlock_abi() > 0
         layers.set_not_dumpable()
         self._python = python or sys.executable
         if not self._python:

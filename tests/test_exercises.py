@@ -440,6 +440,17 @@ def test_the_score_is_points_times_the_fraction_of_groups_passed(tmp_path: Path)
     assert (result.score, result.max_score, result.status) == (2.0, 3.0, Status.PARTIAL)
 
 
+def test_group_weights_set_each_groups_share_of_the_points(tmp_path: Path) -> None:
+    exercise = make_exercise(tmp_path, cases=THREE_CASES, points=2.0)
+    weighted = replace(exercise, cases=tuple(replace(case, weight=w) for case, w in zip(exercise.cases, (3.0, 0.5, 0.5))))
+    plan = plan_exercise(weighted)
+    # only the first case (weight 3 of 4) passes
+    run = run_result([outcome(np.array([1.5])), outcome(np.array([0.0])), outcome(0.0)])
+    result = judge(plan, run, Path("soft_threshold.py"))
+    assert [group.max_score for group in result.groups] == [1.5, 0.25, 0.25]
+    assert (result.score, result.status) == (1.5, Status.PARTIAL)
+
+
 def test_full_marks_are_exactly_the_points(tmp_path: Path) -> None:
     plan = plan_exercise(make_exercise(tmp_path, cases=THREE_CASES, points=1.0))
     result = judge(plan, run_result([outcome(np.array([1.5])), outcome(np.array([-1.5])), outcome(2.0)]), Path("x.py"))
@@ -568,9 +579,10 @@ def test_grade_file_grades_one_file_through_the_in_process_runner(tmp_path: Path
 LEARNER_FILES = sorted(LEARNERS.glob("*/*.py"))
 
 
-def expected_fragments(path: Path) -> list[str]:
-    """The ``# expect: ...`` lines at the top of a bad learner file."""
-    return re.findall(r"^# expect: (.+)$", path.read_text(encoding="utf-8"), flags=re.MULTILINE)
+def expected_fragments(path: Path, marker: str = "expect") -> list[str]:
+    """The ``# expect: ...`` lines at the top of a bad learner file (``# expect-not: ...`` for
+    feedback that would mislead its author and must not appear)."""
+    return re.findall(rf"^# {marker}: (.+)$", path.read_text(encoding="utf-8"), flags=re.MULTILINE)
 
 
 @pytest.fixture(scope="module")
@@ -612,3 +624,5 @@ def test_a_wrong_learner_file_fails_with_feedback_naming_the_mistake(
     assert not result.is_correct, feedback
     for fragment in expected_fragments(path):
         assert fragment in feedback, f"{fragment!r} missing from:\n{feedback}"
+    for fragment in expected_fragments(path, "expect-not"):
+        assert fragment not in feedback, f"misleading {fragment!r} in:\n{feedback}"

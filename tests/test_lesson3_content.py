@@ -121,18 +121,58 @@ def penalty_gradient(penalty: Callable[[float], float], w: float) -> float:
     return (penalty(w + h) - penalty(w - h)) / (2 * h)
 
 
+def soft_threshold(v: float, threshold: float) -> float:
+    """sign(v) * max(|v| - threshold, 0), written out case by case (independent of the reference)."""
+    if v > threshold:
+        return v - threshold
+    if v < -threshold:
+        return v + threshold
+    return 0.0
+
+
 def l1_step(w: float, alpha: float, lam: float, data_grad: float = 0.0) -> float:
-    """One gradient step on L_data + lam*|w|; a step that changes the sign is clamped to exactly 0."""
-    gradient = penalty_gradient(lambda v: lam * abs(v), w) + data_grad
-    new = w - alpha * gradient
-    if w * new < 0:
-        new = 0.0
+    """The lesson's L1 step: a plain step on the data loss, then soft thresholding by alpha*lam.
+
+    Away from zero this is the plain gradient step on L_data + lam*|w| (the penalty gradient comes
+    from a finite difference, so the two definitions check each other)."""
+    new = soft_threshold(w - alpha * data_grad, alpha * lam)
+    if w != 0 and new != 0 and math.copysign(1, new) == math.copysign(1, w):
+        plain = w - alpha * (penalty_gradient(lambda v: lam * abs(v), w) + data_grad)
+        assert math.isclose(new, plain, abs_tol=1e-9), (new, plain)
     return new
 
 
 def l2_step(w: float, alpha: float, lam: float, data_grad: float = 0.0) -> float:
     """One gradient step on L_data + lam*w**2 (no clamping: L2 implementations do not clamp)."""
     return w - alpha * (penalty_gradient(lambda v: lam * v * v, w) + data_grad)
+
+
+def l1_steps(w: float, alpha: float, lam: float, steps: int) -> float:
+    for _ in range(steps):
+        w = l1_step(w, alpha, lam)
+    return w
+
+
+def ista_step_zero_count(w, data_gradient, alpha: float, lam: float) -> int:
+    """Exact zeros after one ISTA step, entry by entry with the scalar L1 step."""
+    return sum(l1_step(wi, alpha, lam, data_grad=gi) == 0.0 for wi, gi in zip(w, data_gradient))
+
+
+def matching_sklearn_alpha(lam: float, n: int) -> float:
+    """The alpha for which scikit-learn's objective (1/(2n))||y - Xw||^2 + alpha*||w||_1 has the same
+    minimiser as 1/2 ||Xw - y||^2 + lam*||w||_1: the two must be proportional, lesson = c * sklearn
+    with c > 0 for every w. Writing sklearn = data/n + alpha*l1, lesson = c*data/n + (c*alpha)*l1 is
+    linear in (c, c*alpha); solve it from random weights and check the fit is exact."""
+    rng = np.random.default_rng(7)
+    X, y = rng.standard_normal((n, 4)), rng.standard_normal(n)
+    ws = rng.standard_normal((6, 4))
+    data = np.array([0.5 * np.sum((X @ w - y) ** 2) for w in ws])
+    l1 = np.array([np.sum(np.abs(w)) for w in ws])
+    lesson = data + lam * l1
+    design = np.column_stack([data / n, l1])
+    (c, c_alpha), *_ = np.linalg.lstsq(design, lesson, rcond=None)
+    assert c > 0 and np.allclose(design @ [c, c_alpha], lesson, rtol=1e-12)
+    return float(c_alpha / c)
 
 
 def l1_steps_until_zero(w: float, alpha: float, lam: float, limit: int = 10_000) -> int:
@@ -208,7 +248,22 @@ def smallest_lambda_with_zero_minimiser() -> float:
 # question id -> (fragments its prompt must contain, so the numbers here match the prompt; recomputation)
 NUMERIC_KEYS: dict[str, tuple[tuple[str, ...], Callable[[], float]]] = {
     "l1-step-clamp": (("w = 0.05", "α = 0.1", "λ = 0.8", "data gradient"), lambda: l1_step(0.05, 0.1, 0.8)),
-    "l1-step-no-cross": (("w = 0.5", "α = 0.1", "λ = 0.8", "data gradient 0"), lambda: l1_step(0.5, 0.1, 0.8)),
+    "l1-step-no-cross": (("w = 0.4", "α = 0.1", "λ = 0.8", "data gradient 0"), lambda: l1_step(0.4, 0.1, 0.8)),
+    "prox-stays-at-zero": (
+        ("w = 0", "−0.15", "α = 0.1", "λ = 0.2"),
+        lambda: l1_step(0.0, 0.1, 0.2, data_grad=-0.15),
+    ),
+    "prox-leaves-zero": (("w = 0", "−0.3", "α = 0.1", "λ = 0.2"), lambda: l1_step(0.0, 0.1, 0.2, data_grad=-0.3)),
+    "worked-example-l1-vs-l2": (
+        ("w = 0.12", "α = 0.1", "λ = 0.5", "third L1 step"),
+        lambda: l1_steps(0.12, 0.1, 0.5, steps=3),
+    ),
+    "l2-rubber-band-min": (("(w − 0.3)² + λw²", "λ = 0.2"), lambda: minimise(lambda w: (w - 0.3) ** 2 + 0.2 * w * w)),
+    "ista-step-zeros": (
+        ("w = (0.5, −0.05, 0)", "(0.2, 0.1, −0.3)", "α = 0.5", "λ = 0.4"),
+        lambda: ista_step_zero_count((0.5, -0.05, 0.0), (0.2, 0.1, -0.3), 0.5, 0.4),
+    ),
+    "sklearn-alpha": (("λ = 5", "n = 100", "(1/(2n))"), lambda: matching_sklearn_alpha(5.0, 100)),
     "l1-step-with-data": (
         ("w = 0.3", "α = 0.1", "λ = 0.5", "∂L_data/∂w = −0.2"),
         lambda: l1_step(0.3, 0.1, 0.5, data_grad=-0.2),
@@ -281,6 +336,158 @@ def test_subgradient_sticks_scenario(lesson):
     assert minimise(lambda w: (w - 0.075) ** 2 + 0.2 * np.abs(w)) == 0.0
     # and with a steeper data loss the weight does leave zero
     assert minimise(lambda w: (w - 0.15) ** 2 + 0.2 * np.abs(w)) > 0.0
+
+
+def test_why_clamp_scenario_flickers_under_the_plain_step_and_clamp(lesson):
+    """The numbers in `why-clamp`: data loss (w - 0.075)^2 (slope -0.15 at 0), alpha 0.1, lam 0.2.
+    The plain step with sign(0) = 0 and the clamp leaves zero and comes back; the two-part step stays."""
+    question = _question(lesson, "why-clamp")
+    for fragment in ("−0.15", "α = 0.1", "λ = 0.2", "0.015 → 0.007 → 0.0006"):
+        assert fragment in question.prompt + question.explanation, fragment
+    alpha, lam = 0.1, 0.2
+
+    def slope(w: float) -> float:
+        return 2 * (w - 0.075)
+
+    w, path = 0.0, []
+    for _ in range(8):
+        new = w - alpha * (slope(w) + lam * float(np.sign(w)))
+        w = 0.0 if w * new < 0 else new
+        path.append(w)
+    assert [round(v, 4) for v in path[:4]] == [0.015, 0.007, 0.0006, 0.0]
+    assert path[4] > 0, "the clamped weight leaves zero again"
+    w = 0.0
+    for _ in range(8):
+        w = l1_step(w, alpha, lam, data_grad=slope(w))
+        assert w == 0.0
+
+
+def test_rubber_band_minimiser_is_soft_threshold_at_half_lambda(lesson):
+    """`rubber-band-soft-threshold`: argmin (w - 0.3)^2 + lam|w| = S(0.3, lam/2), and with the 1/2
+    convention argmin 1/2 (w - 0.3)^2 + lam|w| = S(0.3, lam)."""
+    question = _question(lesson, "rubber-band-soft-threshold")
+    assert [o.text for o in question.options if o.correct] == ["soft_threshold(0.3, λ/2)"]
+    for lam in (0.0, 0.2, 0.5, 0.59, 0.61, 0.8, 1.5):
+        assert math.isclose(rubber_band_minimiser(lam), soft_threshold(0.3, lam / 2), abs_tol=1e-6)
+        half = minimise(lambda w, lam=lam: 0.5 * (w - 0.3) ** 2 + lam * np.abs(w))
+        assert math.isclose(half, soft_threshold(0.3, lam), abs_tol=1e-6)
+
+
+def test_l2_rubber_band_never_reaches_zero(lesson):
+    assert "0.3/(1 + λ)" in _question(lesson, "l2-rubber-band-never-zero").prompt
+    for lam in (0.2, 0.6, 1.0, 10.0, 100.0):
+        found = minimise(lambda w, lam=lam: (w - 0.3) ** 2 + lam * w * w)
+        assert found > 0.0 and math.isclose(found, 0.3 / (1 + lam), abs_tol=1e-6)
+
+
+def test_coordinate_descent_update_is_the_one_weight_minimiser(lesson):
+    """`coordinate-descent`: with the other weights fixed, argmin over w_j of
+    1/2||Xw - y||^2 + lam||w||_1 is S(x_j^T r_j, lam) / ||x_j||^2, and it is 0 iff |x_j^T r_j| <= lam."""
+    question = _question(lesson, "coordinate-descent")
+    assert "soft_threshold(x_jᵀr_j, λ) / ‖x_j‖₂²" in question.prompt
+    rng = np.random.default_rng(11)
+    X, y, w = rng.standard_normal((30, 4)) * 0.3, rng.standard_normal(30) * 0.3, rng.standard_normal(4) * 0.3
+    for j in range(4):
+        for lam in (0.05, 0.5, 2.0):
+            others = np.delete(np.arange(4), j)
+            r = y - X[:, others] @ w[others]
+            z = float(X[:, j] @ r)
+            formula = soft_threshold(z, lam) / float(X[:, j] @ X[:, j])
+
+            def objective(v: float, j=j, lam=lam, r=r) -> float:
+                return 0.5 * float(np.sum((v * X[:, j] - r) ** 2)) + lam * abs(v)
+
+            # convex in v: golden section finds the minimiser, and no neighbour beats the formula's value
+            assert math.isclose(golden_section(objective, -5.0, 5.0), formula, abs_tol=1e-6)
+            assert all(objective(formula) <= objective(formula + d) for d in (-1e-4, 1e-4))
+            assert (formula == 0.0) == (abs(z) <= lam)
+
+
+# ---------------------------------------------------------------------------------------------
+# The taught update rule, run on a small Lasso problem (20 features, 3 of them real)
+# ---------------------------------------------------------------------------------------------
+
+SOLUTIONS = LESSON_PATH.parent.parent.parent / "solutions" / "lesson3"
+
+
+def _reference(name: str) -> Callable:
+    """A lesson 3 reference solution, the function the lesson teaches learners to write."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"lesson3_reference_{name}", SOLUTIONS / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, name)
+
+
+@pytest.fixture(scope="module")
+def lasso_problem():
+    """X (50 x 20), y from 3 real features plus noise, lam, a safe step 1/||X||_2^2, the true support.
+    The objective is 1/2 ||Xw - y||^2 + lam ||w||_1."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((50, 20))
+    w_true = np.zeros(20)
+    support = np.sort(rng.choice(20, 3, replace=False))
+    w_true[support] = [2.0, -1.5, 1.0]
+    y = X @ w_true + 0.1 * rng.standard_normal(50)
+    lam = 0.1 * float(np.max(np.abs(X.T @ y)))
+    step = 1.0 / float(np.linalg.norm(X, 2)) ** 2
+    return X, y, lam, step, support
+
+
+def _zero_counts(update, X, y, steps: int = 1500) -> tuple[np.ndarray, list[int]]:
+    w = np.zeros(X.shape[1])
+    counts = []
+    for _ in range(steps):
+        w = update(w)
+        counts.append(int(np.count_nonzero(w == 0.0)))
+    return w, counts
+
+
+def test_the_taught_l1_step_keeps_zeros_at_zero(lasso_problem):
+    """The soft-thresholding (proximal) step as the lesson teaches it: once the iterates settle, the set
+    of exact zeros never changes, it is the set of noise features, and every zero weight satisfies the
+    lesson's condition |data slope| <= lam."""
+    X, y, lam, step, support = lasso_problem
+    soft_threshold = _reference("soft_threshold")
+
+    def taught_step(w):
+        return soft_threshold(w - step * X.T @ (X @ w - y), step * lam)
+
+    w, counts = _zero_counts(taught_step, X, y)
+    assert set(counts[200:]) == {17}
+    zeros_before = w == 0.0
+    for _ in range(200):  # from here on, a zero weight stays exactly zero at every step
+        w = taught_step(w)
+        assert np.array_equal(w == 0.0, zeros_before)
+    assert np.flatnonzero(w).tolist() == support.tolist()
+    slopes = X.T @ (X @ w - y)
+    assert np.all(np.abs(slopes[w == 0.0]) <= lam)
+
+
+def test_the_plain_step_with_clamp_does_not_keep_zeros(lesson, lasso_problem):
+    """The contrast `why-clamp` and the clamp_to_zero prompt describe: with sign(0) = 0 and the clamp,
+    weights keep leaving zero, so the number of exact zeros flickers from step to step."""
+    assert "changes from step to step" in _question(lesson, "why-clamp").explanation
+    assert "flickers from step to step" in " ".join(lesson.exercise("clamp_to_zero").prompt.split())
+    X, y, lam, step, _ = lasso_problem
+    sign_gradient = _reference("sign_gradient")
+    clamp_to_zero = _reference("clamp_to_zero")
+
+    def plain_step_with_clamp(w):
+        return clamp_to_zero(w, w - step * (X.T @ (X @ w - y) + sign_gradient(w, lam)))
+
+    w, counts = _zero_counts(plain_step_with_clamp, X, y)
+    late = counts[1000:]
+    assert sum(a != b for a, b in zip(late, late[1:])) > len(late) // 2
+    assert max(late) < 17, "it never even finds all 17 zeros of the minimum at once"
+    left_zero = 0
+    for _ in range(100):
+        new = plain_step_with_clamp(w)
+        left_zero += int(np.count_nonzero((w == 0.0) & (new != 0.0)))
+        w = new
+    assert left_zero >= 50, "weights at exactly 0 keep leaving zero"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -410,3 +617,79 @@ def test_symbolic_domains_respect_assumptions(lesson):
             # a real w must be sampled on both sides of 0, or lam and lam*sign(w) would look equal
             if question.id in ("l1-gradient", "elastic-net-gradient", "l1-update") and name == "w":
                 assert low < 0 < high, f"{question.id}: the domain of w must include negative values"
+
+
+# ---------------------------------------------------------------------------------------------
+# Grading holes, checked through the real checker (quizkit.questions.judge)
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def symbolic_checker():
+    from quizkit.symbolic import SymbolicChecker
+
+    with SymbolicChecker(timeout=5.0) as checker:
+        yield checker
+
+
+def _judged(lesson, question_id: str, answer: str, checker=None):
+    from quizkit.questions import judge
+
+    return judge(_question(lesson, question_id), answer, symbolic=checker)
+
+
+@pytest.mark.parametrize(
+    "answer", ["2*|w-0.3|+lam", "|2w-0.6|+λ", "2*(w-0.3)+lam*sign(w-0.3)", "2*(w - 0.3) + lam*sign(w - 0.1)"]
+)
+def test_rubber_band_gradient_rejects_answers_that_differ_only_below_the_old_minimum(
+    lesson, symbolic_checker, answer
+):
+    verdict = _judged(lesson, "rubber-band-gradient", answer, symbolic_checker)
+    assert verdict.status.value == "incorrect", verdict
+
+
+def test_rubber_band_gradient_still_accepts_the_key_written_another_way(lesson, symbolic_checker):
+    assert _judged(lesson, "rubber-band-gradient", "2w - 0.6 + λ", symbolic_checker).is_correct
+
+
+@pytest.mark.parametrize(
+    ("question_id", "answer", "fragment"),
+    [
+        ("l1-gradient", "λ|w|", "penalty, not its derivative"),
+        ("l2-gradient", "λw^2", "penalty itself"),
+        ("l1-update", "w - αλ", "Right only for w > 0"),
+        ("l1-update", "sign(w)*max(|w| - alpha*lam, 0)", "soft-thresholding step"),
+    ],
+)
+def test_common_symbolic_slips_get_targeted_feedback(lesson, symbolic_checker, question_id, answer, fragment):
+    verdict = _judged(lesson, question_id, answer, symbolic_checker)
+    assert verdict.status.value == "incorrect"
+    assert any(fragment in line for line in verdict.feedback), verdict.feedback
+
+
+@pytest.mark.parametrize(
+    ("question_id", "answer"),
+    [
+        ("rubber-band-min-large-lambda", "0.004"),
+        ("rubber-band-min-large-lambda", "-0.004"),
+        ("rubber-band-threshold", "0.596"),
+        ("rubber-band-threshold", "0.604"),
+    ],
+)
+def test_exact_value_questions_reject_near_misses(lesson, question_id, answer):
+    assert not _judged(lesson, question_id, answer).is_correct
+
+
+@pytest.mark.parametrize(
+    ("answer", "fragment"),
+    [("0.336", "L2 step"), ("0.368", "w·(1 − αλ)"), ("0.32", "")],
+)
+def test_l1_step_no_cross_separates_l1_l2_and_proportional_rules(lesson, answer, fragment):
+    verdict = _judged(lesson, "l1-step-no-cross", answer)
+    assert verdict.is_correct == (fragment == "")
+    assert fragment in " ".join(verdict.feedback)
+
+
+def test_rubber_band_threshold_names_the_dropped_factor_two(lesson):
+    verdict = _judged(lesson, "rubber-band-threshold", "0.3")
+    assert not verdict.is_correct and "factor 2" in " ".join(verdict.feedback)

@@ -6,6 +6,7 @@ Starters and references are course files (trusted), so they run through the in-p
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -36,8 +37,58 @@ def expected_for(lesson: Lesson, exercise_id: str, case_name: str) -> np.ndarray
     return plan.expected[index]
 
 
-def test_the_lesson_has_the_three_exercises_in_order(lesson: Lesson) -> None:
-    assert tuple(e.id for e in lesson.exercises) == EXERCISE_IDS
+def test_the_lesson_has_the_three_exercises_then_the_capstone(lesson: Lesson) -> None:
+    assert tuple(e.id for e in lesson.exercises) == (*EXERCISE_IDS, "lasso_ista")
+
+
+# ---------------------------------------------------------------------------------------------
+# The capstone: lasso_ista, which uses the soft_threshold exercise
+# ---------------------------------------------------------------------------------------------
+
+
+def test_lasso_ista_preloads_the_soft_threshold_reference(lesson: Lesson) -> None:
+    item = exercise(lesson, "lasso_ista")
+    assert item.uses == ("soft_threshold",)
+    assert item.preload == (exercise(lesson, "soft_threshold").reference,)
+    plan = plan_exercise(item)
+    job = plan.job(item.starter)
+    assert [source.name for source in job.preload] == ["soft_threshold.py"]
+    assert job.preload[0].data == exercise(lesson, "soft_threshold").reference.read_bytes()
+
+
+def test_lasso_ista_reference_does_not_define_soft_threshold_itself(lesson: Lesson) -> None:
+    assert "def soft_threshold" not in exercise(lesson, "lasso_ista").reference.read_text(encoding="utf-8")
+
+
+def test_lasso_ista_starter_gets_no_marks_and_keeps_the_loop_skeleton(lesson: Lesson) -> None:
+    item = exercise(lesson, "lasso_ista")
+    text = item.starter.read_text(encoding="utf-8")
+    assert f"def {item.signature}:" in text and "for _ in range(n_steps):" in text
+    with InProcessRunner() as runner:
+        result = grade_file(lesson, item, item.starter, runner)
+    assert result.score == 0
+    assert any("NotImplementedError" in hint for hint in result.hints)
+
+
+def test_lasso_ista_synthetic_cases_recover_exactly_the_real_features(lesson: Lesson) -> None:
+    """Each case named '... real features a, b and c' is solved by the reference with exactly those
+    features non-zero: the support the feedback calls 'real' is the one the data was made from."""
+    plan = plan_exercise(exercise(lesson, "lasso_ista"))
+    named = 0
+    for call, expected in zip(plan.calls, plan.expected):
+        match = re.search(r"real features (\d+), (\d+) and (\d+)", call.name)
+        if match:
+            named += 1
+            assert np.flatnonzero(expected).tolist() == sorted(int(g) for g in match.groups()), call.name
+            X = call.args[0]
+            assert X.shape[1] == 20
+    assert named == 2
+
+
+def test_lasso_ista_cases_have_exact_zeros_and_survivors(lesson: Lesson) -> None:
+    plan = plan_exercise(exercise(lesson, "lasso_ista"))
+    random_results = [expected for call, expected in zip(plan.calls, plan.expected) if "#" in call.name]
+    assert all(np.any(e == 0.0) and np.any(e != 0.0) for e in random_results)
 
 
 @pytest.mark.parametrize("exercise_id", EXERCISE_IDS)
@@ -168,6 +219,27 @@ def test_soft_threshold_is_exactly_zero_on_the_threshold(lesson: Lesson) -> None
 
 def test_soft_threshold_with_threshold_zero_returns_w(lesson: Lesson) -> None:
     assert expected_for(lesson, "soft_threshold", "tiny weights with threshold 0").tolist() == [1e-300, -1e-300]
+
+
+# Functions that ignore their input: they pass the edge cases that need no work, and no more.
+IGNORES_INPUT = {
+    "sign_gradient": "import numpy as np\n\ndef sign_gradient(w, lam):\n    return np.zeros_like(np.asarray(w, dtype=float))\n",
+    "clamp_to_zero": "import numpy as np\n\ndef clamp_to_zero(w_before, w_after):\n    return np.array(w_after, dtype=float)\n",
+    "soft_threshold": "import numpy as np\n\ndef soft_threshold(w, threshold):\n    return np.array(w, dtype=float)\n",
+}
+
+
+@pytest.mark.parametrize("exercise_id", sorted(IGNORES_INPUT))
+def test_a_function_that_ignores_its_input_earns_almost_no_partial_credit(
+    lesson: Lesson, tmp_path: Path, exercise_id: str
+) -> None:
+    item = exercise(lesson, exercise_id)
+    learner = tmp_path / f"{exercise_id}.py"
+    learner.write_text(IGNORES_INPUT[exercise_id], encoding="utf-8")
+    with InProcessRunner() as runner:
+        result = grade_file(lesson, item, learner, runner)
+    assert result.passed_groups >= 3, "the edge cases it passes are still graded"
+    assert result.score <= 0.1 * item.points
 
 
 # Typical bugs, written as edits of the reference solutions: each must lose marks.

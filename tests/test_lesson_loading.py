@@ -434,6 +434,86 @@ def test_exercise_case_missing_an_argument(tmp_path: Path) -> None:
     assert_reported(problems, at(text, "{w: 1}"), "missing argument(s): lam")
 
 
+WEIGHTED = """\
+id: x
+title: T
+exercises:
+  - id: double
+    title: Double it
+    prompt: Return 2 * x.
+    parameters: [x]
+    cases:
+      - name: plain
+        args: {x: 2.0}
+      - name: edge
+        args: {x: 0.0}
+        weight: WEIGHT
+    random:
+      - name: r
+        seed: 1
+        count: 2
+        args: {x: {low: -1, high: 1}}
+        weight: 3
+"""
+
+
+def test_case_and_random_block_weights_are_read_with_default_one(tmp_path: Path) -> None:
+    lesson, problems = read_lesson(write_lesson(tmp_path, WEIGHTED.replace("WEIGHT", "0.25")))
+    assert not problems and lesson is not None
+    exercise = lesson.exercises[0]
+    assert [case.weight for case in exercise.cases] == [1.0, 0.25]
+    assert exercise.random[0].weight == 3.0
+
+
+def test_a_weight_of_zero_is_refused_at_its_position(tmp_path: Path) -> None:
+    text = WEIGHTED.replace("WEIGHT", "0")
+    problems = problems_in(tmp_path, text)
+    assert_reported(problems, at(text, "0", line_with="weight: 0"), "")
+
+
+USES = """\
+id: x
+title: T
+exercises:
+  - id: double
+    title: Double it
+    prompt: Return 2 * x.
+    parameters: [x]
+    cases:
+      - name: two
+        args: {x: 2.0}
+  - id: quadruple
+    title: Quadruple it
+    prompt: Return double(double(x)).
+    parameters: [x]
+    uses: [USED]
+    cases:
+      - name: two
+        args: {x: 2.0}
+"""
+
+
+def test_uses_preloads_the_reference_of_the_named_exercise(tmp_path: Path) -> None:
+    path = write_lesson(tmp_path, USES.replace("USED", "double"), starters=("double.py", "quadruple.py"))
+    lesson = load_lesson(path)
+    quadruple = lesson.exercise("quadruple")
+    assert quadruple is not None and quadruple.uses == ("double",)
+    assert quadruple.preload == (tmp_path / "course" / "solutions" / "x" / "double.py",)
+    assert lesson.exercises[0].preload == ()
+
+
+def test_uses_naming_an_unknown_exercise_lists_the_known_ones(tmp_path: Path) -> None:
+    text = USES.replace("USED", "triple")
+    problems = problems_in(tmp_path, text, starters=("double.py", "quadruple.py"))
+    assert_reported(problems, at(text, "triple"), "'triple' is not an exercise of this lesson (exercises: double)")
+
+
+def test_an_exercise_cannot_use_itself(tmp_path: Path) -> None:
+    text = USES.replace("USED", "quadruple")
+    problems = problems_in(tmp_path, text, starters=("double.py", "quadruple.py"))
+    assert_reported(problems, at(text, "quadruple", line_with="uses:"), "cannot use itself")
+
+
 def test_ties_with_pointing_to_a_non_scalar_argument(tmp_path: Path) -> None:
     text = """\
     id: x

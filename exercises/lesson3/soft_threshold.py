@@ -1,7 +1,8 @@
 """Exercise: soft thresholding.
 
 Soft thresholding is the exact L1 step: it moves every weight toward zero by `threshold` and stops
-at zero rather than crossing it. Return sign(w) * max(|w| - threshold, 0) elementwise, so that every
+at zero rather than crossing it. L1 training uses it after a plain step on the data loss:
+v = w - alpha * grad_data(w), then w = soft_threshold(v, alpha * lam). Return sign(w) * max(|w| - threshold, 0) elementwise, so that every
 entry with |w| <= threshold becomes exactly 0.0 (-0.0 counts as 0.0) and the others shrink by
 threshold.
 
