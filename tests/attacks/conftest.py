@@ -677,9 +677,9 @@ class Attack:
         seen = "\n".join([room.out_texts(), *(r.stdout + r.stderr for r in self.runs)])
         secrets_ = ((LEAK, "the attack reported success"), (room.canary, "a canary secret leaked"), (SSH_KEY_LINE, "the ssh key leaked"))
         for secret, what in secrets_:
-            if secret in seen:
-                line = next(line for line in seen.splitlines() if secret in line)
-                problems.append(f"{what}: {line.strip()[:300]}")
+            at = seen.find(secret)
+            if at >= 0:
+                problems.append(f"{what}: ...{seen[max(0, at - 60) : at + 240]!r}...")
         assert self.before is not None, "problems() is for a scene that was graded"
         problems += self.before.changes(room.snapshot())
         for run_ in self.runs:

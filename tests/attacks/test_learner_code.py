@@ -24,6 +24,12 @@ def test_reading_the_reference_solution_scores_nothing(attack: Attack) -> None:
     attack.check()
 
 
+def test_an_exercise_that_uses_another_gets_no_reference_code(attack: Attack) -> None:
+    # lasso_ista uses soft_threshold: its job must not carry the reference soft_threshold's code.
+    attack.file("lasso_ista", "leak_preloaded_reference")
+    attack.check()
+
+
 def test_running_a_classmates_file_scores_nothing(attack: Attack) -> None:
     attack.file("soft_threshold", "copy_file", SOURCE=f"{attack.classroom.dir}/alice/soft_threshold.py")
     attack.check()
