@@ -123,6 +123,13 @@ def test_nothing_a_job_leaves_outlives_it(attack: Attack, where: str) -> None:
     attack.check()
 
 
+def test_nothing_a_job_leaves_reaches_the_next_job(attack: Attack) -> None:
+    # One worker: the attacker's clamp_to_zero and then its sign_gradient run on the same server.
+    attack.file("clamp_to_zero", "residue_plant")
+    attack.file("sign_gradient", "residue_find")
+    attack.check("--jobs", "1")
+
+
 def test_a_20000_level_tree_in_the_job_folder_does_not_crash_the_grader(attack: Attack) -> None:
     attack.file("soft_threshold", "deep_tree")
     attack.check()
