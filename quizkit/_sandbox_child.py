@@ -8,12 +8,16 @@ parent imports this module before it needs numpy.
 
 Wire format, one *frame*: a 4-byte big-endian length, that many bytes of a JSON object (the header,
 whose ``payload`` key counts the bytes that follow), then the payload. Arrays travel as ``.npy``
-version 1.0 bytes and are read back with ``numpy.load(allow_pickle=False)``; pickle is never used.
+version 1.0 bytes or as raw bytes whose dtype and shape the header states; pickle is never used.
 
 Child to parent, on file descriptor :data:`RESULT_FD` (learner output goes to fds 1 and 2)::
 
     {"t": "loaded"}                                   the file was imported, the function found
-    {"t": "call", "i", "type", "error", "note", "reshaped", "seconds"} + .npy payload or nothing
+    {"t": "call", "i", "type", "error", "note", "reshaped", "seconds", "array"} + array bytes or nothing
+
+A returned array's dtype and shape travel in the header (``array``: ``{"dtype", "shape"}`` or null)
+and its C-order bytes as the payload, read with ``numpy.frombuffer``. Scalar arguments travel to
+the child as ``.npy`` bytes.
 
 Array arguments do not travel in frames: the parent lays them out in one sealed memfd (see
 :func:`layout_arguments`), which the child maps and hands to the function as writable arrays. After
@@ -158,6 +162,42 @@ def encode_array(array: Any) -> bytes:
     padding = -(len(NPY_MAGIC) + 2 + len(text) + 1) % 64  # the format aligns data to 64 bytes
     header = (text + " " * padding + "\n").encode("latin-1")
     return NPY_MAGIC + len(header).to_bytes(2, "little") + header + array.tobytes(order="C")
+
+
+def describe_array(array: Any) -> Header:
+    """How a returned array travels: its dtype and shape in the frame header, its bytes as the payload.
+
+    Taken from ndarray attributes (a built-in type's, which learner code cannot replace)."""
+    return {"dtype": array.dtype.str, "shape": [int(n) for n in array.shape]}
+
+
+def decode_result_array(description: object, payload: bytes, max_elements: int = MAX_VALUE_ELEMENTS) -> Any:
+    """The numeric ndarray a ``call`` frame announces, checked before anything is allocated.
+
+    ``numpy.frombuffer`` over the payload: no header to parse, no copy; the array is read-only.
+    """
+    import math
+    import re
+
+    import numpy as np
+
+    if type(description) is not dict or set(description) != {"dtype", "shape"}:
+        raise ProtocolError("a malformed array description")
+    dtype_text, shape = description["dtype"], description["shape"]
+    if type(dtype_text) is not str or not re.fullmatch(r"[<>|=][biufc][0-9]{1,2}", dtype_text):
+        raise ProtocolError(f"an array has dtype {str(dtype_text)[:20]!r}, which is not numeric")
+    if type(shape) is not list or len(shape) > 64 or any(type(n) is not int or n < 0 for n in shape):
+        raise ProtocolError("an array has a malformed shape")
+    try:
+        dtype = np.dtype(dtype_text)
+    except TypeError as exc:
+        raise ProtocolError(f"an array has dtype {dtype_text!r}, which numpy does not know") from exc
+    count = math.prod(shape)
+    if count > max_elements:
+        raise ProtocolError(f"an array has {count} elements, more than {max_elements}")
+    if len(payload) != count * dtype.itemsize:
+        raise ProtocolError("an array's data does not match its description")
+    return np.frombuffer(payload, dtype=dtype).reshape(shape)
 
 
 def decode_array(data: bytes, max_elements: int = MAX_VALUE_ELEMENTS) -> Any:
@@ -494,13 +534,15 @@ def execute(program: Program, emit: Emit, *, contain_interrupts: bool, register_
             "note": None,
             "reshaped": reshaped,
             "seconds": max(0.0, seconds),
+            "array": None,
         }
         payload = b""
         if error is None:
             try:
                 array, header["type"], header["error"], header["note"] = _plain_value(result, kit)
                 if array is not None:
-                    payload = encode_array(array)
+                    header["array"] = describe_array(array)
+                    payload = array.tobytes(order="C")
             except MemoryError:
                 end("memory_limit")
                 return

@@ -316,7 +316,7 @@ class _Transcript:
             raise wire.ProtocolError(f"a frame of unknown type {kind[:40]!r}")
 
     def _outcome(self, header: wire.Header, payload: bytes) -> CallOutcome:
-        _expect_keys(header, {"t", "i", "type", "error", "note", "reshaped", "seconds", "payload"})
+        _expect_keys(header, {"t", "i", "type", "error", "note", "reshaped", "seconds", "array", "payload"})
         index = header["i"]
         if not self.loaded or type(index) is not int or index != len(self.outcomes) or index >= len(self._arities):
             raise wire.ProtocolError(f"a result for call {index!r} out of order")
@@ -326,7 +326,9 @@ class _Transcript:
         seconds = header["seconds"]
         if type(seconds) not in (int, float) or not 0 <= seconds <= 1e6:
             raise wire.ProtocolError("a malformed call duration")
-        value = wire.decode_array(payload) if payload else None
+        if header["array"] is None and payload:
+            raise wire.ProtocolError("array data without a description")
+        value = None if header["array"] is None else wire.decode_result_array(header["array"], payload)
         if value is not None and error is not None:
             raise wire.ProtocolError("a call that both raised and returned")
         reshaped = header["reshaped"]

@@ -252,18 +252,13 @@ def test_a_forged_frame_saying_inputs_are_intact_is_overruled_by_what_the_parent
             text = json.dumps({**header, "payload": len(payload)}).encode()
             return len(text).to_bytes(4, "big") + text + payload
 
-        def npy(array):
-            body = "{'descr': '<f8', 'fortran_order': False, 'shape': (%d, ), }" % array.size
-            header = (body + " " * (-(10 + len(body) + 1) % 64) + chr(10)).encode()
-            magic = bytes([0x93]) + b"NUMPY" + bytes([1, 0])
-            return magic + len(header).to_bytes(2, "little") + header + array.tobytes()
-
         def soft_threshold(w, threshold):
             result = np.sign(w) * np.maximum(np.abs(w) - threshold, 0.0)
             w[:] = 7.0
             call = {"t": "call", "i": 0, "type": "ndarray", "error": None, "note": None,
-                    "reshaped": [False, False], "seconds": 0.0}
-            os.write(3, frame(call, npy(result))
+                    "reshaped": [False, False], "seconds": 0.0,
+                    "array": {"dtype": "<f8", "shape": [result.size]}}
+            os.write(3, frame(call, result.tobytes())
                      + frame({"t": "end", "status": "ok", "reason": "", "detail": "", "defined": []}))
             os._exit(0)
     """,
@@ -752,9 +747,8 @@ def _pickled_npy() -> bytes:
     return _npy(np.array([{"evil": 1}, 2], dtype=object))
 
 
-def _npy_claiming_huge_shape() -> bytes:
-    data = wire.encode_array(np.zeros(2))
-    return data.replace(b"(2, )", b"(99999999999, )")
+def _array(dtype: str, shape: list[int]) -> dict[str, object]:
+    return {"array": {"dtype": dtype, "shape": shape}}
 
 
 def _call(payload: bytes, **changes: object) -> bytes:
@@ -766,6 +760,7 @@ def _call(payload: bytes, **changes: object) -> bytes:
         "note": None,
         "reshaped": [False, False],
         "seconds": 0.1,
+        "array": {"dtype": "<f8", "shape": [len(payload) // 8]},
     }
     return _frame({"t": "loaded"}) + _frame({**header, **changes}, payload)
 
@@ -782,15 +777,18 @@ FORGERIES = {
     "call before loaded": _frame(
         {"t": "call", "i": 0, "type": "x", "error": None, "note": None, "reshaped": [], "seconds": 0}
     ),
-    "pickled object array": _call(_pickled_npy()),
-    "npz archive instead of npy": _call(b"PK\x03\x04" + bytes(100)),
-    "shape claiming 1e11 elements": _call(_npy_claiming_huge_shape()),
-    "truncated array data": _call(wire.encode_array(np.zeros(4))[:-8]),
-    "string array": _call(_npy(np.array(["a", "b"]))),
-    "wrong number of reshaped flags": _call(wire.encode_array(np.zeros(2)), reshaped=[False]),
-    "call index out of order": _call(wire.encode_array(np.zeros(2)), i=5),
-    "duration not a number": _call(wire.encode_array(np.zeros(2)), seconds="fast"),
-    "extra field": _call(wire.encode_array(np.zeros(2)), passed=True),
+    "pickled object array": _call(_pickled_npy(), **_array("|O", [2])),
+    "npy file instead of raw data": _call(_npy(np.zeros(2)), **_array("<f8", [2])),
+    "shape claiming 1e11 elements": _call(bytes(16), **_array("<f8", [99999999999])),
+    "negative dimension": _call(bytes(16), **_array("<f8", [-2])),
+    "truncated array data": _call(bytes(24), **_array("<f8", [4])),
+    "string array": _call(bytes(8), **_array("<U2", [1])),
+    "record dtype": _call(bytes(16), array={"dtype": [("a", "<f8")], "shape": [2]}),
+    "data without a description": _call(bytes(16), array=None),
+    "wrong number of reshaped flags": _call(bytes(16), reshaped=[False]),
+    "call index out of order": _call(bytes(16), i=5),
+    "duration not a number": _call(bytes(16), seconds="fast"),
+    "extra field": _call(bytes(16), passed=True),
     "end claims success early": _frame({"t": "loaded"})
     + _frame({"t": "end", "status": "ok", "reason": "", "detail": "", "defined": []}),
 }
@@ -820,12 +818,14 @@ def test_forged_channel_data_is_a_protocol_error_and_the_grader_survives(runner,
 
 
 @pytest.mark.parametrize(
-    "forgery", ["pickled object array", "shape claiming 1e11 elements", "string array", "truncated array data"]
+    "forgery",
+    ["pickled object array", "shape claiming 1e11 elements", "string array", "truncated array data", "record dtype"],
 )
-def test_decode_array_rejects_unsafe_or_malformed_arrays_before_allocating(forgery):
+def test_result_arrays_that_are_unsafe_or_malformed_are_refused_before_allocating(forgery):
     frames = wire.FrameReader(wire.MAX_RESULT_PAYLOAD).feed(FORGERIES[forgery])
+    header, payload = frames[1]
     with pytest.raises(wire.ProtocolError):
-        wire.decode_array(frames[1][1])
+        wire.decode_result_array(header["array"], payload)
 
 
 # ---------------------------------------------------------------------------------------------
