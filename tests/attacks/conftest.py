@@ -56,6 +56,7 @@ SECRET_ENV = "QUIZKIT_ATTACK_SECRET"
 SSH_KEY_LINE = "-----BEGIN OPENSSH PRIVATE KEY-----"
 LEAK = "LEAKED-BY-ATTACK"  # attack files put this in their output only when an attack succeeded
 ATTACKER = "mallory"
+DIGEST_LIMIT = 16 << 20  # larger files (a sparse 1 GiB attack file) are compared by size and mtime
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # cells a spreadsheet may run as a formula
 
 Baseline = Callable[[tuple[str, ...]], dict[str, list[str]]]  # extra grade options -> honest rows
@@ -273,7 +274,8 @@ def _tree(root: Path, label: str) -> dict[str, tuple[object, ...]]:
             elif stat.S_ISDIR(info.st_mode):
                 state[key] = ("dir", stat.S_IMODE(info.st_mode))
             elif stat.S_ISREG(info.st_mode):
-                state[key] = ("file", stat.S_IMODE(info.st_mode), info.st_size, info.st_mtime_ns, _digest(path))
+                digest = _digest(path) if info.st_size <= DIGEST_LIMIT else "large: size and mtime only"
+                state[key] = ("file", stat.S_IMODE(info.st_mode), info.st_size, info.st_mtime_ns, digest)
             else:
                 state[key] = ("special", info.st_mode)
     return state

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 STUB = 'def soft_threshold(w, threshold):\n    raise NotImplementedError("not yet")\n'
 MEMORY_CAP = 2 << 30  # reading /dev/zero until MemoryError must not take the machine's memory
+HUGE_FILE = 1 << 30
 
 
 def mallory(attack: Attack) -> str:
@@ -43,6 +44,28 @@ def test_a_learner_file_symlinked_to_a_solution_is_not_followed(attack: Attack) 
     solution = attack.classroom.course / "solutions" / "lesson3" / "soft_threshold.py"
     os.symlink(solution, attack.classroom.dir / attack.attacker / "soft_threshold.py")
     check_reported(attack)
+
+
+def test_a_flat_learner_file_symlinked_to_a_solution_is_not_followed(attack: Attack) -> None:
+    mallory(attack)  # DIR/mallory__soft_threshold.py, the other layout
+    solution = attack.classroom.course / "solutions" / "lesson3" / "soft_threshold.py"
+    os.symlink(solution, attack.classroom.dir / f"{attack.attacker}__soft_threshold.py")
+    check_reported(attack)
+
+
+def test_symlinked_folders_inside_a_learner_folder_are_not_walked(attack: Attack) -> None:
+    # A link to / and a link back to the folder itself: walking either never ends.
+    folder = attack.classroom.add_file(attack.attacker, "soft_threshold", STUB).parent
+    os.symlink("/", folder / "everything")
+    os.symlink(".", folder / "loop")
+    attack.check()
+
+
+def test_a_huge_learner_file_is_not_read_whole(attack: Attack) -> None:
+    path = attack.classroom.add_file(attack.attacker, "soft_threshold", STUB)
+    with open(path, "r+b") as handle:
+        handle.truncate(HUGE_FILE)  # sparse: no disk used, but a reader gets all of it
+    check_reported(attack, memory_cap=MEMORY_CAP)
 
 
 def test_a_learner_file_symlinked_to_a_0600_file_leaks_nothing(attack: Attack) -> None:
