@@ -59,7 +59,8 @@ ATTACKER = "mallory"
 DIGEST_LIMIT = 16 << 20  # larger files (a sparse 1 GiB attack file) are compared by size and mtime
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # cells a spreadsheet may run as a formula
 
-Baseline = Callable[[tuple[str, ...]], dict[str, list[str]]]  # extra grade options -> honest rows
+Row = dict[str, str]  # a gradebook row: column name -> cell
+Baseline = Callable[[tuple[str, ...]], dict[str, Row]]  # extra grade options -> honest rows
 
 # Honest classmates, from tests/learners: right and partly right files. The attacker's name sorts
 # between theirs, so that some are graded before it, some beside it and some after it.
@@ -390,7 +391,7 @@ class Run:
     returncode: int | None  # None: it did not finish within GRADE_TIMEOUT and was killed
     stdout: str
     stderr: str
-    rows: dict[str, list[str]] | None  # gradebook rows by learner; None without a gradebook
+    rows: dict[str, Row] | None  # gradebook rows by learner; None without a gradebook
     header: list[str] = field(default_factory=list)
     survivors: list[Process] = field(default_factory=list)
 
@@ -537,13 +538,16 @@ class Classroom:
         rows, header = self.gradebook()
         return Run(argv, returncode, stdout, stderr, rows, header, survivors)
 
-    def gradebook(self) -> tuple[dict[str, list[str]] | None, list[str]]:
+    def gradebook(self) -> tuple[dict[str, Row] | None, list[str]]:
         try:
             with open(self.out, newline="", encoding="utf-8") as handle:
                 table = list(csv.reader(handle))
         except OSError:
             return None, []
-        return {row[0]: row[1:] for row in table[1:] if row}, table[0] if table else []
+        if not table:
+            return {}, []
+        header = table[0]
+        return {cells[0]: dict(zip(header[1:], cells[1:])) for cells in table[1:] if cells}, header
 
     def _new_processes(self, before: set[tuple[int, int]]) -> list[Process]:
         mine = _ancestors()
@@ -622,21 +626,27 @@ def crash_problems(run: Run, learners: set[str]) -> list[str]:
     return problems
 
 
-def row(run: Run, learner: str) -> list[str] | None:
-    """The learner's gradebook row; a name may be neutralised with a leading apostrophe."""
+def row(run: Run, learner: str) -> Row | None:
+    """The learner's gradebook row; a name may be neutralised with a leading apostrophe or space."""
     if run.rows is None:
         return None
-    return run.rows.get(learner, run.rows.get("'" + learner))
+    return next((cells for name, cells in run.rows.items() if name.lstrip("' ") == learner), None)
 
 
 def _formulas(run: Run) -> list[str]:
-    cells = [*run.header, *(run.rows or {}), *(cell for cells in (run.rows or {}).values() for cell in cells)]
+    cells = [*run.header, *(run.rows or {}), *(cell for cells in (run.rows or {}).values() for cell in cells.values())]
     return [cell for cell in cells if cell[:1] in FORMULA_STARTS]
 
 
 def total(run: Run, learner: str) -> float | None:
+    """The learner's total points (an empty cell counts as 0), or None without a row."""
     cells = row(run, learner)
-    return None if cells is None else float(cells[-2])
+    if cells is None:
+        return None
+    try:
+        return float(cells.get("total") or 0)
+    except ValueError:
+        return None
 
 
 @dataclass(repr=False)
@@ -701,9 +711,9 @@ class Attack:
 
 def _baselines(install: Install, user: GradingUser) -> Baseline:
     """Gradebook rows of the honest class alone, per extra option list (graded once per session)."""
-    cache: dict[tuple[str, ...], dict[str, list[str]]] = {}
+    cache: dict[tuple[str, ...], dict[str, Row]] = {}
 
-    def rows(extra: tuple[str, ...]) -> dict[str, list[str]]:
+    def rows(extra: tuple[str, ...]) -> dict[str, Row]:
         if extra not in cache:
             room = Classroom(install, user, "baseline")
             run = room.grade(*extra)

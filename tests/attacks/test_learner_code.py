@@ -87,8 +87,8 @@ def test_forged_resume_state_and_an_interrupt_do_not_change_grades(attack: Attac
 def test_self_reported_unmodified_inputs_are_not_believed(attack: Attack) -> None:
     # The file's function is bad_in_place's; it earns at most what that file earns honestly.
     attack.file("soft_threshold", "forge_frames")
-    in_place = attack.baseline(())["zoe"]  # zoe hands in bad_in_place.py for soft_threshold
-    attack.attackers[attack.attacker] = float(in_place[2])
+    in_place = attack.baseline(())["zoe"]["soft_threshold"]  # zoe hands in bad_in_place.py
+    attack.attackers[attack.attacker] = float(in_place)
     attack.check()
 
 
