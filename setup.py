@@ -1,6 +1,7 @@
 """Build hook: ship the course (exercises/ and solutions/) inside the package as quizkit/bundled_course/.
 
 An installed quizkit then finds lesson 3 from any folder. Editable installs read the checkout instead.
+A ``solutions/grade_seed`` file (a course's grade-time secret) is never copied into the package.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ class BuildWithCourse(build_py):
         for part in ("exercises", "solutions"):
             if (here / part).is_dir():
                 shutil.copytree(
-                    here / part, target / part, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+                    here / part, target / part, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "grade_seed")
                 )
 
 

@@ -30,7 +30,7 @@ STAND_IN = """
 import sys
 from pathlib import Path
 from quizkit.lesson import load_lesson
-from quizkit.exercises import grade_files
+from quizkit.grading import grade_files
 from quizkit.report import render
 from quizkit.sandbox import InProcessRunner
 lesson = load_lesson(Path(sys.argv[1]))

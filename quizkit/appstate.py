@@ -29,6 +29,11 @@ class AppState:
 
 pass_state = click.make_pass_decorator(AppState)
 
+
+def warn(text: str) -> None:
+    """One warning line on stderr, worded the same by every command."""
+    click.echo(f"quizkit: warning: {text}", err=True)
+
 COURSE_HELP = (
     "Course folder holding exercises/ (default: $QUIZKIT_COURSE, the current folder or a parent, "
     "then the course bundled with quizkit)."

@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 import click
 
 from quizkit import __version__
-from quizkit.appstate import COURSE_HELP, AppState, course_option, pass_state
+from quizkit.appstate import COURSE_HELP, AppState, course_option, pass_state, warn
 from quizkit.errors import QuizkitError, UsageError
 
 
@@ -152,11 +152,13 @@ def submit(state: AppState, args: tuple[str, ...], exercise_id: str | None, fmt:
         lesson_id = _lesson_for_exercise(state, exercise_id or files[0].stem)
     lesson = state.lesson(lesson_id)
 
-    from quizkit.exercises import grade_files
+    from quizkit.grading import grade_files
     from quizkit.report import render
     from quizkit.sandbox import SubprocessRunner
 
-    with SubprocessRunner() as runner:
+    with SubprocessRunner(isolation="preferred") as runner:
+        if runner.warning:
+            warn(runner.warning)
         results = grade_files(lesson, files, exercise_id, runner)
     click.echo(render(results, fmt, color=sys.stdout.isatty()))
     sys.exit(0 if all(r.score >= r.max_score for r in results) else 1)

@@ -5,6 +5,9 @@ The flow, one way::
     Exercise ──plan_exercise()──▶ GradingPlan (calls + expected values from the trusted reference)
     learner file ──Runner (sandbox, child process)──▶ RunResult ──judge()──▶ ExerciseResult
 
+The result types live in :mod:`quizkit.results`; running many files and judging them as they finish
+is :mod:`quizkit.grading`, the one loop every command uses.
+
 Judging rules (the learner-facing contract, in the order they are checked for each call):
 
 1. *It ran*: a call that raised fails with the exception; when the process died (time limit, memory
@@ -40,18 +43,26 @@ numpy is imported at the top: this module is only imported by commands that grad
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 
 import numpy as np
 
-from quizkit.errors import QuizkitError, UsageError
-from quizkit.lesson import ArrayLiteral, CaseValue, Exercise, Generator, Lesson, RandomCases, Tolerance
+from quizkit.errors import QuizkitError
+from quizkit.lesson import ArrayLiteral, CaseValue, Exercise, Generator, RandomCases, Tolerance
 from quizkit.mistakes import diagnose
+from quizkit.results import CaseResult, CaseStatus, Difference, ExerciseResult, GroupResult
 from quizkit.sandbox import CallOutcome, InProcessRunner, Job, Limits, Runner, RunResult, RunStatus, Source
 from quizkit.verdict import Status
+
+__all__ = [  # the result types live in quizkit.results; re-exported here for judging's callers
+    "CaseResult",
+    "CaseStatus",
+    "Difference",
+    "ExerciseResult",
+    "GroupResult",
+]
 
 # At most this many differing entries are listed per failing case: enough to see a pattern, never a dump.
 MAX_DIFFERENCES = 5
@@ -84,6 +95,7 @@ class CaseGroup:
     start: int  # index of its first call in GradingPlan.calls
     count: int  # number of calls (1 for an explicit case)
     weight: float = 1.0
+    hidden: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,6 +105,7 @@ class Call:
     name: str  # the case name, or "<random block name> #<draw>"
     group: str
     args: tuple[object, ...]  # Python floats and numpy arrays
+    hidden: bool = False  # part of a hidden case: feedback says passed or failed, nothing more
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,9 +117,13 @@ class GradingPlan:
     groups: tuple[CaseGroup, ...]
     expected: tuple[np.ndarray, ...]  # the reference's result for each call, in call order
     preload: tuple[Source, ...] = ()  # reference solutions of the exercises it uses, read once
+    seed: int | None = None  # the grade-time seed the random cases were drawn with (None: the lesson's)
 
-    def job(self, source: Path) -> Job:
-        """The sandbox job that runs ``source``'s function on every call of this plan."""
+    def job(self, source: Path | Source) -> Job:
+        """The sandbox job that runs ``source``'s function on every call of this plan.
+
+        ``source`` is a path, or a :class:`~quizkit.sandbox.Source` holding bytes already read.
+        """
         return Job(
             source=source,
             function=self.exercise.id,
@@ -141,8 +158,14 @@ def to_argument(value: CaseValue) -> object:
     return float(value)
 
 
-def draw_random_cases(group: RandomCases, parameters: Sequence[str]) -> list[tuple[object, ...]]:
+def draw_random_cases(
+    group: RandomCases, parameters: Sequence[str], grade_seed: int | None = None
+) -> list[tuple[object, ...]]:
     """The ``count`` argument tuples of a random block, reproducible from its seed.
+
+    With a ``grade_seed`` (``quizkit grade --seed``, or the course's secret), the draws come from the
+    block's seed and that one together: the same kinds of values, but not the ones learners saw
+    in practice, so feedback cannot be memorised into a pass.
 
     For each draw, every argument is first drawn uniformly in [low, high] in parameter order; then
     a ``zeros`` fraction of its entries is set to exactly 0.0 and a ``ties`` fraction to exactly
@@ -151,7 +174,7 @@ def draw_random_cases(group: RandomCases, parameters: Sequence[str]) -> list[tup
     the fractional part rounded up or down at random, so for a scalar it is a probability. With
     dtype float32 a tie is the float32 nearest to the scalar, so it is close to it, not equal.
     """
-    rng = np.random.default_rng(group.seed)
+    rng = np.random.default_rng(group.seed if grade_seed is None else [grade_seed, group.seed])
     generators = dict(group.args)
     draws = []
     for _ in range(group.count):
@@ -203,19 +226,23 @@ def _stochastic_count(fraction: float, size: int, rng: np.random.Generator) -> i
     return min(size, whole + int(rng.random() < exact - whole))
 
 
-def build_calls(exercise: Exercise) -> tuple[tuple[Call, ...], tuple[CaseGroup, ...]]:
+def build_calls(
+    exercise: Exercise, grade_seed: int | None = None
+) -> tuple[tuple[Call, ...], tuple[CaseGroup, ...]]:
     """Every call of an exercise, explicit cases first, and the groups they are scored in."""
     calls: list[Call] = []
     groups: list[CaseGroup] = []
     for case in exercise.cases:
         arguments = dict(case.args)
         args = tuple(to_argument(arguments[name]) for name in exercise.parameters)
-        groups.append(CaseGroup(case.name, False, case.line, len(calls), 1, case.weight))
-        calls.append(Call(case.name, case.name, args))
+        groups.append(CaseGroup(case.name, False, case.line, len(calls), 1, case.weight, case.hidden))
+        calls.append(Call(case.name, case.name, args, case.hidden))
     for block in exercise.random:
-        draws = draw_random_cases(block, exercise.parameters)
-        groups.append(CaseGroup(block.name, True, block.line, len(calls), len(draws), block.weight))
-        calls.extend(Call(f"{block.name} #{number}", block.name, args) for number, args in enumerate(draws, 1))
+        draws = draw_random_cases(block, exercise.parameters, grade_seed)
+        groups.append(CaseGroup(block.name, True, block.line, len(calls), len(draws), block.weight, block.hidden))
+        calls.extend(
+            Call(f"{block.name} #{number}", block.name, args, block.hidden) for number, args in enumerate(draws, 1)
+        )
     return tuple(calls), tuple(groups)
 
 
@@ -225,10 +252,13 @@ _PLAN_MEMO: dict[tuple[object, ...], GradingPlan] = {}
 _PLAN_MEMO_SIZE = 64
 
 
-def plan_exercise(exercise: Exercise, reference_runner: Runner | None = None) -> GradingPlan:
+def plan_exercise(
+    exercise: Exercise, reference_runner: Runner | None = None, *, grade_seed: int | None = None
+) -> GradingPlan:
     """The calls of ``exercise`` with the expected results, from its reference run in this process.
 
-    The reference is trusted course code, so it runs through :class:`InProcessRunner` (or the
+    ``grade_seed`` draws the random cases from a seed learners do not know (see
+    :func:`draw_random_cases`). The reference is trusted course code, so it runs through :class:`InProcessRunner` (or the
     ``reference_runner`` given). Raises :class:`ReferenceSolutionError` if it is missing, fails a
     call, returns something non-numeric or modifies an input.
     """
@@ -238,11 +268,11 @@ def plan_exercise(exercise: Exercise, reference_runner: Runner | None = None) ->
     except OSError as exc:
         raise ReferenceSolutionError(f"reference solution for '{exercise.id}' not found: {reference}") from exc
     preload = _preload_sources(exercise)
-    key = (str(reference.resolve()), stat.st_mtime_ns, stat.st_size, exercise.id, exercise.line, preload)
+    key = (str(reference.resolve()), stat.st_mtime_ns, stat.st_size, exercise.id, exercise.line, preload, grade_seed)
     cached = _PLAN_MEMO.get(key)
     if cached is not None and (cached.exercise is exercise or cached.exercise == exercise):
         return cached
-    calls, groups = build_calls(exercise)
+    calls, groups = build_calls(exercise, grade_seed)
     job = Job(
         source=reference,
         function=exercise.id,
@@ -256,7 +286,7 @@ def plan_exercise(exercise: Exercise, reference_runner: Runner | None = None) ->
     else:
         run = reference_runner.run(job)
     expected = _expected_values(exercise, calls, run)
-    plan = GradingPlan(exercise, calls, groups, expected, preload)
+    plan = GradingPlan(exercise, calls, groups, expected, preload, grade_seed)
     if len(_PLAN_MEMO) >= _PLAN_MEMO_SIZE:
         _PLAN_MEMO.pop(next(iter(_PLAN_MEMO)))
     _PLAN_MEMO[key] = plan
@@ -296,128 +326,19 @@ def _expected_values(exercise: Exercise, calls: Sequence[Call], run: RunResult) 
 # ---------------------------------------------------------------------------------------------
 
 
-class CaseStatus(str, Enum):
-    PASSED = "passed"
-    FAILED = "failed"
-    NOT_RUN = "not_run"
-
-
-@dataclass(frozen=True)
-class Difference:
-    """One entry where the learner's result differs from the expected one."""
-
-    index: tuple[int, ...]  # () for a scalar result
-    expected: float
-    got: float
-
-    @property
-    def where(self) -> str:
-        """``[1, 2]`` for an array entry, ``value`` for a scalar."""
-        return "[" + ", ".join(str(i) for i in self.index) + "]" if self.index else "value"
-
-
-@dataclass(frozen=True, eq=False)
-class CaseResult:
-    """How one call was judged, with the data needed to explain a failure."""
-
-    name: str
-    group: str
-    status: CaseStatus
-    problems: tuple[str, ...]  # why it failed (or was not run), most important first; () if passed
-    inputs: tuple[tuple[str, object], ...]  # (parameter, argument)
-    expected: np.ndarray | None
-    got: np.ndarray | None
-    return_type: str  # what the function returned ("ndarray", "float", "NoneType", "list", ...)
-    error: str | None  # the exception the call raised, with traceback lines from the learner's file
-    inputs_modified: tuple[bool, ...]
-    differences: tuple[Difference, ...] = ()  # the first few differing entries
-    differing_count: int = 0  # how many entries differ in all
-    seconds: float = 0.0
-
-    @property
-    def passed(self) -> bool:
-        return self.status is CaseStatus.PASSED
-
-    @property
-    def message(self) -> str:
-        return "; ".join(self.problems)
-
-
-@dataclass(frozen=True)
-class GroupResult:
-    """One scored group: an explicit case, or all draws of a random block."""
-
-    name: str
-    is_random: bool
-    line: int
-    max_score: float
-    cases: tuple[CaseResult, ...]
-
-    @property
-    def status(self) -> CaseStatus:
-        if all(case.passed for case in self.cases):
-            return CaseStatus.PASSED
-        if any(case.status is CaseStatus.FAILED for case in self.cases):
-            return CaseStatus.FAILED
-        return CaseStatus.NOT_RUN
-
-    @property
-    def passed(self) -> bool:
-        return self.status is CaseStatus.PASSED
-
-    @property
-    def score(self) -> float:
-        return self.max_score if self.passed else 0.0
-
-    @property
-    def failures(self) -> tuple[CaseResult, ...]:
-        return tuple(case for case in self.cases if not case.passed)
-
-    @property
-    def seconds(self) -> float:
-        return sum(case.seconds for case in self.cases)
-
-
-@dataclass(frozen=True)
-class ExerciseResult:
-    """How one learner file was judged for one exercise. Renderers in :mod:`quizkit.report` consume it."""
-
-    lesson_id: str
-    exercise_id: str
-    title: str
-    source: Path
-    status: Status  # CORRECT (all groups pass), PARTIAL or INCORRECT
-    score: float
-    max_score: float
-    groups: tuple[GroupResult, ...]
-    run_status: str  # the sandbox's RunStatus value ("ok", "timeout", "syntax_error", ...)
-    run_message: str  # the sandbox's explanation when the run did not complete normally
-    run_detail: str  # syntax error pointer or traceback of a file that did not load ("" otherwise)
-    hints: tuple[str, ...]  # likely mistakes detected from the results (quizkit.mistakes)
-    output: str  # what the learner's code printed
-    output_truncated: bool
-    seconds: float
-
-    @property
-    def cases(self) -> tuple[CaseResult, ...]:
-        return tuple(case for group in self.groups for case in group.cases)
-
-    @property
-    def is_correct(self) -> bool:
-        return self.status is Status.CORRECT
-
-    @property
-    def passed_groups(self) -> int:
-        return sum(group.passed for group in self.groups)
-
-
 # ---------------------------------------------------------------------------------------------
 # Judging
 # ---------------------------------------------------------------------------------------------
 
 
 def judge(plan: GradingPlan, run: RunResult, source: Path, lesson_id: str = "") -> ExerciseResult:
-    """Judge a sandbox run of ``source`` against ``plan`` (rules in the module docstring)."""
+    """Judge a sandbox run of ``source`` against ``plan`` (rules in the module docstring).
+
+    Hidden cases are judged like the others and marked ``hidden``; mistake hints come from the
+    visible cases only. Once the learner's code has been called with a hidden case's inputs, what
+    it printed is withheld, and so is the message of a run that ended inside a hidden case: both
+    are text the code controls, and could carry those inputs out.
+    """
     exercise = plan.exercise
     outcomes = run.outcomes
     cases: list[CaseResult] = []
@@ -427,11 +348,18 @@ def judge(plan: GradingPlan, run: RunResult, source: Path, lesson_id: str = "") 
             cases.append(judge_call(call, inputs, expected, outcomes[index], exercise.tolerance))
         else:
             status, reason = _unjudged(run, index - len(outcomes))
-            cases.append(CaseResult(call.name, call.group, status, (reason,), inputs, expected, None, "", None, ()))
+            cases.append(
+                CaseResult(call.name, call.group, status, (reason,), inputs, expected, None, "", None, (), hidden=call.hidden)
+            )
     total_weight = sum(g.weight for g in plan.groups)
     groups = tuple(
         GroupResult(
-            g.name, g.is_random, g.line, exercise.points * g.weight / total_weight, tuple(cases[g.start : g.start + g.count])
+            g.name,
+            g.is_random,
+            g.line,
+            exercise.points * g.weight / total_weight,
+            tuple(cases[g.start : g.start + g.count]),
+            g.hidden,
         )
         for g in plan.groups
     )
@@ -440,6 +368,12 @@ def judge(plan: GradingPlan, run: RunResult, source: Path, lesson_id: str = "") 
     score = exercise.points if passed == len(groups) else round(sum(group.score for group in groups), 6)
     status = Status.CORRECT if passed == len(groups) else Status.PARTIAL if passed else Status.INCORRECT
     ok = run.status is RunStatus.OK
+    attempted = plan.calls[: _calls_attempted(run, len(plan.calls))]
+    withheld = any(call.hidden for call in attempted)
+    stopped_in_hidden = not ok and len(outcomes) < len(attempted) and attempted[-1].hidden
+    message = "" if ok else run.message
+    if stopped_in_hidden:
+        message = f"the run ended in a hidden case ({run.status.value.replace('_', ' ')})"
     return ExerciseResult(
         lesson_id=lesson_id,
         exercise_id=exercise.id,
@@ -449,14 +383,24 @@ def judge(plan: GradingPlan, run: RunResult, source: Path, lesson_id: str = "") 
         score=score,
         max_score=exercise.points,
         groups=groups,
-        run_status=run.status.value,
-        run_message="" if ok else run.message,
+        run_status=run.status,
+        run_message=message,
         run_detail=run.detail,
-        hints=diagnose(exercise.id, run.status.value, cases),
-        output=run.output,
-        output_truncated=run.output_truncated,
+        hints=diagnose(exercise.id, run.status.value, [case for case in cases if not case.hidden]),
+        output="" if withheld else run.output,
+        output_truncated=False if withheld else run.output_truncated,
         seconds=run.seconds,
+        output_withheld=withheld and bool(run.output),
     )
+
+
+def _calls_attempted(run: RunResult, total: int) -> int:
+    """How many calls the learner's function was given: those with an outcome and the one it stopped in."""
+    if run.status is RunStatus.OK:
+        return total
+    if run.status.value in _NOTHING_CALLED:
+        return 0
+    return min(total, len(run.outcomes) + 1)
 
 
 # Run statuses meaning the function was never called (the file could not even be loaded).
@@ -504,6 +448,7 @@ def judge_call(
         if modified
     ]
     return CaseResult(
+        hidden=call.hidden,
         name=call.name,
         group=call.group,
         status=CaseStatus.FAILED if problems else CaseStatus.PASSED,
@@ -589,57 +534,3 @@ def _counted(mask: np.ndarray, have: np.ndarray, what: str) -> str:
         where = "[" + ", ".join(str(i) for i in first) + "]"
         text = f"{subject} " + what.format(are="is" if count == 1 else "are") + f" (e.g. {example!r} at {where})"
     return text
-
-
-# ---------------------------------------------------------------------------------------------
-# Grading files: the library entry points of `quizkit submit`, `take` and `grade`
-# ---------------------------------------------------------------------------------------------
-
-
-def exercise_for_file(lesson: Lesson, path: Path, exercise_id: str | None = None) -> Exercise:
-    """The exercise ``path`` is graded as: ``exercise_id`` if given, else the file's stem.
-
-    Raises :class:`UsageError` naming the lesson's exercises when there is no such exercise.
-    """
-    name = exercise_id or path.stem
-    exercise = lesson.exercise(name)
-    if exercise is None:
-        known = ", ".join(e.id for e in lesson.exercises) or "none"
-        how = "" if exercise_id else f" (taken from the file name {path.name}; name the file after an exercise or pass --exercise ID)"
-        raise UsageError(f"lesson {lesson.id} has no exercise '{name}'{how}; its exercises: {known}")
-    return exercise
-
-
-def grade_file(lesson: Lesson, exercise: Exercise, path: Path, runner: Runner) -> ExerciseResult:
-    """Grade one learner file for ``exercise``; the learner's code runs only through ``runner``."""
-    return grade_many(lesson, [(exercise, path)], runner)[0]
-
-
-def grade_files(
-    lesson: Lesson, files: Sequence[Path], exercise_id: str | None, runner: Runner, *, workers: int = 2
-) -> list[ExerciseResult]:
-    """Grade learner files, one result per file in the order given.
-
-    Every file is checked (it exists, its exercise is known) before any is run, so a usage mistake
-    is reported at once rather than after grading half the files.
-    """
-    missing = [path for path in files if not Path(path).is_file()]
-    if missing:
-        raise UsageError(f"no such file: {missing[0]}")
-    pairs = [(exercise_for_file(lesson, Path(path), exercise_id), Path(path)) for path in files]
-    return grade_many(lesson, pairs, runner, workers=workers)
-
-
-def grade_many(
-    lesson: Lesson, pairs: Iterable[tuple[Exercise, Path]], runner: Runner, *, workers: int = 2
-) -> list[ExerciseResult]:
-    """Grade (exercise, file) pairs; planning is memoised per exercise and runs may overlap."""
-    planned = [(plan_exercise(exercise), path) for exercise, path in pairs]
-    jobs = [plan.job(path) for plan, path in planned]
-    if len(jobs) == 1:
-        runs = [runner.run(jobs[0])]
-    else:
-        # Jobs hold arrays, so they are matched back by identity rather than by equality.
-        by_job = {id(job): run for job, run in runner.run_many(jobs, workers=workers)}
-        runs = [by_job[id(job)] for job in jobs]
-    return [judge(plan, run, path, lesson.id) for (plan, path), run in zip(planned, runs)]

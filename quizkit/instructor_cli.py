@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from quizkit.appstate import AppState, course_option
+from quizkit.appstate import AppState, course_option, warn
 from quizkit.errors import UsageError
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ def validate(state: AppState, paths: tuple[Path, ...], as_json: bool, skip_mutan
     )
 
     targets = lesson_targets(list(paths), state.course if not paths else None)
-    reports = validate_lessons(targets, ValidateOptions(mutants=not skip_mutants))
+    reports = validate_lessons(targets, ValidateOptions(mutants=not skip_mutants, warn=warn))
     if as_json:
         click.echo(json.dumps(to_json(reports), indent=2, ensure_ascii=False))
     else:
@@ -88,25 +88,60 @@ def schema() -> None:
     help="Files graded in parallel (default: number of CPUs).",
 )
 @click.option("--restart", is_flag=True, help="Grade every file again instead of resuming.")
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Grade-time seed for the random cases, one learners do not know (default: the course's "
+    "solutions/grade_seed if it has one, else the lesson's own seeds).",
+)
+@click.option(
+    "--no-isolation",
+    is_flag=True,
+    help="Grade even where the OS isolation (namespaces, Landlock) is missing: learner code then runs "
+    "with process limits only.",
+)
 @course_option
 @click.pass_obj
-def grade(state: AppState, directory: Path, lesson_id: str, out: Path, jobs: int | None, restart: bool) -> None:
+def grade(
+    state: AppState,
+    directory: Path,
+    lesson_id: str,
+    out: Path,
+    jobs: int | None,
+    restart: bool,
+    seed: int | None,
+    no_isolation: bool,
+) -> None:
     """Grade every learner's exercise files in DIR.
 
     \b
     DIR holds one folder per learner (DIR/alice/soft_threshold.py) or files named
     learner__exercise.py (DIR/alice__soft_threshold.py). Writes the gradebook CSV (one row per
     learner), a JSON feedback file per learner in feedback/ next to it, and a state file that lets an
-    interrupted run resume: files already graded and unchanged are not run again.
+    interrupted run resume: files already graded and unchanged are not run again. Links, special
+    files and unreadable files are never opened: each is a row with 0 points and a note.
     """
-    from quizkit.grade import GradeOptions, grade_directory, state_path
+    from quizkit.grade import GradeOptions, course_grade_seed, grade_directory, state_path
 
     if not directory.is_dir():
         raise UsageError(f"{directory}: not a directory")
     lesson = state.lesson(lesson_id)
-    options = GradeOptions(jobs=jobs or os.cpu_count() or 1, restart=restart)
+    if seed is None:
+        seed = course_grade_seed(state.course.solutions_dir)
+    options = GradeOptions(
+        jobs=jobs or os.cpu_count() or 1,
+        restart=restart,
+        seed=seed,
+        isolation="off" if no_isolation else "required",
+    )
+    from quizkit.sandbox import IsolationUnavailable
+
     try:
         summary = grade_directory(lesson, directory, out, options, progress=_ProgressBar())
+    except IsolationUnavailable as exc:
+        # The refusal is one line whatever the explanation's wording (exit status 2, like any SandboxError).
+        raise UsageError(" ".join(exc.format_message().split())) from exc
     except KeyboardInterrupt:
         click.echo(
             f"\nquizkit: interrupted; what was graded is saved in {state_path(out)}: run the same command to resume",
@@ -114,7 +149,7 @@ def grade(state: AppState, directory: Path, lesson_id: str, out: Path, jobs: int
         )
         sys.exit(130)
     for warning in summary.warnings:
-        click.echo(f"quizkit: warning: {warning}", err=True)
+        warn(warning)
     click.echo(summary.describe())
 
 

@@ -142,6 +142,7 @@ class Case:
     args: tuple[tuple[str, CaseValue], ...]
     line: int
     weight: float = 1.0  # share of the exercise's points, relative to the other groups
+    hidden: bool = False  # feedback names the case and says passed or failed, nothing more
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,7 @@ class RandomCases:
     args: tuple[tuple[str, Generator], ...]
     line: int
     weight: float = 1.0  # the whole block counts as one group of this weight
+    hidden: bool = False  # feedback names the block and says passed or failed, nothing more
 
 
 @dataclass(frozen=True)
@@ -326,6 +328,10 @@ CASE_VALUE = AnyOf(
     doc="a number (Python float), nested lists (float64 array) or {array: ..., shape: ..., dtype: ...}",
 )
 _FRACTION = Number(minimum=0, maximum=1)
+_HIDDEN = Field(
+    Boolean(doc="a hidden case: feedback names it and says passed or failed, never its inputs, expected value or result"),
+    default=False,
+)
 GENERATOR = Object(
     {
         "shape": Field(ListOf(Number(integer=True, minimum=0), doc="array shape; omit for a Python float, [] for 0-d")),
@@ -375,6 +381,7 @@ EXERCISE = Object(
                         "name": Field(Text(), required=True),
                         "args": Field(MapOf(CASE_VALUE), required=True),
                         "weight": _WEIGHT,
+                        "hidden": _HIDDEN,
                     },
                     title="case",
                 )
@@ -390,6 +397,7 @@ EXERCISE = Object(
                         "count": Field(Number(integer=True, minimum=1, maximum=10_000), required=True),
                         "args": Field(MapOf(GENERATOR), required=True),
                         "weight": _WEIGHT,
+                        "hidden": _HIDDEN,
                     },
                     title="random cases",
                 )
@@ -566,7 +574,7 @@ def _build_exercise(item: Record, lesson_dir: Path, solutions_dir: Path, checker
     for case in item["cases"]:
         _check_argument_names(case["args"], parameters, checker)
         args = tuple((name, _case_value(case["args"][name])) for name in parameters if name in case["args"])
-        cases.append(Case(case["name"], args, case.node.line, float(case["weight"])))
+        cases.append(Case(case["name"], args, case.node.line, float(case["weight"]), case["hidden"]))
     randoms = []
     for group in item["random"]:
         _check_argument_names(group["args"], parameters, checker)
@@ -600,7 +608,13 @@ def _build_exercise(item: Record, lesson_dir: Path, solutions_dir: Path, checker
             )
         randoms.append(
             RandomCases(
-                group["name"], group["seed"], group["count"], tuple(generators), group.node.line, float(group["weight"])
+                group["name"],
+                group["seed"],
+                group["count"],
+                tuple(generators),
+                group.node.line,
+                float(group["weight"]),
+                group["hidden"],
             )
         )
     if not cases and not randoms:

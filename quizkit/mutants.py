@@ -460,13 +460,11 @@ def _judged(
     plan: GradingPlan, files: dict[int, Path], runner: Runner, workers: int
 ) -> Iterator[tuple[int, ExerciseResult]]:
     """(mutant index, its result on ``plan``) for every file, in completion order."""
-    from quizkit.exercises import judge
+    from quizkit.grading import Task, grade_tasks
 
-    jobs = {index: plan.job(path) for index, path in files.items()}
-    index_of = {id(job): index for index, job in jobs.items()}
-    for job, run in runner.run_many(list(jobs.values()), workers=workers):
-        index = index_of[id(job)]
-        yield index, judge(plan, run, files[index])
+    tasks = (Task(plan, path, key=index) for index, path in files.items())
+    for task, result in grade_tasks(tasks, runner, workers=workers):
+        yield task.key, result  # type: ignore[misc]
 
 
 # ---------------------------------------------------------------------------------------------

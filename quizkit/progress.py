@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from quizkit.errors import ProgressError
+from quizkit.fileio import atomic_write_text, default_home
 
 if TYPE_CHECKING:
     from quizkit.lesson import Lesson
@@ -113,31 +113,6 @@ def _record_from_json(key: object, raw: object) -> ItemRecord:
         return ItemRecord(**raw)
     except TypeError as exc:  # a required field is missing
         raise ValueError(f"malformed record for {key}: {exc}") from exc
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old or the new content, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-
-
-def default_home() -> Path:
-    """``$QUIZKIT_HOME`` if set, else the platform's per-user app folder."""
-    env = os.environ.get("QUIZKIT_HOME")
-    if env:
-        return Path(env).expanduser()
-    import click
-
-    return Path(click.get_app_dir("quizkit"))
 
 
 def _free_backup_name(path: Path) -> Path:

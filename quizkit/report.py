@@ -9,12 +9,16 @@ Formats:
 - ``text``: a headline per file, one ✓/✗ line per group, details (call, expected, got, problems,
   first differing entries) only for failing groups, likely mistakes, and the learner's printed
   output when something failed and it is short.
+Hidden cases (``hidden: true`` in the lesson) are named with their status in every format and
+nothing more: no inputs, expected value, result, problem or traceback. Mistake hints never come from
+them, and when the code ran them what it printed is withheld (see :func:`quizkit.exercises.judge`).
+
 - ``json``: quizkit's own schema, always the same shape however many files were graded::
 
       {"format": "quizkit-results/1", "score": 3.5, "max_score": 6, "results": [
           {"lesson", "exercise", "title", "file", "status", "score", "max_score", "run_status",
-           "run_message", "run_detail", "hints", "output", "output_truncated", "seconds",
-           "tests": [{"name", "status", "score", "max_score", "message", "cases", "failed",
+           "run_message", "run_detail", "hints", "output", "output_truncated", "output_withheld", "seconds",
+           "tests": [{"name", "hidden", "status", "score", "max_score", "message", "cases", "failed",
                       "failures": [{"name", "message", "inputs", "expected", "got", "returned",
                                     "differences": [{"index", "expected", "got"}], "differing"}]}]}]}
 
@@ -39,7 +43,7 @@ from collections.abc import Callable, Sequence
 import click
 import numpy as np
 
-from quizkit.exercises import CaseResult, CaseStatus, ExerciseResult, GroupResult
+from quizkit.results import CaseResult, CaseStatus, ExerciseResult, GroupResult, encode_number
 
 FORMATS = ("text", "json", "gradescope", "junit")
 # Text output shows full details for this many failing groups per file; the rest get one line.
@@ -116,10 +120,15 @@ def failure_details(function: str, case: CaseResult) -> list[str]:
     return lines
 
 
+HIDDEN_NOTE = "a hidden case: its inputs and results are not shown"
+
+
 def group_summary(group: GroupResult) -> str:
     """One line: why a group failed ("passed" if it did not)."""
     if group.passed:
         return "passed"
+    if group.hidden:
+        return f"{'not run' if group.status is CaseStatus.NOT_RUN else 'failed'} ({HIDDEN_NOTE})"
     first = group.failures[0]
     if group.is_random and group.status is CaseStatus.FAILED:
         draw = first.name.removeprefix(group.name).strip() or first.name
@@ -140,6 +149,8 @@ def group_details(function: str, group: GroupResult) -> list[str]:
     """The details of the first failing case of a failing group ([] for a passing group)."""
     if group.passed:
         return []
+    if group.hidden:
+        return [group_summary(group)]
     first = group.failures[0]
     lines = [f"{_draws_failed(group)}; the first is {first.name}:"] if group.is_random else []
     return lines + failure_details(function, first)
@@ -164,6 +175,8 @@ def _number(value: float) -> str:
 
 def _short_output(result: ExerciseResult) -> str | None:
     """The learner's output if it is worth showing: something failed and it is short."""
+    if result.output_withheld:
+        return None if result.is_correct else "(not shown: your code ran hidden cases, whose inputs it could print)"
     text = result.output.strip()
     if result.is_correct or not text:
         return None
@@ -206,7 +219,10 @@ def _text_block(result: ExerciseResult, style: Callable[..., str]) -> str:
     previous = ""  # a one-line reason equal to the line above is not repeated
     for group in result.groups[:shown]:
         if group.passed:
-            lines.append(f"  {style('✓', fg='green')} {group.name}")
+            lines.append(f"  {style('✓', fg='green')} {group.name}" + (" (hidden case)" if group.hidden else ""))
+        elif group.hidden:
+            mark = style("–", fg="yellow") if group.status is CaseStatus.NOT_RUN else style("✗", fg="red")
+            lines.append(f"  {mark} {group.name}: {group_summary(group)}")
         elif group.status is CaseStatus.NOT_RUN:
             lines.append(f"  {style('–', fg='yellow')} {group.name}: {group_summary(group)}")
         elif detailed < MAX_DETAILED_GROUPS:
@@ -239,13 +255,17 @@ def _text_block(result: ExerciseResult, style: Callable[..., str]) -> str:
 
 def render_json(results: Sequence[ExerciseResult]) -> str:
     """quizkit's JSON schema (see the module docstring)."""
-    document = {
+    return json.dumps(json_document(results), indent=2, ensure_ascii=False, allow_nan=False)
+
+
+def json_document(results: Sequence[ExerciseResult]) -> dict[str, object]:
+    """The document :func:`render_json` prints, as plain data (``grade`` embeds it in feedback files)."""
+    return {
         "format": "quizkit-results/1",
         "score": sum(r.score for r in results),
         "max_score": sum(r.max_score for r in results),
         "results": [_json_result(result) for result in results],
     }
-    return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False)
 
 
 def _json_result(result: ExerciseResult) -> dict[str, object]:
@@ -257,21 +277,23 @@ def _json_result(result: ExerciseResult) -> dict[str, object]:
         "status": result.status.value,
         "score": result.score,
         "max_score": result.max_score,
-        "run_status": result.run_status,
+        "run_status": result.run_status.value,
         "run_message": result.run_message,
         "run_detail": result.run_detail,
         "tests": [_json_test(result.exercise_id, group) for group in result.groups],
         "hints": list(result.hints),
         "output": result.output,
         "output_truncated": result.output_truncated,
+        "output_withheld": result.output_withheld,
         "seconds": result.seconds,
     }
 
 
 def _json_test(function: str, group: GroupResult) -> dict[str, object]:
-    failures = group.failures
+    failures = () if group.hidden else group.failures
     return {
         "name": group.name,
+        "hidden": group.hidden,
         "status": group.status.value,
         "score": group.score,
         "max_score": group.max_score,
@@ -292,10 +314,7 @@ def _json_case(case: CaseResult) -> dict[str, object]:
         "got": _json_value(case.got),
         "returned": case.return_type,
         "error": case.error,
-        "differences": [
-            {"index": list(d.index), "expected": _json_number(d.expected), "got": _json_number(d.got)}
-            for d in case.differences
-        ],
+        "differences": [difference.to_dict() for difference in case.differences],
         "differing": case.differing_count,
     }
 
@@ -312,15 +331,7 @@ def _json_value(value: object) -> object:
 def _json_nested(value: object) -> object:
     if isinstance(value, list):
         return [_json_nested(item) for item in value]
-    return _json_number(value)  # type: ignore[arg-type]
-
-
-def _json_number(value: float) -> float | str:
-    if value != value:
-        return "nan"
-    if value in (float("inf"), float("-inf")):
-        return "inf" if value > 0 else "-inf"
-    return value
+    return encode_number(value)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -403,7 +414,7 @@ def render_junit(results: Sequence[ExerciseResult]) -> str:
             if group.passed:
                 continue
             tag = "error" if group.status is CaseStatus.NOT_RUN else "failure"
-            kind = result.run_status if tag == "error" else "wrong_result"
+            kind = result.run_status.value if tag == "error" else "wrong_result"
             element = ET.SubElement(case, tag, message=_xml_text(group_summary(group)), type=kind)
             element.text = _xml_text("\n".join(group_details(result.exercise_id, group)))
         extra = [text for text in (result.run_message, result.run_detail) if text]

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import click
 
+from quizkit.appstate import warn
 from quizkit.lesson import AnyQuestion, ChoiceQuestion, Exercise, Lesson, MultiQuestion, SymbolicQuestion
 from quizkit.progress import ItemRecord, LessonProgress, ProgressStore
 from quizkit.questions import LETTERS, correct_answer_text, judge, option_order
@@ -316,7 +317,7 @@ class Session:
 
     def _grade_exercise(self, exercise: Exercise, path: Path) -> bool:
         """Grade the learner's file; records the best score and returns True at full marks."""
-        from quizkit.exercises import grade_file
+        from quizkit.grading import grade_file
         from quizkit.report import render_text
 
         assert self.progress is not None
@@ -340,7 +341,9 @@ class Session:
         from quizkit.sandbox import SubprocessRunner
 
         if self._runner is None:
-            self._runner = SubprocessRunner()
+            self._runner = SubprocessRunner(isolation="preferred")
+            if self._runner.warning:  # once per session, on stderr, before the first result
+                warn(self._runner.warning)
         return self._runner
 
     # -- workers and summary -------------------------------------------------------------------

@@ -14,7 +14,7 @@ Checks, in order, each reported with ``file:line:col``:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from quizkit.exercises import ExerciseResult, GradingPlan, GroupResult
     from quizkit.lesson import Exercise, Lesson, SymbolicQuestion
     from quizkit.rawyaml import Node
-    from quizkit.sandbox import SubprocessRunner
+    from quizkit.sandbox import Runner
     from quizkit.symbolic import SymbolicChecker
 
 
@@ -40,6 +40,7 @@ class ValidateOptions:
 
     mutants: bool = True
     workers: int = 2
+    warn: Callable[[str], None] | None = None  # told once if the sandbox isolates less than it could
 
 
 @dataclass(frozen=True)
@@ -121,18 +122,24 @@ def _shown(path: Path) -> Path:
 class _Tools:
     """The worker processes the checks share, started on first use and stopped at the end."""
 
-    def __init__(self, stack: ExitStack, workers: int) -> None:
+    def __init__(
+        self, stack: ExitStack, workers: int, warn: Callable[[str], None] | None = None, runner: Runner | None = None
+    ) -> None:
         self._stack = stack
         self.workers = workers  # jobs run at a time in the sandbox
-        self._runner: SubprocessRunner | None = None
+        self._warn = warn
+        self._runner: Runner | None = runner
         self._symbolic: SymbolicChecker | None = None
 
     @property
-    def runner(self) -> SubprocessRunner:
+    def runner(self) -> Runner:
         if self._runner is None:
             from quizkit.sandbox import SubprocessRunner
 
-            self._runner = self._stack.enter_context(SubprocessRunner())
+            runner = self._stack.enter_context(SubprocessRunner(isolation="preferred"))
+            if runner.warning and self._warn is not None:
+                self._warn(runner.warning)
+            self._runner = runner
         return self._runner
 
     @property
@@ -145,11 +152,15 @@ class _Tools:
 
 
 def validate_lessons(
-    targets: Sequence[LessonTarget], options: ValidateOptions = ValidateOptions()
+    targets: Sequence[LessonTarget], options: ValidateOptions = ValidateOptions(), runner: Runner | None = None
 ) -> list[LessonReport]:
-    """Check every lesson in ``targets``; problems are returned in the reports, never raised."""
+    """Check every lesson in ``targets``; problems are returned in the reports, never raised.
+
+    References, starters and mutants run through ``runner`` (default: a SubprocessRunner, started on
+    first use; tests of trusted lessons may pass an InProcessRunner or a MockRunner).
+    """
     with ExitStack() as stack:
-        tools = _Tools(stack, options.workers)
+        tools = _Tools(stack, options.workers, options.warn, runner)
         return [_validate_one(target, options, tools) for target in targets]
 
 
@@ -324,14 +335,12 @@ def _judge_reference_and_starter(
     plan: GradingPlan, lesson: Lesson, tools: _Tools
 ) -> tuple[ExerciseResult, ExerciseResult]:
     """Both files judged exactly like a learner's, in parallel."""
-    from quizkit.exercises import judge
+    from quizkit.grading import Task, grade_tasks
 
     exercise = plan.exercise
-    files = (exercise.reference, exercise.starter)
-    jobs = [plan.job(path) for path in files]
-    runs = {id(job): run for job, run in tools.runner.run_many(jobs, workers=tools.workers)}
-    reference, starter = (judge(plan, runs[id(job)], path, lesson.id) for job, path in zip(jobs, files))
-    return reference, starter
+    tasks = [Task(plan, exercise.reference, key="reference"), Task(plan, exercise.starter, key="starter")]
+    judged = {task.key: result for task, result in grade_tasks(tasks, tools.runner, lesson_id=lesson.id, workers=tools.workers)}
+    return judged["reference"], judged["starter"]
 
 
 def _reference_problem(

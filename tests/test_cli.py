@@ -205,3 +205,67 @@ def test_list_ignores_progress_for_removed_questions(run_cli: Run, home: Path) -
     (home / "progress" / "demo.json").write_text(json.dumps(document), encoding="utf-8")
     line = next(line for line in run_cli("list").output.splitlines() if "Demo lesson" in line)
     assert "0/4 done, score 0/4" in line
+
+
+# --- isolation where it is missing: submit and take warn once and run ---------------------------
+
+
+class WarningSandbox:
+    """Stands in for SubprocessRunner on a machine without OS isolation (runs the demo in process)."""
+
+    modes: list[str] = []
+
+    def __init__(self, *, isolation: str = "preferred", **_: object) -> None:
+        from quizkit.sandbox import InProcessRunner
+
+        WarningSandbox.modes.append(isolation)
+        self._inner = InProcessRunner()
+        self.warning = "no user namespaces on this machine: your code runs with process limits only"
+
+    def run(self, job):  # type: ignore[no-untyped-def]
+        return self._inner.run(job)
+
+    def run_many(self, jobs, workers=2):  # type: ignore[no-untyped-def]
+        return self._inner.run_many(jobs, workers)
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> WarningSandbox:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        pass
+
+
+@pytest.fixture
+def warning_sandbox(monkeypatch: pytest.MonkeyPatch) -> type[WarningSandbox]:
+    import quizkit.sandbox
+
+    WarningSandbox.modes = []
+    monkeypatch.setattr(quizkit.sandbox, "SubprocessRunner", WarningSandbox)
+    return WarningSandbox
+
+
+def test_submit_prefers_isolation_and_warns_once_on_stderr_when_it_is_missing(
+    run_cli: Run, tmp_path: Path, warning_sandbox: type[WarningSandbox]
+) -> None:
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "double.py").write_text("def double(x):\n    return 2 * x\n", encoding="utf-8")
+    result = run_cli("submit", "demo", tmp_path / "a" / "double.py", tmp_path / "b" / "double.py")
+    assert result.exit_code == 0, result.output
+    assert warning_sandbox.modes == ["preferred"]
+    assert result.stderr.count("quizkit: warning: no user namespaces") == 1
+    assert "no user namespaces" not in result.stdout
+
+
+def test_take_prefers_isolation_and_warns_once_on_stderr_when_it_is_missing(
+    run_cli: Run, home: Path, warning_sandbox: type[WarningSandbox]
+) -> None:
+    run_cli("take", "demo", input="b\na,c\n0.3\ns\n")  # creates the workspace copy of the starter
+    (home / "workspace" / "demo" / "double.py").write_text("def double(x):\n    return 3 * x\n", encoding="utf-8")
+    result = run_cli("take", "demo", input="\n\ns\n")  # grade twice, then skip
+    assert result.stdout.count("Grading ...") == 2
+    assert warning_sandbox.modes == ["preferred"]
+    assert result.stderr.count("quizkit: warning: no user namespaces") == 1

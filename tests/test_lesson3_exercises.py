@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from quizkit.exercises import build_calls, grade_file, plan_exercise
+from quizkit.exercises import build_calls, plan_exercise
+from quizkit.grading import grade_file
 from quizkit.lesson import Exercise, Lesson, load_lesson
 from quizkit.sandbox import InProcessRunner
 

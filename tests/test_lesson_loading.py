@@ -674,3 +674,37 @@ def test_loaded_exercise_is_immutable() -> None:
     exercise = load_lesson(DEMO).exercises[0]
     with pytest.raises(dataclasses.FrozenInstanceError):
         exercise.time_limit = 100.0  # type: ignore[misc]
+
+
+def test_cases_and_random_blocks_can_be_marked_hidden(tmp_path: Path) -> None:
+    text = """\
+        id: x
+        title: X
+        exercises:
+          - id: double
+            title: Double it
+            prompt: Return 2 * x.
+            parameters: [x]
+            cases:
+              - name: shown
+                args: {x: 2.0}
+              - name: kept back
+                hidden: true
+                args: {x: 3.0}
+            random:
+              - name: draws
+                hidden: true
+                seed: 1
+                count: 2
+                args:
+                  x: {low: -1, high: 1}
+    """
+    [exercise] = load_lesson(write_lesson(tmp_path, text)).exercises
+    assert [case.hidden for case in exercise.cases] == [False, True]
+    assert exercise.random[0].hidden
+
+
+def test_hidden_must_be_true_or_false(tmp_path: Path) -> None:
+    text = EXERCISE.replace("        args: {x: 2.0}", "        hidden: sometimes\n        args: {x: 2.0}")
+    text = "id: x\ntitle: X\n" + text
+    assert_reported(problems_in(tmp_path, text), at(text, "sometimes"), "expected true or false")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from quizkit.mutants import Fate, Mutant, check_mutants, generate_mutants, yaml_args
-from quizkit.sandbox import SubprocessRunner
+from quizkit.sandbox import InProcessRunner, SubprocessRunner
 
 
 def _mutants(source: str) -> list[Mutant]:
@@ -107,10 +107,14 @@ def test_a_syntax_error_in_the_reference_is_raised() -> None:
         generate_mutants("def f(:\n")
 
 
-# --- judging mutants against a lesson's cases (real sandbox) ----------------------------------
+# --- judging mutants against a lesson's cases ---------------------------------------------------
+# The references here are the tests' own code, and none of their mutants can loop, so they run in
+# process; a mutant that never returns, and the lesson 3 references, go through the real sandbox.
 
 # The small clamp exercise these tests build their course around.
 CLAMP = (Path(__file__).parent / "data" / "clamp_reference.py").read_text(encoding="utf-8")
+# Mutants run in this process here, and some divide by zero on purpose.
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 ONE_FLIP = "      - name: one flip\n        args: {before: [0.5, -0.3, 0.2], after: [-0.1, -0.2, 0.1]}\n"
 
 
@@ -133,13 +137,19 @@ def plan_for(tmp_path: Path, reference: str, cases: str, parameters: str = "[bef
 
 
 @pytest.fixture(scope="module")
-def runner() -> Iterator[SubprocessRunner]:
+def sandbox() -> Iterator[SubprocessRunner]:
     with SubprocessRunner() as shared:
         yield shared
 
 
+@pytest.fixture
+def runner() -> Iterator[InProcessRunner]:
+    with InProcessRunner() as in_process:
+        yield in_process
+
+
 def test_a_missing_edge_case_leaves_a_survivor_and_its_example_case_catches_it(
-    tmp_path: Path, runner: SubprocessRunner
+    tmp_path: Path, runner: InProcessRunner
 ) -> None:
     report = check_mutants(plan_for(tmp_path / "before", CLAMP, ONE_FLIP), runner)
     boundary = next(v for v in report.verdicts if v.mutant.mutated == "before * after <= 0")
@@ -152,7 +162,7 @@ def test_a_missing_edge_case_leaves_a_survivor_and_its_example_case_catches_it(
 
 
 def test_a_survivor_is_described_with_the_reference_position_and_a_hint(
-    tmp_path: Path, runner: SubprocessRunner
+    tmp_path: Path, runner: InProcessRunner
 ) -> None:
     report = check_mutants(plan_for(tmp_path, CLAMP, ONE_FLIP), runner)
     [boundary] = [v for v in report.survivors if v.mutant.mutated == "before * after <= 0"]
@@ -162,7 +172,7 @@ def test_a_survivor_is_described_with_the_reference_position_and_a_hint(
 
 
 def test_a_mutant_that_changes_nothing_is_marked_equivalent_not_surviving(
-    tmp_path: Path, runner: SubprocessRunner
+    tmp_path: Path, runner: InProcessRunner
 ) -> None:
     reference = "import numpy as np\n\ndef relu(x):\n    return np.maximum(np.asarray(x, dtype=float), 0.0) + 0.0\n"
     cases = "      - name: mixed\n        args: {x: [-1.0, 0.0, 2.5]}\n      - name: scalar\n        args: {x: -3.0}\n"
@@ -174,7 +184,8 @@ def test_a_mutant_that_changes_nothing_is_marked_equivalent_not_surviving(
     assert report.survivors == ()
 
 
-def test_a_mutant_that_never_returns_is_killed_by_the_time_limit(tmp_path: Path, runner: SubprocessRunner) -> None:
+@pytest.mark.slow
+def test_a_mutant_that_never_returns_is_killed_by_the_time_limit(tmp_path: Path, sandbox: SubprocessRunner) -> None:
     reference = textwrap.dedent(
         """\
         def triple(x):
@@ -187,19 +198,20 @@ def test_a_mutant_that_never_returns_is_killed_by_the_time_limit(tmp_path: Path,
         """
     )
     report = check_mutants(
-        plan_for(tmp_path, reference, "      - name: two\n        args: {x: 2.0}\n", "[x]", "triple"), runner
+        plan_for(tmp_path, reference, "      - name: two\n        args: {x: 2.0}\n", "[x]", "triple"), sandbox
     )
     endless = next(v for v in report.verdicts if v.mutant.original == "count += 1")
     assert endless.fate is Fate.KILLED
 
 
-def test_lesson3_references_leave_no_surviving_mutant(runner: SubprocessRunner) -> None:
+@pytest.mark.slow
+def test_lesson3_references_leave_no_surviving_mutant(sandbox: SubprocessRunner) -> None:
     from quizkit.exercises import plan_exercise
     from quizkit.lesson import load_lesson
 
     lesson = load_lesson(Path(__file__).resolve().parent.parent / "exercises" / "lesson3" / "lesson.yaml")
     for exercise in lesson.exercises:
-        report = check_mutants(plan_exercise(exercise), runner)
+        report = check_mutants(plan_exercise(exercise), sandbox)
         assert report.killed, exercise.id
         assert report.survivors == (), [report.describe(v) for v in report.survivors]
 

@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from quizkit.exercises import CaseResult, CaseStatus, Difference, ExerciseResult, GroupResult
+from quizkit.results import CaseResult, CaseStatus, Difference, ExerciseResult, GroupResult
 from quizkit.report import FORMATS, format_value, render, render_gradescope, render_json, render_junit, render_text
+from quizkit.sandbox import RunStatus
 from quizkit.verdict import Status
 
 
@@ -67,7 +68,7 @@ def result(
     *groups: GroupResult,
     hints: tuple[str, ...] = (),
     output: str = "",
-    run_status: str = "ok",
+    run_status: RunStatus = RunStatus.OK,
     run_message: str = "",
     exercise: str = "soft_threshold",
 ) -> ExerciseResult:
@@ -187,7 +188,7 @@ def test_text_does_not_dump_long_output() -> None:
 
 def test_text_for_a_file_that_did_not_load_gives_the_reason_once() -> None:
     groups = [group(not_run_case(f"case {i}")) for i in range(5)]
-    text = render_text([result(*groups, run_status="syntax_error", run_message="syntax error on line 3")])
+    text = render_text([result(*groups, run_status=RunStatus.SYNTAX_ERROR, run_message="syntax error on line 3")])
     assert text.count("syntax error on line 3") == 1 and "5 checks not run" in text
 
 
@@ -270,7 +271,7 @@ def test_gradescope_tests_have_name_score_max_score_status_output() -> None:
 
 def test_gradescope_reports_groups_that_never_ran_as_failed() -> None:
     data = json.loads(
-        render_gradescope([result(group(not_run_case("a")), run_status="syntax_error", run_message="bad")])
+        render_gradescope([result(group(not_run_case("a")), run_status=RunStatus.SYNTAX_ERROR, run_message="bad")])
     )
     assert data["tests"][0]["status"] == "failed" and "bad" in data["output"]
 
@@ -305,7 +306,7 @@ def test_junit_failure_carries_message_and_details() -> None:
 
 
 def test_junit_reports_groups_that_never_ran_as_errors() -> None:
-    root = ET.fromstring(render_junit([result(group(not_run_case("a")), run_status="syntax_error", run_message="bad")]))
+    root = ET.fromstring(render_junit([result(group(not_run_case("a")), run_status=RunStatus.SYNTAX_ERROR, run_message="bad")]))
     assert root.find(".//testcase/error") is not None and root.get("errors") == "1"
 
 
@@ -330,3 +331,84 @@ def test_every_format_renders_results(fmt: str) -> None:
 def test_an_unknown_format_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown format"):
         render([mixed()], "yaml")
+
+
+# ---------------------------------------------------------------------------------------------
+# hidden cases: named with passed/failed, nothing more, in every format
+# ---------------------------------------------------------------------------------------------
+
+# Values that appear only in the hidden case below, so that any leak is visible as text.
+SECRET_INPUT = 4711.25
+SECRET_EXPECTED = 9876.5
+SECRET_GOT = 1234.75
+SECRET_ERROR = "ValueError: w was 4711.25"
+
+
+def hidden_failing_case(name: str = "the secret case", *, error: str | None = None) -> CaseResult:
+    return replace(
+        failing_case(name, got=np.array([SECRET_GOT, 0.0])),
+        inputs=(("w", np.array([SECRET_INPUT, 0.0])), ("threshold", 0.5)),
+        expected=np.array([SECRET_EXPECTED, 0.0]),
+        differences=(Difference((0,), SECRET_EXPECTED, SECRET_GOT),),
+        problems=("1 of 2 entries differ from the expected values", f"raised {error}") if error else ("1 of 2 entries differ",),
+        error=error,
+        hidden=True,
+    )
+
+
+def with_hidden() -> ExerciseResult:
+    secret = hidden_failing_case(error=SECRET_ERROR)
+    hidden_pass = replace(passing_case("hidden pass"), hidden=True)
+    return result(
+        group(passing_case()),
+        group(failing_case()),
+        replace(group(secret), hidden=True),
+        replace(group(hidden_pass), hidden=True),
+    )
+
+
+def leaked(text: str) -> list[str]:
+    needles = ("4711", "9876", "1234.75", "w was")
+    return [needle for needle in needles if needle in text]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_hidden_case_shows_no_inputs_expected_or_got_in_any_format(fmt: str) -> None:
+    text = render([with_hidden()], fmt)
+    assert leaked(text) == []
+    assert "the secret case" in text and "hidden pass" in text
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_visible_failing_case_keeps_its_details_beside_hidden_ones(fmt: str) -> None:
+    assert "exactly 0.0" in render([with_hidden()], fmt)
+
+
+def test_text_marks_hidden_cases_passed_or_failed() -> None:
+    text = render_text([with_hidden()])
+    assert "✗ the secret case: failed (a hidden case" in text
+    assert "✓ hidden pass (hidden case)" in text
+
+
+def test_json_hidden_test_has_status_and_no_failures() -> None:
+    tests = json.loads(render_json([with_hidden()]))["results"][0]["tests"]
+    secret = next(t for t in tests if t["name"] == "the secret case")
+    assert (secret["hidden"], secret["status"], secret["failures"]) == (True, "failed", [])
+
+
+def test_gradescope_hidden_test_is_failed_without_details() -> None:
+    tests = json.loads(render_gradescope([with_hidden()]))["tests"]
+    secret = next(t for t in tests if t["name"].endswith("the secret case"))
+    assert secret["status"] == "failed" and "hidden case" in secret["output"]
+
+
+def test_junit_hidden_failure_has_only_the_hidden_note() -> None:
+    root = ET.fromstring(render_junit([with_hidden()]))
+    failure = root.find(".//testcase[@name='the secret case']/failure")
+    assert failure is not None and "hidden case" in (failure.get("message") or "")
+
+
+def test_withheld_output_is_not_shown_and_says_why() -> None:
+    withheld = replace(with_hidden(), output="", output_withheld=True)
+    assert "not shown: your code ran hidden cases" in render_text([withheld])
+    assert json.loads(render_json([withheld]))["results"][0]["output_withheld"] is True

@@ -1,4 +1,8 @@
-"""`quizkit validate`: every kind of mistake in a lesson is reported once, at the right place."""
+"""`quizkit validate`: every kind of mistake in a lesson is reported once, at the right place.
+
+The lessons here are the tests' own, trusted code, so their references, starters and mutants run in
+this process (an InProcessRunner stands in for the sandbox); tests marked ``slow`` use the real one.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,29 @@ import pytest
 from click.testing import CliRunner, Result
 
 from quizkit.cli import main
+from quizkit.sandbox import InProcessRunner
 from quizkit.validate import LessonTarget, ValidateOptions, validate_lessons
+
+# Mutants run in this process here, and some divide by zero on purpose.
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
+
+
+class InProcessSandbox(InProcessRunner):
+    """Stands in for SubprocessRunner: same constructor, runs the (trusted) test lessons in process."""
+
+    warning: str | None = None
+    created: list[str] = []
+
+    def __init__(self, *, isolation: str = "preferred", **_: object) -> None:
+        InProcessSandbox.created.append(isolation)
+
+
+@pytest.fixture(autouse=True)
+def in_process_sandbox(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.node.get_closest_marker("slow") is None:
+        import quizkit.sandbox
+
+        monkeypatch.setattr(quizkit.sandbox, "SubprocessRunner", InProcessSandbox)
 
 # The small clamp exercise these tests build their course around.
 REFERENCE = (Path(__file__).parent / "data" / "clamp_reference.py").read_text(encoding="utf-8")
@@ -259,7 +285,7 @@ def test_random_cases_that_are_not_reproducible_are_reported(tmp_path: Path, mon
     lesson = write_course(tmp_path, exercises=exercise_yaml() + random_block)
     unseeded = np.random.default_rng()
     monkeypatch.setattr(
-        exercises, "draw_random_cases", lambda group, parameters: [(unseeded.random(), unseeded.random())]
+        exercises, "draw_random_cases", lambda group, parameters, grade_seed=None: [(unseeded.random(), unseeded.random())]
     )
     [report] = validate_lessons([LessonTarget(lesson)], ValidateOptions(mutants=False))
     problems = [str(p) for p in report.problems]
@@ -293,6 +319,7 @@ def test_json_output_lists_every_problem_with_its_position(tmp_path: Path) -> No
     assert problem["message"] == "write true or false, not 'yes'"
 
 
+@pytest.mark.slow
 def test_lesson3_validates_clean() -> None:
     root = Path(__file__).resolve().parent.parent
     result = CliRunner().invoke(main, ["--course", str(root), "validate"], catch_exceptions=False)
@@ -306,3 +333,20 @@ def test_problems_are_written_as_file_line_column_message(tmp_path: Path) -> Non
     problem_lines = [line.strip() for line in result.output.splitlines() if line.strip().startswith(str(lesson))]
     assert problem_lines and all(line.count(":") >= 3 for line in problem_lines)
     assert textwrap.dedent(result.output).count("✗") >= 1
+
+
+def test_validate_runs_code_with_isolation_where_available_and_says_once_when_it_is_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(InProcessSandbox, "warning", "no user namespaces here: learner code is not isolated")
+    InProcessSandbox.created = []
+    result = validate(write_course(tmp_path))
+    assert InProcessSandbox.created == ["preferred"]
+    assert result.output.count("quizkit: warning: no user namespaces here") == 1
+
+
+def test_validate_library_takes_the_runner_it_is_given(tmp_path: Path) -> None:
+    InProcessSandbox.created = []
+    with InProcessRunner() as runner:
+        [report] = validate_lessons([LessonTarget(write_course(tmp_path))], ValidateOptions(mutants=False), runner)
+    assert report.ok and InProcessSandbox.created == []
