@@ -406,6 +406,9 @@ class Classroom:
         os.chmod(self.root, 0o755)
         self.canary = f"CANARY-{secrets.token_hex(12)}"
         self.home = self.root / "home"
+        # quizkit's own state (the grading key) is the grader's to write: kept out of the canary
+        # tree, but its secrets must not reach any output either (see Attack.problems).
+        self.app_home = self.root / "quizkit-home"
         self.course = self.root / "course"
         self.dir = self.root / "class"
         self.out = self.root / "out" / "grades.csv"
@@ -502,7 +505,7 @@ class Classroom:
             "PATH": f"{self.install.venv / 'bin'}:/usr/local/bin:/usr/bin:/bin",
             "HOME": str(self.home),
             "LANG": "C.UTF-8",
-            "QUIZKIT_HOME": str(self.home / ".local" / "share" / "quizkit"),
+            "QUIZKIT_HOME": str(self.app_home),
             SECRET_ENV: self.canary,
         }
 
@@ -580,6 +583,17 @@ class Classroom:
                     except OSError:
                         pass
 
+    def app_secrets(self) -> list[str]:
+        """What quizkit keeps in its own home (the grading key), as text that must not leak."""
+        found = []
+        for parent, _dirs, files in os.walk(self.app_home):
+            for name in files:
+                data = Path(parent, name).read_bytes()
+                text = data.strip().decode("utf-8", errors="replace")
+                if len(text) >= 16:  # a key, not a flag
+                    found += [text, data.hex()]
+        return found
+
     def out_texts(self) -> str:
         """Everything the run wrote next to the gradebook (gradebook, state, feedback)."""
         texts = []
@@ -615,7 +629,8 @@ def crash_problems(run: Run, learners: set[str]) -> list[str]:
     if run.returncode is None:
         problems.append(f"the grader hung (killed after {GRADE_TIMEOUT} s)")
     elif run.returncode not in (0, 1):
-        problems.append(f"the grader exited with {run.returncode}")
+        said = run.stderr.strip().splitlines()[-1:] or ["nothing on stderr"]
+        problems.append(f"the grader exited with {run.returncode}: {said[0][:300]}")
     if "Traceback" in run.stderr:
         problems.append("a traceback on stderr: " + run.stderr.strip().splitlines()[-1][:300])
     if run.rows is None:
@@ -687,7 +702,9 @@ class Attack:
                 if score is not None and score > earned:
                     problems.append(f"attacker {learner} scored {score:g}, earned {earned:g}")
         seen = "\n".join([room.out_texts(), *(r.stdout + r.stderr for r in self.runs)])
-        secrets_ = ((LEAK, "the attack reported success"), (room.canary, "a canary secret leaked"), (SSH_KEY_LINE, "the ssh key leaked"))
+        secrets_ = [(LEAK, "the attack reported success"), (room.canary, "a canary secret leaked")]
+        secrets_ += [(SSH_KEY_LINE, "the ssh key leaked")]
+        secrets_ += [(secret, "quizkit's own secret leaked") for secret in room.app_secrets()]
         for secret, what in secrets_:
             at = seen.find(secret)
             if at >= 0:
