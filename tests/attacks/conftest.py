@@ -363,7 +363,6 @@ class Snapshot:
     shm: set[str]
     tmp: set[str]
     sysv: set[str]
-    processes: set[tuple[int, int]]
 
     def changes(self, later: Snapshot) -> list[str]:
         problems = []
@@ -497,7 +496,6 @@ class Classroom:
             shm=_owned_entries("/dev/shm", uids),
             tmp=_owned_entries("/tmp", uids, exclude={str(self.install.base)}),
             sysv=_sysv_segments(uids),
-            processes=set(_processes()),
         )
 
     def environment(self) -> dict[str, str]:
