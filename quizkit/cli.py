@@ -7,6 +7,8 @@ Heavy modules (numpy, sympy, the sandbox) are imported inside the commands that 
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -16,16 +18,29 @@ import click
 from quizkit import __version__
 from quizkit.appstate import COURSE_HELP, AppState, course_option, pass_state, warn
 from quizkit.errors import QuizkitError, UsageError
+from quizkit.text import shorten
+
+# Answers that cannot be symbolic: option letters (a, "a,c", "(b)") and plain numbers.
+_LETTERS_OR_NUMBER = re.compile(r"[\s(),;]*[A-Za-z](?:[\s(),;]+[A-Za-z])*[\s(),;.]*|[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
 class QuizkitGroup(click.Group):
-    """Turns every :class:`QuizkitError` into one clear line on stderr and its exit code."""
+    """Turns every :class:`QuizkitError` into one clear line on stderr and its exit code.
+
+    An OS error about a path that no command turned into a message of its own (a name longer than
+    the system allows, a folder without permission, ...) is a problem with what the user gave or
+    with the machine, not a bug, so it gets one line and exit 2 as well.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except QuizkitError as exc:
             fail(exc)
+        except OSError as exc:
+            if exc.filename is None:
+                raise
+            fail(UsageError(f"{shorten(str(exc.filename))}: {exc.strerror or exc}"))
 
 
 def fail(exc: QuizkitError) -> NoReturn:
@@ -51,7 +66,10 @@ def main(ctx: click.Context, course: str | None) -> None:
 @course_option
 @pass_state
 def list_lessons(state: AppState) -> None:
-    """List the lessons with their question and exercise counts and your progress."""
+    """List the lessons with their question and exercise counts and your progress.
+
+    Exit status 0, or 1 when a lesson has problems (run quizkit validate to see them).
+    """
     from quizkit.lesson import read_lesson
     from quizkit.progress import ProgressStore
     from quizkit.text import plural
@@ -63,44 +81,82 @@ def list_lessons(state: AppState) -> None:
     if not lesson_ids:
         click.echo("No lessons found.")
         return
+    broken = 0
     for lesson_id in lesson_ids:
         lesson, problems = read_lesson(course.lesson_path(lesson_id), course.solutions_for(lesson_id))
         if lesson is None:
+            broken += 1
             click.echo(f"  {lesson_id:<12} " + click.style(f"has {len(problems)} problem(s): run quizkit validate", fg="red"))
             continue
         counts = f"{plural(len(lesson.questions), 'question')}, {plural(len(lesson.exercises), 'exercise')}"
         progress = store.peek(lesson)
         click.echo(f"  {lesson_id:<12} {lesson.title}  [{counts}]  {progress}")
+    if broken:
+        sys.exit(1)
 
 
-@main.command()
+# An answer may start with "-" (-0.03, "-2λw"): check takes options it does not know as words of
+# the answer instead of refusing them, and its own options (--json, --course, --help) still work.
+@main.command(context_settings={"ignore_unknown_options": True})
 @course_option
 @click.argument("lesson_id", metavar="LESSON")
 @click.argument("question_id", metavar="QID")
-@click.argument("answer")
+@click.argument("answer_words", metavar="ANSWER", nargs=-1, required=True, type=click.UNPROCESSED)
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
 @pass_state
-def check(state: AppState, lesson_id: str, question_id: str, answer: str, as_json: bool) -> None:
+def check(state: AppState, lesson_id: str, question_id: str, answer_words: tuple[str, ...], as_json: bool) -> None:
     """Grade one ANSWER to question QID of LESSON, without a session.
 
     Choice questions take the option letter in the order the lesson file lists them (a, b, ...);
     multi questions take several letters (a,c); numeric questions a number; symbolic questions an
-    expression such as "2λw".
+    expression such as "2λw". An answer may start with a minus sign (quizkit check lesson3 QID
+    -0.03); write -- before an answer that is spelled like an option of check itself
+    (quizkit check lesson3 QID -- --json).
     """
-    from quizkit.questions import judge
-    from quizkit.render import render_verdict
+    answer = " ".join(answer_words)
+    # SymPy's import is most of a symbolic check's time: start the worker before anything else,
+    # so it loads while this process imports its own modules and reads the lesson.
+    checker = _early_symbolic_checker(answer)
+    try:
+        from quizkit.lesson import SymbolicQuestion
+        from quizkit.questions import judge
+        from quizkit.render import render_verdict
 
-    lesson = state.lesson(lesson_id)
-    question = lesson.question(question_id)
-    if question is None:
-        known = ", ".join(q.id for q in lesson.questions) or "none"
-        raise UsageError(f"unknown question '{question_id}' in {lesson_id} (questions: {known})")
-    verdict = judge(question, answer)
+        lesson = state.lesson(lesson_id)
+        question = lesson.question(question_id)
+        if question is None:
+            known = ", ".join(q.id for q in lesson.questions) or "none"
+            raise UsageError(f"unknown question '{question_id}' in {lesson_id} (questions: {known})")
+        if checker is None and isinstance(question, SymbolicQuestion):
+            checker = _early_symbolic_checker(answer, force=True)
+        verdict = judge(question, answer, symbolic=checker)
+    except BaseException:
+        if checker is not None:
+            checker.close(grace=0.0)
+        raise
+    if checker is not None:
+        if isinstance(question, SymbolicQuestion):
+            # The worker exits by itself when its input closes; waiting for it would only delay
+            # the learner's prompt.
+            checker.close(wait=False)
+        else:
+            checker.close(grace=0.0)  # started on a guess that proved wrong: stop it now
     if as_json:
         click.echo(json.dumps({"lesson": lesson.id, "question": question.id, **verdict.to_dict()}, indent=2, ensure_ascii=False))
     else:
         click.echo(render_verdict(verdict, question))
     sys.exit(0 if verdict.is_correct else 1)
+
+
+def _early_symbolic_checker(answer: str, *, force: bool = False) -> Any:
+    """A started one-shot SymbolicChecker, unless ``answer`` is plainly an option letter or a number."""
+    if not force and _LETTERS_OR_NUMBER.fullmatch(answer.strip()):
+        return None
+    from quizkit.symbolic import SymbolicChecker
+
+    checker = SymbolicChecker(spare=False, warm_up=False)
+    checker.start()
+    return checker
 
 
 @main.command()
@@ -144,10 +200,11 @@ def submit(state: AppState, args: tuple[str, ...], exercise_id: str | None, fmt:
     The exercise is taken from --exercise or from the file name (soft_threshold.py). LESSON may be
     left out when the exercise name is unique in the course.
     """
+    from quizkit.files import require_regular_file
+
     lesson_id, files = _split_submit_args(state, args)
-    missing = [f for f in files if not f.is_file()]
-    if missing:
-        raise UsageError(f"no such file: {missing[0]}")
+    for file in files:
+        require_regular_file(file)
     if lesson_id is None:
         lesson_id = _lesson_for_exercise(state, exercise_id or files[0].stem)
     lesson = state.lesson(lesson_id)
@@ -166,9 +223,10 @@ def submit(state: AppState, args: tuple[str, ...], exercise_id: str | None, fmt:
 
 def _split_submit_args(state: AppState, args: tuple[str, ...]) -> tuple[str | None, list[Path]]:
     first = args[0]
-    if not Path(first).exists() and not first.endswith(".py"):
+    # lexists is False for a name the system cannot hold (too long): then it is no file either.
+    if not os.path.lexists(first) and not first.endswith(".py"):
         if len(args) == 1:
-            raise UsageError(f"no files to grade after lesson '{first}'")
+            raise UsageError(f"no files to grade after lesson '{shorten(first, 40)}'")
         state.course.lesson_path(first)  # raises a clear error for an unknown lesson
         return first, [Path(a) for a in args[1:]]
     return None, [Path(a) for a in args]

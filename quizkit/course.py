@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from quizkit.errors import CourseError, UsageError
+from quizkit.text import shorten
 
 LESSON_FILE = "lesson.yaml"
 
@@ -36,11 +37,17 @@ class Course:
         return sorted(found, key=_natural_key)
 
     def lesson_path(self, lesson_id: str) -> Path:
-        """The lesson file of ``lesson_id``, or a UsageError that names the lessons that exist."""
+        """The lesson file of ``lesson_id``, or a UsageError that names the lessons that exist.
+
+        Anything at that path counts as the lesson, even a directory or a FIFO: reading it then
+        reports what is wrong there, which says more than "unknown lesson".
+        """
         path = self.exercises_dir / lesson_id / LESSON_FILE
-        if "/" in lesson_id or lesson_id.startswith(".") or not path.is_file():
+        bad_name = not lesson_id or any(char in lesson_id for char in "/\\") or lesson_id.startswith(".")
+        # lexists is False for a name too long for the system or holding a NUL byte: no such lesson.
+        if bad_name or not os.path.lexists(path):
             known = ", ".join(self.lesson_ids()) or "none"
-            raise UsageError(f"unknown lesson '{lesson_id}' (lessons in {self.root}: {known})")
+            raise UsageError(f"unknown lesson '{shorten(lesson_id, 40)}' (lessons in {self.root}: {known})")
         return path
 
     def solutions_for(self, lesson_id: str) -> Path:
@@ -54,7 +61,12 @@ def _natural_key(name: str) -> tuple[object, ...]:
 
 
 def _is_course(path: Path) -> bool:
-    return any((path / "exercises").glob(f"*/{LESSON_FILE}"))
+    try:
+        return any((path / "exercises").glob(f"*/{LESSON_FILE}"))
+    except OSError as exc:  # e.g. a name longer than the system allows
+        raise CourseError(f"course folder {shorten(str(path))}: {exc.strerror or exc}") from exc
+    except ValueError as exc:  # an embedded NUL byte
+        raise CourseError(f"course folder {shorten(repr(str(path)))}: {exc}") from exc
 
 
 def bundled_course_root() -> Path | None:
@@ -71,13 +83,13 @@ def find_course(option: str | None = None, cwd: Path | None = None) -> Course:
     if option:
         root = Path(option).expanduser()
         if not _is_course(root):
-            raise CourseError(f"--course {option}: no exercises/*/{LESSON_FILE} found there")
+            raise CourseError(f"--course {shorten(option)}: no exercises/*/{LESSON_FILE} found there")
         return Course(root.resolve(), "--course")
     env = os.environ.get("QUIZKIT_COURSE")
     if env:
         root = Path(env).expanduser()
         if not _is_course(root):
-            raise CourseError(f"QUIZKIT_COURSE={env}: no exercises/*/{LESSON_FILE} found there")
+            raise CourseError(f"QUIZKIT_COURSE={shorten(env)}: no exercises/*/{LESSON_FILE} found there")
         return Course(root.resolve(), "$QUIZKIT_COURSE")
     here = (cwd or Path.cwd()).resolve()
     for directory in (here, *here.parents):

@@ -57,6 +57,6 @@ class LessonError(QuizkitError):
 
 
 class ProgressError(QuizkitError):
-    """The learner's progress file could not be read or written."""
+    """The learner's progress or workspace could not be read or written, or is in use by another session."""
 
     exit_code = 2

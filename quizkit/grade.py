@@ -58,7 +58,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from quizkit.errors import UsageError
-from quizkit.fileio import atomic_write_text, default_home
+from quizkit.files import atomic_write_text, default_home
 
 if TYPE_CHECKING:
     from quizkit.exercises import GradingPlan

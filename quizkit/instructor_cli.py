@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
 from contextlib import ExitStack
 from pathlib import Path
@@ -50,6 +51,8 @@ def validate(state: AppState, paths: tuple[Path, ...], as_json: bool, skip_mutan
         validate_lessons,
     )
 
+    for path in paths:
+        _check_lesson_path(path)
     targets = lesson_targets(list(paths), state.course if not paths else None)
     reports = validate_lessons(targets, ValidateOptions(mutants=not skip_mutants, warn=warn))
     if as_json:
@@ -57,6 +60,20 @@ def validate(state: AppState, paths: tuple[Path, ...], as_json: bool, skip_mutan
     else:
         click.echo(render_text(reports))  # click drops the colours when stdout is not a terminal
     sys.exit(0 if all(report.ok for report in reports) else 1)
+
+
+def _check_lesson_path(path: Path) -> None:
+    """One line and exit 2 for a lesson path that is neither a lesson file nor a folder holding one."""
+    from quizkit.course import LESSON_FILE
+    from quizkit.files import describe_mode, stat_argument
+    from quizkit.text import shorten
+
+    info = stat_argument(path, "lesson path")
+    if info is not None and stat.S_ISDIR(info.st_mode):
+        path = path / LESSON_FILE
+        info = stat_argument(path, "lesson file")
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        raise UsageError(f"{shorten(str(path))} is {describe_mode(info.st_mode)}, not a lesson file")
 
 
 @click.command()
@@ -124,8 +141,16 @@ def grade(
     """
     from quizkit.grade import GradeOptions, course_grade_seed, grade_directory, state_path
 
-    if not directory.is_dir():
-        raise UsageError(f"{directory}: not a directory")
+    from quizkit.files import describe_mode, stat_argument
+    from quizkit.text import shorten
+
+    info = stat_argument(directory, "folder")
+    if info is None or not stat.S_ISDIR(info.st_mode):
+        kind = "no such folder" if info is None else f"it is {describe_mode(info.st_mode)}"
+        raise UsageError(f"{shorten(str(directory))}: not a directory ({kind})")
+    out_info = stat_argument(out, "gradebook")
+    if out_info is not None and not stat.S_ISREG(out_info.st_mode):
+        raise UsageError(f"--out {shorten(str(out))} is {describe_mode(out_info.st_mode)}, not a file")
     lesson = state.lesson(lesson_id)
     if seed is None:
         seed = course_grade_seed(state.course.solutions_dir)

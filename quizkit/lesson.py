@@ -13,7 +13,10 @@ from pathlib import Path
 from typing import Any, Union
 
 from quizkit import rawyaml
+from quizkit.casevalues import check_exercise_values
 from quizkit.errors import LessonError, Problem
+from quizkit.files import NotReadable, read_regular_file
+from quizkit.mathparse import ASSUMPTIONS  # the reader of answers owns its vocabulary
 from quizkit.schema import (
     INVALID,
     AnyOf,
@@ -32,7 +35,8 @@ from quizkit.schema import (
 
 IDENTIFIER = r"[a-z0-9][a-z0-9_-]*"
 PYTHON_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
-ASSUMPTIONS = ("real", "positive", "nonnegative", "negative", "nonpositive", "nonzero", "integer")
+# Lesson 3, the largest so far, is 60 KB; a file a hundred times larger is not a lesson.
+MAX_LESSON_BYTES = 4 << 20
 
 # ---------------------------------------------------------------------------------------------
 # The model
@@ -363,7 +367,9 @@ EXERCISE = Object(
         "reference": Field(Text(doc="reference solution, relative to solutions/<lesson>/ (default <id>.py)")),
         "hints": Field(_HINTS, default=[]),
         "time_limit": Field(Number(exclusive_minimum=0, maximum=60, doc="seconds for the whole run"), default=2.0),
-        "memory_mb": Field(Number(integer=True, minimum=64, doc="memory limit of the learner's process"), default=512),
+        "memory_mb": Field(
+            Number(integer=True, minimum=64, maximum=1_048_576, doc="memory limit of the learner's process"), default=512
+        ),
         "tolerance": Field(_TOLERANCE),
         "uses": Field(
             ListOf(
@@ -394,7 +400,7 @@ EXERCISE = Object(
                     {
                         "name": Field(Text(), required=True),
                         "seed": Field(Number(integer=True, minimum=0), required=True),
-                        "count": Field(Number(integer=True, minimum=1, maximum=10_000), required=True),
+                        "count": Field(Number(integer=True, minimum=1, maximum=1_000), required=True),
                         "args": Field(MapOf(GENERATOR), required=True),
                         "weight": _WEIGHT,
                         "hidden": _HIDDEN,
@@ -441,11 +447,14 @@ def read_lesson(path: Path, solutions_dir: Path | None = None) -> tuple[Lesson |
     """
     display = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        # A regular file only (a FIFO would block `list`), capped in size.
+        text = read_regular_file(path, limit=MAX_LESSON_BYTES).decode("utf-8")
     except FileNotFoundError:
         return None, [Problem(display, 1, 1, "file not found")]
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [Problem(display, 1, 1, f"cannot read the file: {exc}")]
+    except NotReadable as exc:
+        return None, [Problem(display, 1, 1, f"cannot read the lesson file: {exc}")]
+    except UnicodeDecodeError as exc:
+        return None, [Problem(display, 1, 1, f"cannot read the lesson file: not UTF-8 text (byte {exc.start})")]
     root, problems = rawyaml.load(text, display)
     if root is None:
         return None, problems
@@ -619,6 +628,7 @@ def _build_exercise(item: Record, lesson_dir: Path, solutions_dir: Path, checker
         )
     if not cases and not randoms:
         checker.error(item.node, "an exercise needs at least one case under 'cases' or 'random'")
+    check_exercise_values(item, checker)  # what numpy will be asked to build, checked without numpy
     return Exercise(
         id=item["id"],
         title=item["title"],

@@ -1,26 +1,69 @@
-"""Learner progress: one JSON file per lesson, written atomically after every answer.
+"""Learner progress: one JSON file per lesson, written durably after every answer.
 
-A file that cannot be read (truncated, edited by hand, from a future version) is moved aside to
-``<name>.corrupt-<timestamp>.json`` and reported; the learner starts the lesson afresh instead of
-seeing a traceback, and nothing is deleted.
+Durability: :meth:`ProgressStore.save` returns only when the new file is on disk (the file and its
+directory fsynced, see :mod:`quizkit.files`), and the session shows a verdict only after that, so
+an answer the learner saw acknowledged survives a kill -9 or a power cut.
+
+One writer per lesson: ``take`` holds an exclusive lock (:meth:`ProgressStore.lock`) on
+``<lesson>.json.lock`` beside the progress file for the whole session, and a second session on the
+same lesson is refused with a clear message. Refusing was chosen over merging two sessions' answers
+item by item: a merge cannot say which of two different answers to the same question the learner
+meant, both sessions would show stale "n of m done" counts and options, and hints seen in one
+would not count in the other. With one writer guaranteed, temporary files that a killed writer left
+behind (``.<lesson>.json.*.tmp``) are known to be stale and are removed when the lock is taken.
+
+Reading is defensive: a regular file only (no FIFO, device or symbolic link), at most
+:data:`MAX_PROGRESS_BYTES`, UTF-8, JSON nested at most :data:`MAX_JSON_DEPTH` deep, then every
+field's type checked. A file that fails any of this (truncated, edited by hand, from a future
+version, replaced by something else) is moved aside to ``<name>.corrupt-<timestamp>.json`` and
+reported in one line, by ``take`` (the learner starts the lesson afresh instead of seeing a
+traceback) and by ``list`` alike; nothing is deleted. Both move a file only while holding the
+lesson's lock, so ``list`` never moves a file that a running session is about to replace.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from quizkit.errors import ProgressError
-from quizkit.fileio import atomic_write_text, default_home
+from quizkit.files import (
+    TEMP_SUFFIX,
+    NotReadable,
+    atomic_write_bytes,
+    atomic_write_text,
+    default_home,
+    read_regular_file,
+    temp_prefix,
+)
 
 if TYPE_CHECKING:
     from quizkit.lesson import Lesson
 
 FORMAT_VERSION = 1
+# A real progress file is a few kilobytes; anything this large was not written by quizkit.
+MAX_PROGRESS_BYTES = 4 << 20
+# A progress document nests four levels deep; the guard keeps json from recursing on a hostile file.
+MAX_JSON_DEPTH = 32
+
+__all__ = [
+    "FORMAT_VERSION",
+    "ItemRecord",
+    "LessonBusyError",
+    "LessonProgress",
+    "ProgressStore",
+    "atomic_write_text",  # re-exported: the gradebook writer uses the same durable write
+    "default_home",
+    "install_starter",
+]
 
 
 @dataclass
@@ -126,6 +169,85 @@ def _free_backup_name(path: Path) -> Path:
     return candidate
 
 
+class LessonBusyError(ProgressError):
+    """Another ``take`` session holds the lesson's lock."""
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+
+
+def json_nesting_depth(text: str) -> int:
+    """How deep the arrays and objects of ``text`` nest, counted without parsing it.
+
+    Brackets inside strings are skipped; for text that is not valid JSON the count may be too high,
+    never too low, which is the safe side for a guard in front of the recursive parser.
+    """
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    depth = deepest = 0
+    for char in brackets:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth = max(depth - 1, 0)
+    return deepest
+
+
+def parse_progress(data: bytes) -> LessonProgress:
+    """A progress document from the bytes of a file; raises ValueError saying what is wrong."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8 text (byte {exc.start})") from exc
+    if json_nesting_depth(text) > MAX_JSON_DEPTH:
+        raise ValueError(f"nested more than {MAX_JSON_DEPTH} levels deep")
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+    try:
+        return LessonProgress.from_json(document)
+    except (TypeError, OverflowError) as exc:  # e.g. hints_seen holding a list or a huge float
+        raise ValueError(f"malformed progress ({exc})") from exc
+
+
+def read_progress_file(path: Path) -> LessonProgress | None:
+    """The progress in ``path`` (None if there is no file); raises ValueError if it is unusable."""
+    try:
+        data = read_regular_file(path, limit=MAX_PROGRESS_BYTES, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+    except NotReadable as exc:
+        raise ValueError(str(exc)) from exc
+    return parse_progress(data)
+
+
+def install_starter(starter: Path, target: Path) -> None:
+    """Copy ``starter`` to ``target`` unless the learner already has a non-empty file there.
+
+    The copy is atomic, so a kill or a full disk leaves no half-written file; an empty file (what a
+    copy that failed half-way used to leave) is replaced, since it cannot be the learner's work on
+    an exercise whose starter has content. Raises ProgressError with one line on any OS error.
+    """
+    try:
+        info = target.stat()
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise ProgressError(f"cannot use workspace file {target}: {exc.strerror or exc}") from exc
+    if info is not None:
+        if not os.path.isfile(target):
+            raise ProgressError(f"workspace file {target} is not a regular file; move it away and try again")
+        if info.st_size > 0:
+            return
+    try:
+        atomic_write_bytes(target, starter.read_bytes())
+    except OSError as exc:
+        reason = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+        raise ProgressError(f"cannot copy the starter file to {target}: {reason}") from exc
+
+
 class ProgressStore:
     """Reads and writes the progress files below one home folder."""
 
@@ -139,28 +261,56 @@ class ProgressStore:
     def path_for(self, lesson_id: str) -> Path:
         return self.home / "progress" / f"{lesson_id}.json"
 
+    def lock_path_for(self, lesson_id: str) -> Path:
+        path = self.path_for(lesson_id)
+        return path.with_name(path.name + ".lock")
+
     def workspace_for(self, lesson_id: str) -> Path:
         """Where `take` puts the learner's copies of the starter files."""
         return self.home / "workspace" / lesson_id
+
+    @contextmanager
+    def lock(self, lesson_id: str) -> Iterator[None]:
+        """Hold the lesson's exclusive lock, or raise :class:`LessonBusyError` at once.
+
+        The lock is an ``flock`` on a file beside the progress file: the kernel drops it when the
+        process ends in any way (kill -9 included), so it can never be left stale. Stale temporary
+        files of earlier, killed writers are removed once the lock is held.
+        """
+        path = self.lock_path_for(lesson_id)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        except OSError as exc:
+            raise ProgressError(f"cannot open the lock file {path}: {exc.strerror or exc}") from exc
+        try:
+            _flock_exclusive(fd, lesson_id)
+            self._remove_stale_temp_files(lesson_id)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
+
+    def _remove_stale_temp_files(self, lesson_id: str) -> None:
+        path = self.path_for(lesson_id)
+        for temp in path.parent.glob(f"{temp_prefix(path)}*{TEMP_SUFFIX}"):
+            temp.unlink(missing_ok=True)
 
     def load(self, lesson_id: str) -> tuple[LessonProgress | None, str | None]:
         """The saved progress (or None), and a warning if a damaged file was moved aside."""
         path = self.path_for(lesson_id)
         try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None, None
-        except OSError as exc:
-            raise ProgressError(f"cannot read progress file {path}: {exc.strerror}") from exc
+            return read_progress_file(path), None
+        except ValueError as exc:
+            reason = str(exc)
+        backup = _free_backup_name(path)
         try:
-            progress = LessonProgress.from_json(json.loads(text))
-        except (ValueError, TypeError) as exc:  # JSONDecodeError is a ValueError
-            backup = _free_backup_name(path)
             os.replace(path, backup)
-            return None, f"progress file {path} was damaged ({exc}); moved it to {backup.name} and started afresh"
-        return progress, None
+        except OSError as exc:
+            raise ProgressError(f"progress file {path} is damaged ({reason}) and cannot be moved aside: {exc.strerror or exc}") from exc
+        return None, f"progress file {path} was damaged ({reason}); moved it to {backup.name}"
 
     def save(self, progress: LessonProgress) -> None:
+        """Write ``progress`` durably; when this returns, the file is on disk."""
         path = self.path_for(progress.lesson_id)
         try:
             atomic_write_text(path, json.dumps(progress.to_json(), indent=1, ensure_ascii=False) + "\n")
@@ -171,18 +321,45 @@ class ProgressStore:
         return LessonProgress(lesson_id, seed if seed is not None else int.from_bytes(os.urandom(4), "big") >> 1)
 
     def reset(self, lesson_id: str) -> None:
-        self.path_for(lesson_id).unlink(missing_ok=True)
+        try:
+            self.path_for(lesson_id).unlink(missing_ok=True)
+        except OSError as exc:  # e.g. a directory where the file should be
+            raise ProgressError(f"cannot remove progress file {self.path_for(lesson_id)}: {exc.strerror or exc}") from exc
 
     def peek(self, lesson: "Lesson") -> str:
-        """A one-line progress summary for `quizkit list`, never raising on a bad file."""
-        path = self.path_for(lesson.id)
+        """A one-line progress summary for `quizkit list`; a bad file is moved aside and reported."""
+        note = ""
         try:
-            progress = LessonProgress.from_json(json.loads(path.read_text(encoding="utf-8")))
-        except FileNotFoundError:
-            return "not started"
-        except (OSError, ValueError, TypeError):
-            return "progress file damaged (take will repair it)"
+            progress = read_progress_file(self.path_for(lesson.id))
+        except ValueError as exc:
+            try:
+                with self.lock(lesson.id):
+                    progress, warning = self.load(lesson.id)  # reads again: a session may have saved since
+            except LessonBusyError:
+                return f"progress file damaged ({exc}); a take session has the lesson open"
+            except ProgressError as error:
+                return f"progress file damaged ({exc}); {error}"
+            note = f"; warning: {warning}" if warning else ""
+        if progress is None:
+            return "not started" + note
         done = sum(1 for item in lesson.items if item.id in progress.items and progress.items[item.id].done)
         total = len(lesson.items)
         state = "finished" if progress.finished else f"{done}/{total} done"
-        return f"{state}, score {progress.score(lesson):g}/{lesson.max_score:g}"
+        return f"{state}, score {progress.score(lesson):g}/{lesson.max_score:g}{note}"
+
+
+def _flock_exclusive(fd: int, lesson_id: str) -> None:
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock, as before; the atomic writes still hold
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise LessonBusyError(
+            f"{lesson_id} is open in another `quizkit take` session; finish or quit that one first (q saves and quits)"
+        ) from None
+    except OSError as exc:
+        # A file system without flock support (some network mounts): carry on without it.
+        if exc.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL):
+            raise ProgressError(f"cannot lock the progress of {lesson_id}: {exc.strerror or exc}") from exc

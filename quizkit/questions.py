@@ -21,6 +21,7 @@ from quizkit.lesson import (
     Option,
     SymbolicQuestion,
 )
+from quizkit.text import plural
 from quizkit.verdict import Status, Verdict
 
 if TYPE_CHECKING:
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
 LETTERS = string.ascii_lowercase
 _NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 _FRACTION = re.compile(r"^([-+]?\d+)\s*/\s*(\d+)$")
+_PERCENT = re.compile(r"^([-+]?(?:\d+\.?\d*|\.\d+))\s*%$")
+_DECIMALS = re.compile(r"^[-+\u2212]?\d*\.(\d+)$")
 MAX_ANSWER_LENGTH = 500
 
 
@@ -67,6 +70,12 @@ def judge(
 
 def _invalid(question: AnyQuestion, message: str, interpreted_as: str | None = None) -> Verdict:
     return Verdict(Status.INVALID, 0.0, question.points, (message,), interpreted_as)
+
+
+def _invalid_at(question: AnyQuestion, message: str, answer: str, span: tuple[int, int] | None) -> Verdict:
+    """An invalid verdict whose message is about ``span`` of ``answer`` (renderers draw a caret)."""
+    details: dict[str, object] = {} if span is None else {"position": {"answer": answer, "start": span[0], "end": span[1]}}
+    return Verdict(Status.INVALID, 0.0, question.points, (message,), None, details)
 
 
 def _letters(options: Sequence[Option], order: Sequence[int] | None) -> dict[str, int]:
@@ -127,29 +136,103 @@ def _judge_multi(question: MultiQuestion, answer: str, order: Sequence[int] | No
     return Verdict(status, round(fraction * question.points, 4), question.points, tuple(feedback), interpreted)
 
 
-def parse_number(text: str) -> float | None:
-    """A learner's number: 0.2, -.5, 2e-3, 3/10, with a Unicode minus allowed. Never evaluates code."""
-    text = text.strip().replace("\u2212", "-").replace(" ", "").replace("_", "")
-    if _NUMBER.match(text):
-        value = float(text)
-        return value if math.isfinite(value) else None  # 1e400 overflows to inf: not a usable answer
-    fraction = _FRACTION.match(text)
-    if fraction and int(fraction.group(2)) != 0 and len(text) < 40:
+def read_number(text: str) -> float:
+    """A learner's number: ``0.2``, ``-.5``, ``2e-3``, ``3/10``, or arithmetic on numbers such as
+    ``0.9^10``, ``0.5-0.08`` and ``2*0.15``.
+
+    Arithmetic goes through :func:`quizkit.mathparse.evaluate_number` (the answer reader's
+    allow-list, exact fractions, no SymPy), so nothing is ever evaluated as code. A percentage
+    (``42%``) is refused with advice rather than read as 0.42: whether 42% means 0.42 depends on
+    the question, and a refused answer costs no attempt. Raises
+    :class:`~quizkit.mathparse.ParseError` with advice.
+    """
+    from quizkit.mathparse import ParseError, evaluate_number
+
+    plain = text.strip().replace("\u2212", "-").replace("_", "")
+    if _NUMBER.match(plain):
+        value = float(plain)
+        if not math.isfinite(value):  # 1e400 overflows to inf: not a usable answer
+            raise ParseError("This number is too large; give a finite number.")
+        return value
+    fraction = _FRACTION.match(plain)
+    if fraction and int(fraction.group(2)) != 0 and len(plain) < 40:
         return float(Fraction(int(fraction.group(1)), int(fraction.group(2))))
-    return None
+    percent = _PERCENT.match(plain)
+    if percent:
+        number = percent.group(1)
+        raise ParseError(
+            f"Write the answer as a number, not a percentage: {number}% is {_percent_as_decimal(number)} "
+            f"(or {number}/100).",
+            span=(len(text) - len(text.lstrip()) + len(plain) - 1, len(text) - len(text.lstrip()) + len(plain)),
+        )
+    return evaluate_number(text)
+
+
+def parse_number(text: str) -> float | None:
+    """:func:`read_number`, or None when the text is not a number."""
+    from quizkit.mathparse import ParseError
+
+    try:
+        return read_number(text)
+    except ParseError:
+        return None
+
+
+def _percent_as_decimal(number: str) -> str:
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        return format(Decimal(number).scaleb(-2).normalize(), "f")
+    except (InvalidOperation, ValueError):
+        return f"{number}/100"
 
 
 def _judge_numeric(question: NumericQuestion, answer: str) -> Verdict:
-    value = parse_number(answer)
-    if value is None:
-        return _invalid(question, f"'{answer}' is not a number (write e.g. 0.25, -1e-3 or 3/10)")
-    interpreted = f"{value:g}"
+    from quizkit.mathparse import ParseError
+
+    try:
+        value = read_number(answer)
+    except ParseError as error:
+        return _invalid_at(question, error.message, answer, error.span)
+    # A computed answer (0.9^10) is shown with the digits that were compared.
+    plain = answer.strip().replace("\u2212", "-").replace("_", "")
+    written = _NUMBER.match(plain) or _FRACTION.match(plain)
+    interpreted = f"{value:g}" if written else f"{answer.strip()} = {value:.12g}"
     if question.tolerance.accepts(value, question.answer):
         return Verdict(Status.CORRECT, question.points, question.points, (), interpreted)
     for wrong in question.wrong_answers:
         if question.tolerance.accepts(value, wrong.answer):
             return Verdict(Status.INCORRECT, 0.0, question.points, (wrong.feedback,), interpreted)
-    return Verdict(Status.INCORRECT, 0.0, question.points, (f"{value:g} is not correct.",), interpreted)
+    feedback = [f"{value:g} is not correct."]
+    digits = _rounded_digits(answer, value, question)
+    if digits is not None:
+        typed, needed = digits
+        feedback = [
+            (
+                f"{value:g} is close: it looks like the answer cut to {plural(typed, 'decimal place')}. "
+                f"Give more digits (at least {needed} decimal places)."
+            )
+        ]
+    return Verdict(Status.INCORRECT, 0.0, question.points, tuple(feedback), interpreted)
+
+
+def _rounded_digits(answer: str, value: float, question: NumericQuestion) -> tuple[int, int] | None:
+    """(decimals typed, decimals needed) when ``value`` is the key rounded or truncated to the
+    decimals the learner typed, and more decimals would be accepted; otherwise None."""
+    match = _DECIMALS.match(answer.strip())
+    if match is None:
+        return None
+    typed = len(match.group(1))
+    key = question.answer
+    scale = 10**typed
+    cut = (math.floor(key * scale) if key >= 0 else math.ceil(key * scale)) / scale
+    near = abs(value - round(key, typed)) < 0.5 / scale / 1000 or abs(value - cut) < 0.5 / scale / 1000
+    if not near:
+        return None
+    for needed in range(typed + 1, 16):
+        if question.tolerance.accepts(round(key, needed), key):
+            return typed, needed
+    return None
 
 
 def symbolic_spec(question: SymbolicQuestion):  # -> SymbolicSpec
@@ -171,6 +254,8 @@ def _judge_symbolic(question: SymbolicQuestion, answer: str, checker: "SymbolicC
     spec = symbolic_spec(question)
     result = checker.check(answer, spec) if checker is not None else symbolic.check_answer(answer, spec)
     status = Status(result.status)
+    if status is Status.INVALID and result.span is not None:
+        return _invalid_at(question, result.feedback[0], answer, result.span)
     score = question.points if status is Status.CORRECT else 0.0
     details = {"counterexample": result.counterexample} if result.counterexample else {}
     return Verdict(status, score, question.points, tuple(result.feedback), result.interpreted_as, details)

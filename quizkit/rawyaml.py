@@ -3,10 +3,19 @@
 Only PyYAML's safe composer is used (no object construction at all), so a lesson file can never
 instantiate Python objects. Scalars keep their source text; the schema decides what they mean, which
 sidesteps YAML 1.1 traps such as ``no`` turning into ``False`` in a text field.
+
+Before anything is composed, one pass over the parser's events bounds what the file can make us
+build: nesting at most :data:`MAX_DEPTH` deep, at most :data:`MAX_ALIAS_EXPANSIONS` alias references
+expanded and :data:`MAX_NODES` nodes after expansion, and no alias inside the node it names. So a
+recursive alias (``title: &a [*a]``), 1000 nested lists or an alias bomb (nine aliases of nine
+aliases of ...) is one problem at its ``file:line:col``, found in time proportional to the file's
+size, never a RecursionError or gigabytes of nodes.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Union
 
@@ -23,6 +32,14 @@ _NULL_TAG = "tag:yaml.org,2002:null"
 _STR_TAG = "tag:yaml.org,2002:str"
 # Binary, sets and every "!!python/..." tag are refused: a lesson is plain data.
 _PLAIN_TAGS = frozenset({_BOOL_TAG, _INT_TAG, _FLOAT_TAG, _NULL_TAG, _STR_TAG, "tag:yaml.org,2002:timestamp"})
+
+# Lessons nest about eight levels; array literals add one per dimension, and numpy allows 64.
+MAX_DEPTH = 100
+# Aliases are rare in lessons (a shared hint, a repeated case); these bounds leave room for many
+# while an alias bomb stops at once. Every later stage walks the expanded tree, so the node bound
+# is what keeps `quizkit list` and `validate` fast.
+MAX_ALIAS_EXPANSIONS = 1_000
+MAX_NODES = 100_000
 
 
 @dataclass(frozen=True)
@@ -71,20 +88,114 @@ def load(text: str, path: str) -> tuple[Node | None, list[Problem]]:
     """Compose ``text`` into a node tree; problems (syntax, duplicate keys, tags) are returned, not raised."""
     problems: list[Problem] = []
     try:
+        too_big = _check_size(yaml.parse(text, Loader=_LOADER), path)
+        if too_big is not None:
+            return None, [too_big]
         documents = list(yaml.compose_all(text, Loader=_LOADER))
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        message = " ".join(part for part in (exc.context, exc.problem) if part)
-        return None, [Problem(path, line, column, f"YAML syntax error: {message}")]
-    except yaml.YAMLError as exc:  # e.g. unreadable characters, reported without a position
-        return None, [Problem(path, 1, 1, f"YAML error: {exc}")]
+        return None, [_syntax_problem(exc, text, path)]
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, at an offset
+        line, column = _line_and_column(text, exc.position)
+        character = exc.character if isinstance(exc.character, int) else ord(exc.character or "\0")
+        return None, [Problem(path, line, column, f"character U+{character:04X} is not allowed in YAML ({exc.reason})")]
+    except yaml.YAMLError as exc:  # anything else PyYAML raises without a position
+        return None, [Problem(path, 1, 1, "YAML error: " + " ".join(str(exc).split()))]
     if not documents or documents[0] is None:
         return None, [Problem(path, 1, 1, "the file is empty")]
     if len(documents) > 1:
         line, column = _position(documents[1]) if documents[1] is not None else (1, 1)
         problems.append(Problem(path, line, column, "a lesson file holds one YAML document; this starts a second one"))
     return _convert(documents[0], path, problems), problems
+
+
+def _check_size(events: Iterable[yaml.Event], path: str) -> Problem | None:
+    """The first bound of the module docstring that the event stream breaks, as a problem."""
+    sizes: dict[str, tuple[int, int]] = {}  # anchor -> (nodes, alias references) once expanded
+    open_anchors: list[str | None] = []  # anchors of the collections being read, outermost first
+    counts: list[list[int]] = [[0, 0]]  # per open collection: nodes and alias references inside
+    nodes = aliases = 0
+    for event in events:
+        mark = event.start_mark
+        where = (mark.line + 1, mark.column + 1)
+        if isinstance(event, yaml.DocumentStartEvent):
+            sizes.clear()  # anchors do not carry over from one document to the next
+        elif isinstance(event, yaml.AliasEvent):
+            if event.anchor in open_anchors:
+                return Problem(path, *where, f"alias *{event.anchor} is inside the node it names (a recursive alias)")
+            alias_nodes, alias_refs = sizes.get(event.anchor, (0, 0))  # undefined: the composer says so
+            nodes += alias_nodes
+            aliases += alias_refs + 1
+            counts[-1][0] += alias_nodes
+            counts[-1][1] += alias_refs + 1
+            if aliases > MAX_ALIAS_EXPANSIONS:
+                return Problem(
+                    path, *where, f"aliases here would be expanded more than {MAX_ALIAS_EXPANSIONS} times; write the values out"
+                )
+        elif isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent)):
+            nodes += 1
+            counts[-1][0] += 1
+            if isinstance(event, yaml.CollectionStartEvent):
+                if len(open_anchors) >= MAX_DEPTH:
+                    return Problem(path, *where, f"lists and mappings are nested more than {MAX_DEPTH} levels deep here")
+                open_anchors.append(event.anchor)
+                counts.append([1, 0])
+            elif event.anchor is not None:
+                sizes[event.anchor] = (1, 0)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            anchor = open_anchors.pop()
+            inside = counts.pop()
+            counts[-1][0] += inside[0] - 1  # the start event was counted in the parent already
+            counts[-1][1] += inside[1]
+            if anchor is not None:
+                sizes[anchor] = (inside[0], inside[1])
+        if nodes > MAX_NODES:
+            return Problem(path, *where, f"the file would have more than {MAX_NODES} values once aliases are expanded")
+    return None
+
+
+# A line inside a quoted string that reads like a YAML key: the sign of a quote closed too late.
+_KEY_LINE = re.compile(r"\n[ \t]*(- +)?[A-Za-z_][\w-]*:(\s|$)")
+
+
+def _syntax_problem(exc: yaml.MarkedYAMLError, text: str, path: str) -> Problem:
+    """A syntax error at the parser's mark, with the context's position and a hint at an unclosed quote."""
+    mark = exc.problem_mark or exc.context_mark
+    line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    message = f"YAML syntax error: {exc.problem or exc.context or 'unreadable'}"
+    context = exc.context_mark
+    if exc.problem and exc.context:
+        if context is not None and context is not mark:
+            message += f" ({exc.context}, which starts at {context.line + 1}:{context.column + 1})"
+        else:
+            message += f" ({exc.context})"
+    quote = _unclosed_quote(exc, text, mark.index if mark else len(text))
+    if quote is not None and quote != (line, column):
+        message += f"; a quoted string that starts at {quote[0]}:{quote[1]} may be unclosed"
+    return Problem(path, line, column, message)
+
+
+def _unclosed_quote(exc: yaml.MarkedYAMLError, text: str, error_index: int) -> tuple[int, int] | None:
+    """Where a quoted scalar that may be unclosed begins (line, column), if one is in sight."""
+    if exc.context == "while scanning a quoted scalar" and exc.context_mark is not None:
+        return exc.context_mark.line + 1, exc.context_mark.column + 1
+    try:
+        for token in yaml.scan(text, Loader=_LOADER):
+            start = token.start_mark
+            if start.index >= error_index:
+                break
+            if isinstance(token, yaml.ScalarToken) and token.style in ('"', "'"):
+                raw = text[start.index : token.end_mark.index]
+                if _KEY_LINE.search(raw):
+                    return start.line + 1, start.column + 1
+    except yaml.YAMLError:
+        pass  # the tokens before the scanner's own error have been looked at
+    return None
+
+
+def _line_and_column(text: str, offset: int) -> tuple[int, int]:
+    """1-based line and column of the character at ``offset``."""
+    before = text[:offset]
+    return before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1
 
 
 def _position(node: yaml.Node) -> tuple[int, int]:

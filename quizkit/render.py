@@ -33,10 +33,25 @@ def render_verdict(verdict: Verdict, question: AnyQuestion | None = None, order=
     if verdict.interpreted_as:
         lines.append(f"  Read as: {verdict.interpreted_as}")
     lines.extend(wrap(line, "  ") for line in verdict.feedback if line)
+    lines.extend(_caret(verdict))
     if reveal and question is not None and verdict.counts_as_attempt and not verdict.is_correct:
         answer = wrap(f"Answer: {correct_answer_text(question, order)}")
         lines.append(answer.replace("Answer:", click.style("Answer:", bold=True), 1))
     return "\n".join(lines)
+
+
+def _caret(verdict: Verdict) -> list[str]:
+    """The learner's answer with ``^~~~`` under the part a message is about (as packaging's
+    parser errors show it); nothing when the verdict has no position."""
+    from quizkit.mathparse import caret_lines
+
+    position = verdict.details.get("position")
+    if not isinstance(position, dict):
+        return []
+    shown = caret_lines(str(position["answer"]), (int(position["start"]), int(position["end"])))
+    if shown is None:
+        return []
+    return [f"    {shown[0]}", "    " + click.style(shown[1], fg="yellow")]
 
 
 def render_options(question: ChoiceQuestion | MultiQuestion, order) -> str:

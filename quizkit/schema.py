@@ -137,11 +137,11 @@ class Number(Spec):
                 return checker.error(node, f"expected a whole number, found {node.value}")
             value = int(value)
         if self.minimum is not None and value < self.minimum:
-            return checker.error(node, f"must be at least {self.minimum:g}, found {node.value}")
+            return checker.error(node, f"must be at least {_bound(self.minimum)}, found {node.value}")
         if self.exclusive_minimum is not None and value <= self.exclusive_minimum:
-            return checker.error(node, f"must be greater than {self.exclusive_minimum:g}, found {node.value}")
+            return checker.error(node, f"must be greater than {_bound(self.exclusive_minimum)}, found {node.value}")
         if self.maximum is not None and value > self.maximum:
-            return checker.error(node, f"must be at most {self.maximum:g}, found {node.value}")
+            return checker.error(node, f"must be at most {_bound(self.maximum)}, found {node.value}")
         return value
 
     def json_schema(self) -> dict[str, Any]:
@@ -153,6 +153,11 @@ class Number(Spec):
         if self.maximum is not None:
             schema["maximum"] = self.maximum
         return self._with_doc(schema)
+
+
+def _bound(value: float) -> str:
+    """A schema bound as written in messages: 1048576 rather than 1.04858e+06."""
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else f"{value:g}"
 
 
 @dataclass

@@ -1,12 +1,16 @@
 """`quizkit take`: an interactive session over one lesson.
 
 The session talks to the learner only through an :class:`IO` object, so the same code serves a
-terminal, piped input (one answer per line) and tests. Progress is saved after every answer.
+terminal, piped input (one answer per line) and tests.
+
+Nothing acknowledged is lost: every answer (and every hint) is saved durably before the learner sees
+its verdict, so whatever was on screen when the process died is in the progress file. The session
+holds the lesson's lock from start to end (see :mod:`quizkit.progress`), so a second ``take`` on the
+same lesson is refused instead of overwriting this one's answers.
 """
 
 from __future__ import annotations
 
-import shutil
 import sys
 import time
 from collections import deque
@@ -18,7 +22,7 @@ import click
 
 from quizkit.appstate import warn
 from quizkit.lesson import AnyQuestion, ChoiceQuestion, Exercise, Lesson, MultiQuestion, SymbolicQuestion
-from quizkit.progress import ItemRecord, LessonProgress, ProgressStore
+from quizkit.progress import ItemRecord, LessonProgress, ProgressStore, install_starter
 from quizkit.questions import LETTERS, correct_answer_text, judge, option_order
 from quizkit.render import render_options, render_verdict
 from quizkit.text import plural, wrap
@@ -116,7 +120,14 @@ class Session:
     # -- top level -----------------------------------------------------------------------------
 
     def run(self) -> int:
-        """Run the session; returns the exit code (0 full marks, 1 otherwise, 130 interrupted)."""
+        """Run the session; returns the exit code (0 full marks, 1 otherwise, 130 interrupted).
+
+        Raises :class:`~quizkit.progress.LessonBusyError` when another session has the lesson open.
+        """
+        with self.store.lock(self.lesson.id):
+            return self._run_locked()
+
+    def _run_locked(self) -> int:
         try:
             self.progress = self._load_progress()
             return self._run_items()
@@ -140,7 +151,7 @@ class Session:
             self.store.reset(self.lesson.id)
         progress, warning = self.store.load(self.lesson.id)
         if warning:
-            self.io.say(click.style("warning: ", fg="yellow") + warning)
+            self.io.say(click.style("warning: ", fg="yellow") + warning + "; starting the lesson afresh")
         if progress is None:
             progress = self.store.fresh(self.lesson.id, self.seed)
         elif self.seed is not None:
@@ -231,11 +242,10 @@ class Session:
             if not command.text.strip():
                 continue
             verdict = judge(question, command.text, order=order, symbolic=self._checker)
-            io.say(render_verdict(verdict, question, order, reveal=True))
             if not verdict.counts_as_attempt:
+                io.say(render_verdict(verdict, question, order, reveal=True))
                 continue
-            if question.explanation:
-                io.say(wrap(question.explanation))
+            # Saved first, shown second: a verdict on screen is always a verdict on disk.
             self._record(
                 question.id,
                 ItemRecord(
@@ -248,6 +258,9 @@ class Session:
                     feedback=list(verdict.feedback),
                 ),
             )
+            io.say(render_verdict(verdict, question, order, reveal=True))
+            if question.explanation:
+                io.say(wrap(question.explanation))
             return False
 
     def _hint(self, item_id: str, hints: tuple[str, ...]) -> None:
@@ -262,10 +275,10 @@ class Session:
                 self.io.say(wrap(f"Hint {index}/{len(hints)}: {hint}"))
             return
         self.progress.hints_seen[item_id] = seen + 1
+        self._save()  # a hint counts against the score, so it is on disk before it is on screen
         label = f"Hint {seen + 1}/{len(hints)}:"
         text = wrap(f"{label} {hints[seen]}")
         self.io.say(text.replace(label, click.style(label, fg="yellow"), 1))
-        self._save()
 
     def _record(self, item_id: str, record: ItemRecord) -> None:
         assert self.progress is not None
@@ -277,11 +290,9 @@ class Session:
     # -- exercises -----------------------------------------------------------------------------
 
     def workspace_file(self, exercise: Exercise) -> Path:
-        """The learner's copy of the starter, created on first visit and never overwritten."""
+        """The learner's copy of the starter: created on first visit, never overwritten once it has content."""
         target = self.store.workspace_for(self.lesson.id) / exercise.starter.name
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(exercise.starter, target)
+        install_starter(exercise.starter, target)
         return target
 
     def _exercise(self, exercise: Exercise, number: int, total: int) -> bool:
@@ -323,7 +334,6 @@ class Session:
         assert self.progress is not None
         self.io.say("Grading ...")
         result = grade_file(self.lesson, exercise, path, self._sandbox())
-        self.io.say(render_text([result], color=self.io.color))
         previous = self.progress.items.get(exercise.id)
         if previous is None or not previous.done or result.score >= previous.score:
             full = result.score >= result.max_score
@@ -332,6 +342,7 @@ class Session:
                 exercise.id,
                 ItemRecord(status.value, result.score, result.max_score, answer=str(path), attempts=(previous.attempts if previous else 0) + 1),
             )
+        self.io.say(render_text([result], color=self.io.color))  # after the save, like every verdict
         if result.score >= result.max_score:
             return True
         self.io.say("Fix your file and press Enter to grade again, or s to move on.")

@@ -6,13 +6,18 @@ its time limit, because neither ``signal.alarm`` nor a thread can interrupt SymP
 deep in big-integer arithmetic. Only plain strings and numbers cross the process boundary.
 
 Equivalence under the declared assumptions combines a numeric check with SymPy. Both expressions
-are evaluated at 46 seeded points of the variables' domains (positive -> (0.05, 3), real ->
-(-3, 3) away from 0, ...; an instructor's ``domain`` replaces these). Where floating point sees a
-difference, the point is re-evaluated exactly (rational point, 30 digits) before it counts, so
-rounding never marks a right answer wrong and a confirmed difference proves the answer wrong.
-Agreement at every usable point counts as equal: ``simplify`` often cannot finish such proofs
-(it leaves ``λ·sign(w) - λ·w/|w|`` as a Piecewise). ``sympy.simplify(a - b) == 0`` decides,
-within a time budget, when too few points are usable because the expressions are not real there.
+are evaluated at 48 points drawn afresh for every check, so no answer can be tuned to them: a few
+with one decimal (readable counterexamples), most unrounded, some near zero (1e-4 to 1e-2 in size)
+and some large (1e2 to 1e4), as the variables' assumptions allow; an instructor's ``domain``
+replaces these ranges. Where floating point sees a difference, the point is re-evaluated exactly
+(rational point, 30 digits, ``evalf(strict=True)``, time-bounded): a point without accurate digits
+is dropped rather than used, so a confirmed difference is a true counterexample. Agreement at
+every usable point counts as equal: ``simplify`` often cannot finish such proofs (it leaves
+``λ·sign(w) - λ·w/|w|`` as a Piecewise). ``sympy.simplify(a - b) == 0`` decides, within a time
+budget, when too few points are usable because the expressions are not real there.
+
+An answer that is wrong but whose derivative is the key (the penalty instead of its gradient)
+gets feedback saying so, after the question's own listed wrong answers.
 """
 
 from __future__ import annotations
@@ -31,17 +36,18 @@ import sys
 import tempfile
 import threading
 import time
-import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quizkit import mathparse
-from quizkit.lesson import ExpressionWrong
+
+if TYPE_CHECKING:
+    from quizkit.lesson import ExpressionWrong
 from quizkit.mathparse import ParseError
 
 __all__ = [
@@ -50,7 +56,7 @@ __all__ = [
     "SymbolicResult",
     "SymbolicSpec",
     "SymbolicWorkerError",
-    "WrongAnswer",
+    "WrongAnswer",  # noqa: F822 (provided by the module's __getattr__)
     "check_answer",
     "spec_problems",
 ]
@@ -64,26 +70,18 @@ INVALID = "invalid"
 STARTUP_TIMEOUT = 30.0  # seconds for a worker to import SymPy; generous for slow CI machines
 TOO_COMPLEX = "This expression is too complex to check; please simplify it."
 
-# Sampling: the first points use one decimal so counterexamples are easy to read.
-_NICE_POINTS = 8
-_FINE_POINTS = 32
-_WIDE_POINTS = 6  # from a ten times wider range, for variables without an explicit domain
-_MIN_AGREEING_POINTS = 8
-_UNDEFINED_SHARE = 0.2  # answer not real where the key is, at more than this share: wrong
-_EXACT_DIGITS = 30
-_SPEC_CACHE_SIZE = 64
+TOO_LARGE = "The values of this expression are too large to check; please simplify it."
 
-_DEFAULT_RANGES: dict[str, tuple[float, float]] = {
-    "real": (-3.0, 3.0),
-    "nonzero": (-3.0, 3.0),
-    "positive": (0.05, 3.0),
-    "nonnegative": (0.05, 3.0),
-    "negative": (-3.0, -0.05),
-    "nonpositive": (-3.0, -0.05),
-    "integer": (-5.0, 5.0),
-}
-# sign, Abs and Heaviside jump at 0; default sampling stays this far away from it.
-_AVOID_ZERO = 0.05
+# Sample points, drawn fresh for every check: (kind, count). See _draw for what each kind is.
+_POINT_KINDS = (("nice", 6), ("plain", 22), ("small", 12), ("large", 8))
+_MIN_AGREEING_POINTS = 8
+_CLEARLY_APART = 1e-6  # relative difference that floating point cannot fake in these expressions
+_MAX_UNDEFINED_POINTS = 1  # answer undefined where the key is defined, at more points: wrong
+_EXACT_DIGITS = 30
+_EXACT_MAX_DIGITS = 2000  # working precision evalf may raise to (cancellation in cosh² − sinh²)
+_EXACT_POINT_BUDGET = 0.2  # seconds for one exact evaluation; the whole check gets exact_budget
+_DERIVATIVE_BUDGET = 0.2  # seconds to differentiate an answer when looking for a slip
+_SPEC_CACHE_SIZE = 64
 
 
 # ============================================================================================
@@ -116,9 +114,16 @@ class FrozenMap(Mapping[str, Any]):
         return f"FrozenMap({self._items!r})"
 
 
-# A known wrong answer (SymPy syntax) and the feedback for anything equivalent to it: the lesson
-# model's type, so a question's wrong answers pass straight through.
-WrongAnswer = ExpressionWrong
+def __getattr__(name: str) -> Any:
+    # WrongAnswer, a known wrong answer (SymPy syntax) and the feedback for anything equivalent to
+    # it, is the lesson model's ExpressionWrong, so a question's wrong answers pass straight
+    # through. It is looked up on first use: the worker process imports this module and must not
+    # pay for loading the lesson model (YAML, schema) before its first answer.
+    if name == "WrongAnswer":
+        from quizkit.lesson import ExpressionWrong
+
+        return ExpressionWrong
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -133,7 +138,7 @@ class SymbolicSpec:
 
     key: str
     variables: Mapping[str, str]
-    wrong_answers: tuple[WrongAnswer, ...] = ()
+    wrong_answers: tuple[ExpressionWrong, ...] = ()
     tolerance: float = 1e-9
     domain: Mapping[str, tuple[float, float]] = field(default_factory=FrozenMap)
 
@@ -154,13 +159,15 @@ class SymbolicResult:
     attempt). ``interpreted_as`` is the one-line reading of the answer (``λ·sign(w)``), ``None``
     when it could not be read. For incorrect answers ``counterexample`` holds a point where the
     answer and the key differ: the declared variable names, plus ``"answer"`` and ``"expected"``
-    (``answer`` is NaN where the answer is not a real number).
+    (``answer`` is NaN where the answer is not a real number). For invalid answers ``span`` is
+    the (start, end) of the part of the answer the message is about, for a caret under it.
     """
 
     status: str
     feedback: tuple[str, ...]
     interpreted_as: str | None
     counterexample: dict[str, float] | None = None
+    span: tuple[int, int] | None = None
 
 
 class SymbolicWorkerError(RuntimeError):
@@ -204,11 +211,8 @@ def _spec_payload(spec: SymbolicSpec) -> dict[str, Any]:
     }
 
 
-def _invalid(message: str, normalized: str | None) -> SymbolicResult:
-    lines = [f"Could not read your answer: {message}."]
-    if normalized is not None:
-        lines.append(f"Your input was read as: {normalized}")
-    return SymbolicResult(INVALID, tuple(lines), None, None)
+def _invalid(error: ParseError) -> SymbolicResult:
+    return SymbolicResult(INVALID, (error.message,), None, None, error.span)
 
 
 def _result_from_payload(payload: Mapping[str, Any]) -> SymbolicResult:
@@ -218,6 +222,7 @@ def _result_from_payload(payload: Mapping[str, Any]) -> SymbolicResult:
         feedback=tuple(str(line) for line in payload["feedback"]),
         interpreted_as=payload.get("interpreted_as"),
         counterexample=None if counterexample is None else {str(k): float(v) for k, v in counterexample.items()},
+        span=None if payload.get("span") is None else (int(payload["span"][0]), int(payload["span"][1])),
     )
 
 
@@ -234,21 +239,44 @@ class _WorkerDied(Exception):
     """The worker exited (crashed, or was killed for memory) before answering."""
 
 
-def _worker_command() -> list[str]:
+def _worker_command(warm_up: bool) -> list[str]:
     # -I: ignore PYTHON* variables, user site-packages and the current directory. The package's
     # parent directory is put on sys.path explicitly so this works from a checkout or an install.
+    # When SymPy and mpmath are found here, -S also skips the site module (and every .pth file
+    # in site-packages): their directories are passed instead, which shortens each cold start.
     package_parent = str(Path(__file__).resolve().parent.parent)
-    bootstrap = "import sys; sys.path.insert(0, sys.argv[1]); from quizkit.symbolic import serve; serve()"
-    return [sys.executable, "-I", "-c", bootstrap, package_parent]
+    library_dirs = _library_dirs(("sympy", "mpmath"))
+    flags = ["-I", "-S"] if library_dirs else ["-I"]
+    bootstrap = (
+        "import sys; sys.path[:0] = sys.argv[3:]; sys.path.insert(0, sys.argv[1]); "
+        "from quizkit.symbolic import serve; serve(warm_up=sys.argv[2] == 'warm')"
+    )
+    return [sys.executable, *flags, "-c", bootstrap, package_parent, "warm" if warm_up else "cold", *library_dirs]
+
+
+def _library_dirs(names: Sequence[str]) -> list[str]:
+    """The sys.path entries the packages ``names`` are imported from (without importing them), or
+    an empty list if one cannot be located that way."""
+    import importlib.util
+
+    found: list[str] = []
+    for name in names:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None or spec.submodule_search_locations is None:
+            return []
+        directory = str(Path(spec.origin).parent.parent)
+        if directory not in found:
+            found.append(directory)
+    return found
 
 
 class _Worker:
     """One worker process, with a thread that turns its stdout into a queue of lines."""
 
-    def __init__(self) -> None:
+    def __init__(self, warm_up: bool = True) -> None:
         self._stderr = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
-            _worker_command(),
+            _worker_command(warm_up),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
@@ -325,6 +353,10 @@ class _Worker:
         self.process.kill()
         self._finish()
 
+    def release(self) -> None:
+        """Ask the worker to exit (end of input) without waiting for it: it exits on its own."""
+        self._close_stdin()
+
     def stop(self, grace: float = 1.0) -> None:
         """Ask the worker to exit (end of input); kill it if it does not within ``grace`` s."""
         self._close_stdin()
@@ -353,13 +385,21 @@ class SymbolicChecker:
     """Checks symbolic answers in a warm worker process, each check bounded by ``timeout`` s.
 
     Use as a context manager, or call :meth:`close`. Thread-safe: checks are serialised.
+
+    With ``spare`` (the default), a second worker is kept warm once the first is ready, so the
+    check after a killed one does not wait for SymPy to load again. ``warm_up=False`` skips the
+    worker's warm-up checks: right for a single check (``quizkit check``), where the warm-up
+    would only delay the answer.
     """
 
-    def __init__(self, timeout: float = 1.5) -> None:
+    def __init__(self, timeout: float = 1.5, *, spare: bool = True, warm_up: bool = True) -> None:
         if not timeout > 0:
             raise ValueError(f"timeout must be positive, not {timeout!r}")
         self.timeout = timeout
+        self.keep_spare = spare
+        self.warm_up = warm_up
         self._worker: _Worker | None = None
+        self._spare: _Worker | None = None
         self._lock = threading.Lock()
         self._request_ids = itertools.count(1)
 
@@ -386,25 +426,53 @@ class SymbolicChecker:
         with self._lock:
             self._spawn_if_needed()
 
+    def wait_ready(self, timeout: float = STARTUP_TIMEOUT) -> None:
+        """Block until the worker, and the spare if one is kept, have loaded SymPy.
+
+        Checks do this themselves; call it to have the checker fully warm beforehand.
+        """
+        with self._lock:
+            self._spawn_if_needed().wait_ready(timeout)
+            self._ensure_spare()
+            if self._spare is not None:
+                self._spare.wait_ready(timeout)
+
     def _spawn_if_needed(self) -> _Worker:
         if self._worker is None or not self._worker.alive():
             if self._worker is not None:
                 log.warning("symbolic worker exited; restarting. Its last output:\n%s", self._worker.stderr_tail())
                 self._worker.kill()
-            self._worker = _Worker()
+            self._worker = self._take_spare() or _Worker(self.warm_up)
         return self._worker
+
+    def _take_spare(self) -> _Worker | None:
+        spare, self._spare = self._spare, None
+        if spare is not None and not spare.alive():
+            spare.kill()
+            return None
+        return spare
+
+    def _ensure_spare(self) -> None:
+        # Started only once the current worker is ready, so the two never load SymPy at the same
+        # time on a learner's first answer.
+        if self.keep_spare and (self._spare is None or not self._spare.alive()):
+            if self._spare is not None:
+                self._spare.kill()
+            self._spare = _Worker(self.warm_up)
 
     def _restart(self) -> None:
         if self._worker is not None:
             self._worker.kill()
-        # Started now, so it is usually warm again by the time the learner answers.
-        self._worker = _Worker()
+        # The spare is usually warm already; otherwise a new worker starts now, so it is
+        # usually warm again by the time the learner answers.
+        self._worker = self._take_spare() or _Worker(self.warm_up)
 
     def _ask(self, request: dict[str, Any], timeout: float) -> dict[str, Any] | None:
         """The worker's reply, or None when it ran out of time or died on this request."""
         with self._lock:
             worker = self._spawn_if_needed()
             worker.wait_ready(STARTUP_TIMEOUT)
+            self._ensure_spare()
             try:
                 return worker.ask({**request, "id": next(self._request_ids)}, timeout)
             except _WorkerTimeout:
@@ -424,12 +492,16 @@ class SymbolicChecker:
         try:
             mathparse.precheck(answer)
         except ParseError as error:
-            return _invalid(error.message, error.normalized)
+            return _invalid(error)
         request = {
             "op": "check",
             "answer": answer,
             "spec": _spec_payload(spec),
             "simplify_budget": self.timeout / 2,
+            # Exact evaluation at the points where floating point is not enough (0.4 s of 1.5).
+            "exact_budget": self.timeout * 0.27,
+            # What the worker may spend before answering on its own, short of the hard kill.
+            "check_budget": self.timeout * 0.8,
         }
         reply = self._ask(request, self.timeout)
         if reply is None:
@@ -455,12 +527,21 @@ class SymbolicChecker:
             return [f"the answer key could not be checked: {reply['error']}"]
         return [str(problem) for problem in reply["result"]["problems"]]
 
-    def close(self, grace: float = 1.0) -> None:
-        """Stop the worker (killed after ``grace`` s). The checker may be used again; it then starts a new one."""
+    def close(self, grace: float = 1.0, *, wait: bool = True) -> None:
+        """Stop the workers (killed after ``grace`` s). The checker may be used again; it then starts a new one.
+
+        With ``wait=False`` the workers are only told to exit (end of input) and nobody waits for
+        them: for a process that is about to exit, such as ``quizkit check`` after printing.
+        """
         with self._lock:
-            if self._worker is not None:
-                self._worker.stop(grace)
-                self._worker = None
+            for worker in (self._worker, self._spare):
+                if worker is None:
+                    continue
+                if wait:
+                    worker.stop(grace)
+                else:
+                    worker.release()
+            self._worker = self._spare = None
 
 
 _shared_checker: SymbolicChecker | None = None
@@ -473,7 +554,8 @@ def check_answer(answer: str, spec: SymbolicSpec) -> SymbolicResult:
     with _shared_lock:
         if _shared_checker is None:
             _shared_checker = SymbolicChecker()
-            atexit.register(_shared_checker.close)
+            # At exit nobody needs to wait: the workers exit when their input closes.
+            atexit.register(_shared_checker.close, wait=False)
     return _shared_checker.check(answer, spec)
 
 
@@ -523,8 +605,15 @@ def _power(base: float, exponent: float) -> float:
     return math.nan if isinstance(result, complex) else result
 
 
-def _compile(expression: Any, sp: Any, index: Mapping[Any, int]) -> FloatFunction | None:
-    """A fast float evaluator for ``expression``, or None if it uses something unsupported."""
+def _compile(
+    expression: Any, sp: Any, index: Mapping[Any, int], fold: Callable[[Any], float | None]
+) -> FloatFunction | None:
+    """A fast float evaluator for ``expression``, or None if it uses something unsupported.
+
+    Constant parts (``cosh(400)² − sinh(400)²``) are evaluated once by ``fold``, exactly, so
+    floating point never meets their huge intermediate values; None from it means "no usable
+    value", which makes the whole expression go the exact way.
+    """
     unary: dict[Any, Callable[[float], float]] = {
         sp.sign: _sign, sp.Abs: abs, sp.exp: math.exp, sp.log: math.log,
         sp.sin: math.sin, sp.cos: math.cos, sp.tan: math.tan,
@@ -536,6 +625,9 @@ def _compile(expression: Any, sp: Any, index: Mapping[Any, int]) -> FloatFunctio
         if node.is_Symbol:
             position = index[node]
             return lambda point: point[position]
+        if not node.free_symbols and not (node.is_Number or node.is_NumberSymbol):
+            value = fold(node)
+            return None if value is None else (lambda point: value)
         if node.is_Number or node.is_NumberSymbol:
             constant = float(node)  # enormous rationals become inf and make the point unusable
             return lambda point: constant
@@ -589,37 +681,97 @@ def _close(first: float, second: float, tolerance: float) -> bool:
     return abs(first - second) <= tolerance * max(abs(first), abs(second), 1e-3)
 
 
-def _draw(rng: random.Random, low: float, high: float, decimals: int, avoid: float, integer: bool) -> float:
-    """A random value in (low, high), rounded to ``decimals`` (more if the range is narrow)."""
-    if integer:
-        choices = [n for n in range(math.ceil(low), math.floor(high) + 1) if abs(n) >= avoid] or [math.ceil(low)]
-        return float(rng.choice(choices))
-    for attempt in range(60):
-        value = round(rng.uniform(low, high), decimals + attempt // 10)
-        if low < value < high and abs(value) >= avoid:
-            return value
-    return rng.uniform(low, high)
+def _log_uniform(rng: random.Random, low: float, high: float) -> float:
+    return math.exp(rng.uniform(math.log(low), math.log(high)))
 
 
-def _sample_points(assumptions: Sequence[str], domains: Sequence[tuple[float, float] | None], seed: int) -> list[Point]:
-    """Seeded sample points: a few with one decimal, many with three, some from a wider range."""
-    rng = random.Random(seed)
+def _draw(rng: random.Random, assumption: str, domain: tuple[float, float] | None, kind: str) -> float:
+    """One coordinate of a sample point; ``kind`` is "nice", "plain", "small" or "large".
+
+    With an author's domain, every kind is drawn inside it (the author knows where the answer
+    must hold). Otherwise "small" values are 1e-4..1e-2 in size and "large" ones 1e2..1e4, signed
+    as the assumption allows; "nice" ones have one decimal so counterexamples are easy to read.
+    """
+    if domain is not None:
+        low, high = domain
+        if kind == "nice":
+            nice = [n / 10 for n in range(math.ceil(low * 10), math.floor(high * 10) + 1) if low < n / 10 < high and n]
+            if nice:
+                return rng.choice(nice)
+        if assumption == "integer":
+            whole = [n for n in range(math.ceil(low), math.floor(high) + 1) if n]
+            return float(rng.choice(whole)) if whole else float(math.ceil(low))
+        while True:
+            value = rng.uniform(low, high)
+            if value != 0 and low < value < high:
+                return value
+    sign = rng.choice((-1.0, 1.0))
+    if assumption in ("positive", "nonnegative"):
+        sign = 1.0
+    elif assumption in ("negative", "nonpositive"):
+        sign = -1.0
+    if assumption == "integer":
+        if kind == "large":
+            return sign * rng.randint(100, 10_000)
+        return sign * rng.randint(1, 5)
+    if kind == "nice":
+        return sign * rng.randint(1, 30) / 10
+    if kind == "small":
+        return sign * _log_uniform(rng, 1e-4, 1e-2)
+    if kind == "large":
+        return sign * _log_uniform(rng, 1e2, 1e4)
+    return sign * rng.uniform(1e-3, 3.0)
+
+
+_EXTREMES = {"small": (1e-4, 1e-2), "large": (1e2, 1e4)}
+
+
+def _extreme(rng: random.Random, assumption: str, kind: str, rotation: int) -> float:
+    """A near-zero or large value for a variable's ``rotation``-th turn: the sign alternates and
+    the lower and upper decade of the range take turns, so four turns cover both signs in both."""
+    low, high = _EXTREMES[kind]
+    middle = math.sqrt(low * high)
+    magnitude = _log_uniform(rng, *((low, middle) if rotation // 2 % 2 == 0 else (middle, high)))
+    if assumption in ("positive", "nonnegative"):
+        return magnitude
+    if assumption in ("negative", "nonpositive"):
+        return -magnitude
+    return magnitude if rotation % 2 == 0 else -magnitude
+
+
+def _sample_points(
+    assumptions: Sequence[str], domains: Sequence[tuple[float, float] | None], rng: random.Random
+) -> list[Point]:
+    """Fresh sample points for one check: a few nice ones first (readable counterexamples), then
+    unrounded ones, some near zero and some large.
+
+    In the near-zero and large blocks the variables take turns: at each point one of them is
+    surely extreme (see :func:`_extreme`: every variable is seen near 0 and far out, on both sides
+    its assumption allows and in both decades), and each other one is extreme by chance.
+    """
     points: list[Point] = []
-    for number in range(_NICE_POINTS + _FINE_POINTS + _WIDE_POINTS):
-        decimals = 1 if number < _NICE_POINTS or number >= _NICE_POINTS + _FINE_POINTS else 3
-        wide = number >= _NICE_POINTS + _FINE_POINTS
-        values: list[float] = []
-        for assumption, domain in zip(assumptions, domains, strict=True):
-            if domain is not None:
-                # The author's range is trusted as is; only exact zero is avoided.
-                low, high, avoid = domain[0], domain[1], 1e-12
-            else:
-                low, high = _DEFAULT_RANGES[assumption]
-                low, high = (low * 10, high * 10) if wide else (low, high)
-                avoid = 1.0 if assumption == "integer" else _AVOID_ZERO
-            values.append(_draw(rng, low, high, decimals, avoid, assumption == "integer"))
-        points.append(tuple(values))
+    count_variables = max(1, len(assumptions))
+    for kind, count in _POINT_KINDS:
+        for number in range(count):
+            turn, rotation = number % count_variables, number // count_variables
+            point = []
+            for position, (assumption, domain) in enumerate(zip(assumptions, domains, strict=True)):
+                if kind in ("nice", "plain"):
+                    point.append(_draw(rng, assumption, domain, kind))
+                elif position == turn and domain is None and assumption != "integer":
+                    point.append(_extreme(rng, assumption, kind, rotation))
+                else:
+                    point.append(_draw(rng, assumption, domain, kind if rng.random() < 0.5 else "plain"))
+            points.append(tuple(point))
     return points
+
+
+class _Dropped:
+    """Marker for a point whose exact value has no accurate digits (or took too long): no evidence."""
+
+
+DROPPED = _Dropped()
+Exact = float | None | _Dropped  # a real value (±inf: finite but beyond floats), undefined, or dropped
 
 
 @dataclass
@@ -627,8 +779,7 @@ class _Reference:
     """An expression that answers are compared with (the key or a listed wrong answer)."""
 
     expression: Any
-    values: list[float | None]
-    exact: dict[int, float | None] = field(default_factory=dict)
+    function: FloatFunction | None
 
 
 @dataclass
@@ -648,16 +799,95 @@ class _Prepared:
     problems: list[str]
     tolerance: float = 1e-9
     symbols: list[Any] = field(default_factory=list)
-    points: list[Point] = field(default_factory=list)
-    exact_points: list[dict[Any, Any]] = field(default_factory=list)
+    assumptions: list[str] = field(default_factory=list)
+    domains: list[tuple[float, float] | None] = field(default_factory=list)
     key: _Reference | None = None
     key_error: str | None = None
     listed: list[_Listed] = field(default_factory=list)
 
 
+class _Round:
+    """The sample points of one check, and everything computed at them (values are cached per
+    expression, exact values per expression and point)."""
+
+    def __init__(self, prepared: _Prepared, sp: Any, exact_budget: float) -> None:
+        self.prepared = prepared
+        self.sp = sp
+        self.points = _sample_points(prepared.assumptions, prepared.domains, random.Random())
+        self._exact_points: dict[int, dict[Any, Any]] = {}
+        self._values: dict[int, list[float | None]] = {}
+        self._exact: dict[tuple[int, int], Exact] = {}
+        self.exact_deadline = time.monotonic() + exact_budget
+        self.overflowed = 0  # points where an exact value was too large even for SymPy's floats
+        self.timed_out = 0  # points whose exact value took too long
+
+    def values(self, reference: _Reference) -> list[float | None]:
+        found = self._values.get(id(reference))
+        if found is None:
+            if reference.function is None:
+                # Something the fast evaluator does not know: SymPy evaluates each point.
+                found = [None if isinstance(value, _Dropped) else value for value in
+                         (self.exact(reference, number) for number in range(len(self.points)))]  # fmt: skip
+                found = [value if value is None or math.isfinite(value) else None for value in found]
+            else:
+                found = [_evaluate(reference.function, point) for point in self.points]
+            self._values[id(reference)] = found
+        return found
+
+    def exact_point(self, number: int) -> dict[Any, Any]:
+        if number not in self._exact_points:
+            coordinates = zip(self.prepared.symbols, self.points[number], strict=True)
+            self._exact_points[number] = {symbol: self.sp.Rational(repr(value)) for symbol, value in coordinates}
+        return self._exact_points[number]
+
+    def exact(self, reference: _Reference, number: int) -> Exact:
+        """The value at the exact rational point to 30 correct digits (strict: SymPy raises rather
+        than return digits it cannot vouch for), bounded in time."""
+        # A constant has one value at every point: evaluate it once.
+        cache_key = (id(reference), number if reference.expression.free_symbols else -1)
+        if cache_key not in self._exact:
+            self._exact[cache_key] = self._compute_exact(reference.expression, number)
+        return self._exact[cache_key]
+
+    def _compute_exact(self, expression: Any, number: int) -> Exact:
+        remaining = self.exact_deadline - time.monotonic()
+        if remaining <= 0:
+            self.timed_out += 1
+            return DROPPED
+        sp = self.sp
+        point = self.exact_point(number)
+        try:
+            with _time_budget(min(remaining, _EXACT_POINT_BUDGET)):
+                for jump in expression.atoms(sp.sign, sp.Heaviside):  # see _Engine._constant
+                    jump.args[0].evalf(_EXACT_DIGITS, subs=point, strict=True, maxn=_EXACT_MAX_DIGITS)
+                value = expression.evalf(_EXACT_DIGITS, subs=point, strict=True, maxn=_EXACT_MAX_DIGITS)
+        except _BudgetExceeded:
+            self.timed_out += 1
+            return DROPPED
+        except OverflowError:
+            self.overflowed += 1
+            return DROPPED
+        except (ArithmeticError, ValueError, TypeError, NotImplementedError, AttributeError):
+            # PrecisionExhausted (an ArithmeticError) among them: no digits to trust.
+            return DROPPED
+        if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+            return None
+        if not value.is_number:
+            return DROPPED
+        real, imaginary = value.as_real_imag()
+        if not (real.is_Number and imaginary.is_Number):
+            return DROPPED
+        real_value, imaginary_value = float(real), float(imaginary)
+        if math.isnan(real_value):
+            return DROPPED
+        if abs(imaginary_value) > 1e-20 * max(1.0, abs(real_value)):
+            return None  # not a real number here
+        return real_value  # ±inf when finite but beyond floating point
+
+
 @dataclass
 class _Comparison:
-    outcome: str  # "same" | "different" | "undecided"
+    outcome: str  # "same" | "different" | "undecided" | "too large" | "too complex"
     point: int | None = None
     answer_value: float = math.nan
     expected_value: float = math.nan
@@ -672,11 +902,17 @@ class _Engine:
         self.sp = sympy
         self._specs: OrderedDict[str, _Prepared] = OrderedDict()
         self.simplify_budget = 0.5
+        self.exact_budget = 0.4
+        self.check_budget = 1.2
+        self.check_deadline = math.inf
 
     # -- protocol -------------------------------------------------------------------------
 
     def handle(self, request: Mapping[str, Any]) -> dict[str, Any]:
         self.simplify_budget = float(request.get("simplify_budget", 0.5))
+        self.exact_budget = float(request.get("exact_budget", 0.4))
+        self.check_budget = float(request.get("check_budget", 1.2))
+        self.check_deadline = time.monotonic() + self.check_budget
         operation = request.get("op")
         if operation == "check":
             return self.check(str(request["answer"]), request["spec"])
@@ -687,8 +923,8 @@ class _Engine:
     def warm_up(self) -> None:
         """Exercise every code path once so the first real check is as fast as later ones."""
         spec = {"key": "lam*sign(w)", "variables": [["w", "real"], ["lam", "positive"]],
-                "wrong_answers": [["lam*Abs(w)", "-"]], "tolerance": 1e-9, "domain": []}  # fmt: skip
-        for answer in ("λ|w|/w", "2λw", "λ|w|", "w +"):
+                "wrong_answers": [["2*lam*w", "-"]], "tolerance": 1e-9, "domain": []}  # fmt: skip
+        for answer in ("λ|w|/w", "2λw", "λ|w|", "w +", "λ sign(w)(cosh(4)^2 - sinh(4)^2)"):
             self.check(answer, spec)
         # simplify() loads much of SymPy on first use; do that now rather than inside a check.
         w = self.sp.Symbol("w", real=True)
@@ -719,19 +955,13 @@ class _Engine:
             return prepared
         prepared.tolerance = float(tolerance)
         prepared.symbols = list(mathparse.symbols(variables).values())
+        prepared.assumptions = [variables[name] for name in declared.values()]
+        prepared.domains = [domain.get(name) for name in declared.values()]
         try:
             key = mathparse.parse(str(spec["key"]), variables)
         except ParseError as error:
             prepared.key_error = error.message
             return prepared
-        assumptions = [variables[name] for name in declared.values()]
-        domains = [domain.get(name) for name in declared.values()]
-        seed = zlib.crc32(json.dumps([spec["key"], spec["variables"]]).encode())
-        prepared.points = _sample_points(assumptions, domains, seed)
-        prepared.exact_points = [
-            {symbol: self.sp.Rational(repr(value)) for symbol, value in zip(prepared.symbols, point, strict=True)}
-            for point in prepared.points
-        ]
         prepared.key = self._reference(key, prepared)
         for text, feedback in spec["wrong_answers"]:
             try:
@@ -743,85 +973,130 @@ class _Engine:
         return prepared
 
     def _reference(self, expression: Any, prepared: _Prepared) -> _Reference:
-        return _Reference(expression, self._values(expression, prepared))
-
-    def _values(self, expression: Any, prepared: _Prepared) -> list[float | None]:
         index = {symbol: position for position, symbol in enumerate(prepared.symbols)}
-        function = _compile(expression, self.sp, index)
-        if function is None:
-            # Something the fast evaluator does not know: let SymPy evaluate each point.
-            return [self._exact_value(expression, point) for point in prepared.exact_points]
-        return [_evaluate(function, point) for point in prepared.points]
+        return _Reference(expression, _compile(expression, self.sp, index, self._constant))
 
-    def _exact_value(self, expression: Any, point: Mapping[Any, Any]) -> float | None:
-        """The value at an exact rational point, to 30 digits; None if not a finite real."""
-        value = expression.xreplace(point).evalf(_EXACT_DIGITS)
-        if not value.is_number or value.has(self.sp.zoo, self.sp.nan, self.sp.oo, -self.sp.oo):
+    def _constant(self, expression: Any) -> float | None:
+        """A constant's value, from 30 exact digits (time-bounded); inf when it overflows, None
+        when it has no usable value."""
+        budget = min(_EXACT_POINT_BUDGET, self.check_deadline - time.monotonic())
+        if budget <= 0.01:
             return None
-        real, imaginary = value.as_real_imag()
-        if not (real.is_Number and imaginary.is_Number):
+        try:
+            with _time_budget(budget):
+                # evalf decides sign(x) and Heaviside(x) from a few digits of x, even with
+                # strict=True: sign(sin(π/7)·sin(2π/7)·sin(3π/7) − √7/8) comes out 1 although x is
+                # exactly 0. Their arguments must show accurate digits themselves first.
+                for jump in expression.atoms(self.sp.sign, self.sp.Heaviside):
+                    jump.args[0].evalf(_EXACT_DIGITS, strict=True, maxn=_EXACT_MAX_DIGITS)
+                value = expression.evalf(_EXACT_DIGITS, strict=True, maxn=_EXACT_MAX_DIGITS)
+        except OverflowError:
+            return math.inf
+        except (_BudgetExceeded, ArithmeticError, ValueError, TypeError, NotImplementedError, AttributeError):
             return None
-        real_value, imaginary_value = float(real), float(imaginary)
-        if abs(imaginary_value) > 1e-20 * max(1.0, abs(real_value)) or not math.isfinite(real_value):
+        if not value.is_Number or value.has(self.sp.zoo, self.sp.nan, self.sp.oo, -self.sp.oo):
             return None
-        return real_value
+        return float(value)
+
+    def _round(self, prepared: _Prepared) -> _Round:
+        return _Round(prepared, self.sp, self.exact_budget)
 
     # -- comparing ------------------------------------------------------------------------
 
-    def compare(
-        self, prepared: _Prepared, answer: Any, values: list[float | None], reference: _Reference
-    ) -> _Comparison:
-        """Whether ``answer`` equals ``reference`` under the declared assumptions."""
-        defined = sum(expected is not None for expected in reference.values)
+    def compare(self, round_: _Round, answer: _Reference, reference: _Reference, *, prove: bool = True) -> _Comparison:
+        """Whether ``answer`` equals ``reference`` under the declared assumptions.
+
+        Floating point decides where both agree; wherever it sees a difference (or cannot
+        evaluate), exact evaluation decides, and only a point where both exact values are known
+        can prove a difference: a confirmed difference is a true counterexample. With too few
+        usable points, ``simplify`` may prove equality (``prove``; skipped for the secondary
+        comparisons that only choose feedback).
+        """
+        tolerance = round_.prepared.tolerance
+        values, expected_values = round_.values(answer), round_.values(reference)
         agreeing = 0
         undefined: list[int] = []
-        for number, (value, expected) in enumerate(zip(values, reference.values, strict=True)):
-            if expected is None:
-                continue  # the reference is undefined here: this point says nothing
-            if value is not None and _close(value, expected, prepared.tolerance):
+        for number, (value, expected) in enumerate(zip(values, expected_values, strict=True)):
+            if value is not None and expected is not None and _close(value, expected, tolerance):
                 agreeing += 1
                 continue
-            # Floating point says different (or overflowed): confirm with the exact point and 30
-            # digits, so cancellation or a huge intermediate never turns a right answer wrong.
-            exact_value = self._exact_value(answer, prepared.exact_points[number])
-            exact_expected = self._reference_exact(reference, number, prepared)
-            if exact_expected is None:
+            if not prove:
+                # Only choosing feedback: floating point is evidence enough, and a difference far
+                # beyond rounding needs no exact proof; points it cannot evaluate are skipped.
+                if value is not None and expected is not None and not _close(value, expected, _CLEARLY_APART):
+                    return _Comparison("different", number, value, expected)
+                continue
+            exact_expected = round_.exact(reference, number)
+            if exact_expected is None or isinstance(exact_expected, _Dropped) or math.isinf(exact_expected):
+                continue  # the reference is undefined or unknown here: this point says nothing
+            exact_value = round_.exact(answer, number)
+            if isinstance(exact_value, _Dropped):
                 continue
             if exact_value is None:
                 undefined.append(number)
-                if len(undefined) > _UNDEFINED_SHARE * defined:
-                    return self._undefined_at(undefined[0], reference)
+                if len(undefined) > _MAX_UNDEFINED_POINTS:
+                    return self._undefined_at(undefined[0], round_, reference)
                 continue
-            if _close(exact_value, exact_expected, prepared.tolerance):
+            if math.isfinite(exact_value) and _close(exact_value, exact_expected, tolerance):
                 agreeing += 1
                 continue
             return _Comparison("different", number, exact_value, exact_expected)
         if agreeing >= _MIN_AGREEING_POINTS:
             return _Comparison("same")
+        if round_.overflowed:
+            return _Comparison("too large")  # not enough evidence, and values beyond any float
         # Too few usable points to judge numerically: SymPy decides, within a time budget.
-        if self._simplifies_to_zero(answer - reference.expression):
+        if prove and self._simplifies_to_zero(answer.expression - reference.expression):
             return _Comparison("same")
+        if round_.timed_out and not undefined:
+            return _Comparison("too complex")
         if undefined:
-            return self._undefined_at(undefined[0], reference)
+            return self._undefined_at(undefined[0], round_, reference)
         return _Comparison("undecided")
 
-    def _reference_exact(self, reference: _Reference, number: int, prepared: _Prepared) -> float | None:
-        if number not in reference.exact:
-            reference.exact[number] = self._exact_value(reference.expression, prepared.exact_points[number])
-        return reference.exact[number]
-
     @staticmethod
-    def _undefined_at(number: int, reference: _Reference) -> _Comparison:
-        expected = reference.values[number]
-        assert expected is not None  # only points where the reference is defined are listed
+    def _undefined_at(number: int, round_: _Round, reference: _Reference) -> _Comparison:
+        expected = round_.exact(reference, number)
+        assert isinstance(expected, float)  # only points where the reference is known are listed
         return _Comparison("different", number, math.nan, expected)
 
     def _simplifies_to_zero(self, difference: Any) -> bool:
+        # Within the simplify budget and what is left of the whole check's time.
+        budget = min(self.simplify_budget, self.check_deadline - time.monotonic())
+        if budget < 0.05:
+            return False
         try:
-            with _time_budget(self.simplify_budget):
+            with _time_budget(budget):
                 return bool(self.sp.simplify(difference) == 0)
         except _BudgetExceeded:
             return False  # could not decide in time; the caller treats that as "not shown equal"
+        except (ArithmeticError, ValueError, TypeError, NotImplementedError):
+            return False  # OverflowError from mpmath among them: not shown equal
+
+    def _antiderivative_of_key(self, round_: _Round, answer: _Reference) -> str | None:
+        """The variable whose derivative of ``answer`` is the key: the learner gave the function
+        (the penalty) rather than its derivative. None when no variable does."""
+        key = round_.prepared.key
+        assert key is not None
+        for symbol in round_.prepared.symbols:
+            if symbol not in answer.expression.free_symbols:
+                continue
+            try:
+                with _time_budget(_DERIVATIVE_BUDGET):
+                    differentiated = self.sp.diff(answer.expression, symbol)
+            except (_BudgetExceeded, ArithmeticError, ValueError, TypeError, NotImplementedError):
+                continue
+            # Outside the budget above: compiling has time budgets of its own, and they do not nest.
+            derivative = self._reference(differentiated, round_.prepared)
+            if derivative.expression == 0:
+                continue
+            # d/dw |w| brings DiracDelta(w), which is 0 wherever w is sampled (never at 0).
+            if derivative.expression.has(self.sp.DiracDelta):
+                without_delta = derivative.expression.replace(self.sp.DiracDelta, lambda *args: self.sp.S.Zero)
+                derivative = self._reference(without_delta, round_.prepared)
+            if self.compare(round_, derivative, key, prove=False).outcome == "same":
+                return mathparse.display_name(symbol.name)
+        return None
 
     # -- operations -----------------------------------------------------------------------
 
@@ -831,32 +1106,45 @@ class _Engine:
             reason = "; ".join(prepared.problems) or prepared.key_error or "unknown problem"
             return _payload(INVALID, [f"This question's answer key is broken ({reason}); please tell the instructor."])
         try:
-            answer = mathparse.parse(text, prepared.variables)
+            answer = self._reference(mathparse.parse(text, prepared.variables), prepared)
         except ParseError as error:
-            result = _invalid(error.message, error.normalized)
-            return _payload(result.status, list(result.feedback))
-        interpreted = mathparse.display(answer)
-        values = self._values(answer, prepared)
-        comparison = self.compare(prepared, answer, values, prepared.key)
+            return _payload(INVALID, [error.message], span=error.span)
+        interpreted = mathparse.reading(text, prepared.variables)
+        round_ = self._round(prepared)
+        comparison = self.compare(round_, answer, prepared.key)
         if comparison.outcome == "same":
             return _payload(CORRECT, [], interpreted)
+        if comparison.outcome == "too large":
+            return _payload(INVALID, [TOO_LARGE], interpreted)
+        if comparison.outcome == "too complex":
+            return _payload(INVALID, [TOO_COMPLEX], interpreted)
         if comparison.outcome == "undecided":
-            message = "Could not decide: your expression and the expected one are undefined at most sample points."
+            message = (
+                "Could not decide: your expression or the expected one is undefined at most test points. "
+                "Check where yours is defined, and simplify it."
+            )
             return _payload(INVALID, [message], interpreted)
         assert comparison.point is not None
-        counterexample = self._counterexample(prepared, comparison)
+        counterexample = self._counterexample(round_, comparison)
         for listed in prepared.listed:
             reference = listed.reference
-            if reference is not None and self.compare(prepared, answer, values, reference).outcome == "same":
+            if reference is not None and self.compare(round_, answer, reference, prove=False).outcome == "same":
                 return _payload(INCORRECT, [listed.feedback], interpreted, counterexample)
-        used = answer.free_symbols | prepared.key.expression.free_symbols
-        line = _difference_line(prepared, comparison, used)
+        variable = self._antiderivative_of_key(round_, answer)
+        if variable is not None:
+            line = (
+                f"This looks like the penalty itself, not its derivative: differentiate your expression "
+                f"with respect to {variable}."
+            )
+            return _payload(INCORRECT, [line], interpreted, counterexample)
+        used = answer.expression.free_symbols | prepared.key.expression.free_symbols
+        line = _difference_line(round_, comparison, used)
         return _payload(INCORRECT, [line], interpreted, counterexample)
 
-    def _counterexample(self, prepared: _Prepared, comparison: _Comparison) -> dict[str, float]:
+    def _counterexample(self, round_: _Round, comparison: _Comparison) -> dict[str, float]:
         assert comparison.point is not None
-        point = prepared.points[comparison.point]
-        result = {name: value for name, value in zip(prepared.declared.values(), point, strict=True)}
+        point = round_.points[comparison.point]
+        result = {name: value for name, value in zip(round_.prepared.declared.values(), point, strict=True)}
         result["answer"] = comparison.answer_value
         result["expected"] = comparison.expected_value
         return result
@@ -869,7 +1157,9 @@ class _Engine:
         key = prepared.key
         if key is None:
             problems.append(f"the answer key {spec['key']!r} cannot be read: {prepared.key_error}")
-        elif sum(value is not None for value in key.values) < _MIN_AGREEING_POINTS:
+            return problems
+        round_ = self._round(prepared)
+        if sum(value is not None for value in round_.values(key)) < _MIN_AGREEING_POINTS:
             problems.append(
                 f"the answer key {spec['key']!r} is undefined or not real at most sample points; "
                 "check the variables' assumptions or give a domain"
@@ -877,10 +1167,8 @@ class _Engine:
         for listed in prepared.listed:
             if listed.error is not None:
                 problems.append(f"the wrong answer {listed.text!r} cannot be read: {listed.error}")
-            elif key is not None and listed.reference is not None:
-                outcome = self.compare(prepared, listed.reference.expression, listed.reference.values, key)
-                if outcome.outcome == "same":
-                    problems.append(f"the wrong answer {listed.text!r} is equivalent to the answer key")
+            elif listed.reference is not None and self.compare(round_, listed.reference, key).outcome == "same":
+                problems.append(f"the wrong answer {listed.text!r} is equivalent to the answer key")
         return problems
 
 
@@ -896,20 +1184,25 @@ def _format_pair(first: float, second: float) -> tuple[str, str]:
 def _format_number(value: float, digits: int) -> str:
     if math.isnan(value):
         return "undefined"
+    if math.isinf(value):
+        return "a number too large to show" if value > 0 else "a negative number too large to show"
     return format(value + 0.0, f".{digits}g")  # + 0.0 turns -0.0 into 0.0
 
 
 def _format_coordinate(value: float) -> str:
+    """``0.3``, or ``≈ 0.00345679`` for an unrounded sample point (6 significant digits)."""
     text = repr(value + 0.0)
-    return text[:-2] if text.endswith(".0") else text
+    text = text[:-2] if text.endswith(".0") else text
+    short = format(value + 0.0, ".6g")
+    return f"= {text}" if len(text) <= 8 else f"≈ {short}"
 
 
-def _difference_line(prepared: _Prepared, comparison: _Comparison, used: set[Any]) -> str:
+def _difference_line(round_: _Round, comparison: _Comparison, used: set[Any]) -> str:
     assert comparison.point is not None
-    point = prepared.points[comparison.point]
+    point = round_.points[comparison.point]
     where = ", ".join(
-        f"{mathparse.display_name(symbol.name)} = {_format_coordinate(value)}"
-        for symbol, value in zip(prepared.symbols, point, strict=True)
+        f"{mathparse.display_name(symbol.name)} {_format_coordinate(value)}"
+        for symbol, value in zip(round_.prepared.symbols, point, strict=True)
         if symbol in used
     )
     answer_text, expected_text = _format_pair(comparison.answer_value, comparison.expected_value)
@@ -924,8 +1217,15 @@ def _payload(
     feedback: list[str],
     interpreted: str | None = None,
     counterexample: dict[str, float] | None = None,
+    span: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
-    return {"status": status, "feedback": feedback, "interpreted_as": interpreted, "counterexample": counterexample}
+    return {
+        "status": status,
+        "feedback": feedback,
+        "interpreted_as": interpreted,
+        "counterexample": counterexample,
+        "span": None if span is None else list(span),
+    }
 
 
 def _limit_memory(limit: int = 2 * 1024**3) -> None:
@@ -941,13 +1241,14 @@ def _limit_memory(limit: int = 2 * 1024**3) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
-def serve() -> None:
+def serve(warm_up: bool = True) -> None:
     """Run the worker: one JSON request per line on stdin, one JSON reply per line on stdout."""
     _limit_memory()
     protocol = sys.stdout
     sys.stdout = sys.stderr  # a stray print must not corrupt the protocol stream
     engine = _Engine()
-    engine.warm_up()
+    if warm_up:
+        engine.warm_up()
 
     def send(message: Mapping[str, Any]) -> None:
         protocol.write(json.dumps(message, ensure_ascii=True) + "\n")
@@ -969,6 +1270,10 @@ def serve() -> None:
 
             traceback.print_exc(file=sys.stderr)
             send({"id": request_id, "error": f"{type(error).__name__}: {error}"})
+    # End of input: every reply has been flushed. Tearing SymPy's modules down takes a while and
+    # serves no one, so leave at once.
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -18,3 +18,12 @@ def wrap(text: str, indent: str = "  ") -> str:
     return "\n\n".join(
         textwrap.fill(" ".join(p.split()), WIDTH, initial_indent=indent, subsequent_indent=indent) for p in paragraphs if p
     )
+
+
+def shorten(text: str, limit: int = 80) -> str:
+    """``text`` cut in the middle to at most ``limit`` characters, so one line stays one line."""
+    text = text.replace("\n", " ")
+    if len(text) <= limit:
+        return text
+    keep = limit - 1
+    return text[: keep - keep // 3] + "…" + text[len(text) - keep // 3 :]

@@ -7,10 +7,13 @@ exercise, so the tests do not depend on the content of the real lessons.
 from __future__ import annotations
 
 import os
+import resource
 import shutil
+import signal
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -107,3 +110,29 @@ def run_quizkit(home: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
         )
 
     return run
+
+
+@contextmanager
+def capped(extra_memory: int = 1 << 30, seconds: int = 30) -> Iterator[None]:
+    """Run a block in this process with a memory and a time cap, restored afterwards.
+
+    For in-process checks of hostile input (alias bombs, deep nesting): should the code under test
+    blow up, the block fails with MemoryError or TimeoutError instead of eating the machine.
+    The memory cap is the address space in use now plus ``extra_memory``.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    in_use = int(Path("/proc/self/statm").read_text().split()[0]) * resource.getpagesize()
+    cap = in_use + extra_memory if hard == resource.RLIM_INFINITY else min(hard, in_use + extra_memory)
+
+    def expire(signum: int, frame: object) -> None:
+        raise TimeoutError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+        signal.signal(signal.SIGALRM, previous)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -46,12 +48,13 @@ def test_list_shows_progress_after_one_answer(run_cli: Run) -> None:
     assert "score 1/4" in line
 
 
-def test_list_reports_a_broken_lesson_without_failing(run_cli: Run, course_dir: Path) -> None:
+def test_list_reports_a_broken_lesson_and_exits_1(run_cli: Run, course_dir: Path) -> None:
     broken = course_dir / "exercises" / "broken"
     broken.mkdir()
     (broken / "lesson.yaml").write_text("id: broken\ncolour: red\n", encoding="utf-8")
     result = run_cli("list")
-    assert result.exit_code == 0
+    assert result.exit_code == 1
+    assert "Demo lesson" in result.output  # the other lessons are still listed
     line = next(line for line in result.output.splitlines() if line.strip().startswith("broken"))
     assert "2 problem(s)" in line and "quizkit validate" in line
 
@@ -269,3 +272,141 @@ def test_take_prefers_isolation_and_warns_once_on_stderr_when_it_is_missing(
     assert result.stdout.count("Grading ...") == 2
     assert warning_sandbox.modes == ["preferred"]
     assert result.stderr.count("quizkit: warning: no user namespaces") == 1
+
+
+# --- OS-level errors on arguments ---------------------------------------------------------------
+
+TOO_LONG = "a" * 300  # longer than any file name the system allows (255 bytes)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("take", TOO_LONG),
+        ("check", TOO_LONG, "q", "1"),
+        ("submit", TOO_LONG, "x.py"),
+        ("submit", TOO_LONG),
+        ("submit", "demo", TOO_LONG),
+        ("validate", TOO_LONG),
+        ("grade", TOO_LONG, "--lesson", "demo"),
+    ],
+    ids=["take", "check", "submit-lesson", "submit-first-file", "submit-file", "validate", "grade"],
+)
+def test_name_too_long_for_the_system_is_one_line_exit_2(run_cli: Run, args: tuple[str, ...]) -> None:
+    assert_one_line_usage_error(run_cli(*args))
+
+
+def test_course_name_too_long_is_one_line_exit_2(invoke_cli: Run) -> None:
+    assert_one_line_usage_error(invoke_cli("--course", TOO_LONG, "list"), "File name too long")
+
+
+def test_gradebook_name_too_long_is_one_line_exit_2(run_cli: Run, tmp_path: Path) -> None:
+    result = run_cli("grade", tmp_path, "--lesson", "demo", "--out", tmp_path / TOO_LONG / "grades.csv")
+    assert_one_line_usage_error(result, "gradebook", "File name too long")
+
+
+def test_submit_a_directory_says_it_is_a_directory(run_cli: Run, tmp_path: Path) -> None:
+    folder = tmp_path / "double.py"
+    folder.mkdir()
+    assert_one_line_usage_error(run_cli("submit", "demo", folder), "is a directory, not a file")
+
+
+def test_submit_a_fifo_says_it_is_a_fifo(run_cli: Run, tmp_path: Path) -> None:
+    fifo = tmp_path / "double.py"
+    os.mkfifo(fifo)
+    assert_one_line_usage_error(run_cli("submit", "demo", fifo), "is a FIFO (named pipe), not a file")
+
+
+def test_submit_a_device_says_it_is_a_device(run_cli: Run) -> None:
+    assert_one_line_usage_error(run_cli("submit", "demo", "/dev/null"), "is a character device, not a file")
+
+
+def test_validate_a_device_says_it_is_not_a_lesson_file(run_cli: Run) -> None:
+    assert_one_line_usage_error(run_cli("validate", "/dev/null"), "is a character device, not a lesson file")
+
+
+def test_validate_a_folder_whose_lesson_yaml_is_a_directory(run_cli: Run, tmp_path: Path) -> None:
+    (tmp_path / "x" / "lesson.yaml").mkdir(parents=True)
+    assert_one_line_usage_error(run_cli("validate", tmp_path / "x"), "lesson.yaml is a directory, not a lesson file")
+
+
+def test_lesson_yaml_that_is_a_directory_is_reported_as_such(run_cli: Run, course_dir: Path) -> None:
+    (course_dir / "exercises" / "odd" / "lesson.yaml").mkdir(parents=True)
+    result = run_cli("take", "odd")
+    assert result.exit_code == 1
+    assert "unknown lesson" not in result.output
+    assert "it is a directory, not a regular file" in result.stderr
+
+
+def test_lesson_yaml_that_is_a_fifo_is_reported_without_blocking(
+    run_quizkit: Callable[..., subprocess.CompletedProcess[str]], course_dir: Path
+) -> None:
+    (course_dir / "exercises" / "odd").mkdir()
+    os.mkfifo(course_dir / "exercises" / "odd" / "lesson.yaml")
+    listed = run_quizkit("--course", course_dir, "list")
+    assert listed.returncode == 1
+    assert "odd" in listed.stdout and "problem" in listed.stdout
+    taken = run_quizkit("--course", course_dir, "take", "odd")
+    assert taken.returncode == 1
+    assert "FIFO" in taken.stderr and "Traceback" not in taken.stderr
+
+
+# --- answers that start with a minus sign -------------------------------------------------------
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_check_takes_a_negative_number_as_the_answer(invoke_cli: Run) -> None:
+    result = invoke_cli("--course", REPO, "check", "lesson3", "l1-step-clamp", "-0.03", "--json")
+    assert result.exit_code == 1
+    verdict = json.loads(result.output)
+    assert verdict["question"] == "l1-step-clamp" and verdict["status"] == "incorrect"
+
+
+def test_check_takes_a_negative_expression_as_the_answer(invoke_cli: Run) -> None:
+    result = invoke_cli("--course", REPO, "check", "lesson3", "l2-gradient", "-2λw")
+    assert result.exit_code in (0, 1)
+    assert "No such option" not in result.output
+    assert "Read as" in result.output or "Your input was read as" in result.output
+
+
+def test_check_negative_answer_on_the_demo_numeric_question(run_cli: Run) -> None:
+    result = run_cli("check", "demo", "step-size", "-0.3")
+    assert result.exit_code == 1
+    assert "No such option" not in result.output
+
+
+def test_check_answer_after_double_dash(run_cli: Run) -> None:
+    assert run_cli("check", "demo", "step-size", "--", "0.3").exit_code == 0
+
+
+def test_check_json_option_still_works_before_the_answer(run_cli: Run) -> None:
+    result = run_cli("check", "--json", "demo", "step-size", "0.3")
+    assert result.exit_code == 0
+    assert json.loads(result.output)["status"] == "correct"
+
+
+def test_check_help_mentions_double_dash(run_cli: Run) -> None:
+    assert " -- " in run_cli("check", "--help").output
+
+
+def test_check_symbolic_invalid_answer_shows_advice_and_a_caret(invoke_cli: Run) -> None:
+    repo = Path(__file__).resolve().parent.parent
+    result = invoke_cli("--course", repo, "check", "lesson3", "l1-gradient", "2λ.w")
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert "Use * or · to multiply, not '.'" in result.output
+    assert lines[-2:] == ["    2λ.w", "      ^"]
+
+
+def test_check_symbolic_label_and_full_stop_are_accepted(invoke_cli: Run) -> None:
+    repo = Path(__file__).resolve().parent.parent
+    result = invoke_cli("--course", repo, "check", "lesson3", "l1-gradient", "dL/dw = λ·sign(w).")
+    assert result.exit_code == 0
+    assert "Read as: λ·sign(w)" in result.output
+
+
+def test_check_numeric_arithmetic_shows_the_computed_value(run_cli: Run) -> None:
+    result = run_cli("check", "demo", "step-size", "0.5-0.2")
+    assert result.exit_code == 0
+    assert "Read as: 0.5-0.2 = 0.3" in result.output

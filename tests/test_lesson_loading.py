@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import capped
 from quizkit.errors import LessonError, Problem
 from quizkit.lesson import ChoiceQuestion, NumericQuestion, load_lesson, read_lesson
 
@@ -708,3 +709,236 @@ def test_hidden_must_be_true_or_false(tmp_path: Path) -> None:
     text = EXERCISE.replace("        args: {x: 2.0}", "        hidden: sometimes\n        args: {x: 2.0}")
     text = "id: x\ntitle: X\n" + text
     assert_reported(problems_in(tmp_path, text), at(text, "sometimes"), "expected true or false")
+
+
+# --- bounds on the YAML itself ----------------------------------------------------------------
+
+LESSON3 = REPO / "exercises" / "lesson3" / "lesson.yaml"
+
+
+def test_recursive_alias_is_a_problem_at_the_alias(tmp_path: Path) -> None:
+    text = "id: x\ntitle: &a [*a]\n"
+    problems = problems_in(tmp_path, text)
+    assert_reported(problems, at(text, "*a"), "recursive alias")
+
+
+def test_nesting_950_deep_is_a_problem_not_a_recursion_error(tmp_path: Path) -> None:
+    text = "id: x\ntitle: " + "[" * 950 + "]" * 950 + "\n"
+    problems = problems_in(tmp_path, text)
+    assert_reported(problems, (2, 7 + 100), "nested more than 100 levels")  # the mapping is level 1
+
+
+def alias_bomb(levels: int, width: int) -> str:
+    names = [f"l{level}" for level in range(levels)]
+    lines = ["id: x", "title: T", f"bomb0: &{names[0]} [" + ", ".join(["lol"] * width) + "]"]
+    for level in range(1, levels):
+        lines.append(f"bomb{level}: &{names[level]} [" + ", ".join([f"*{names[level - 1]}"] * width) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def test_alias_bomb_of_nine_levels_of_nine_is_refused_at_an_alias(tmp_path: Path) -> None:
+    with capped():  # expanded, the bomb would take gigabytes
+        problems = problems_in(tmp_path, alias_bomb(9, 9))
+    [problem] = problems
+    assert "aliases here would be expanded more than" in problem.message
+    assert problem.line > 3
+
+
+def test_wide_alias_of_many_values_is_refused_by_the_node_bound(tmp_path: Path) -> None:
+    text = "id: x\ntitle: T\nbig: &b [" + ", ".join(["1"] * 2000) + "]\nmore: [" + ", ".join(["*b"] * 60) + "]\n"
+    with capped():
+        [problem] = problems_in(tmp_path, text)
+    assert "more than 100000 values once aliases are expanded" in problem.message
+
+
+def test_an_ordinary_alias_still_works(tmp_path: Path) -> None:
+    text = """\
+    id: x
+    title: T
+    questions:
+      - id: a
+        type: choice
+        prompt: P
+        hints: &shared [Look at the sign.]
+        options: [{text: one, correct: true}, {text: two}]
+      - id: b
+        type: choice
+        prompt: P
+        hints: *shared
+        options: [{text: one, correct: true}, {text: two}]
+    """
+    lesson, problems = read_lesson(write_lesson(tmp_path, text))
+    assert problems == []
+    assert lesson is not None and lesson.questions[1].hints == ("Look at the sign.",)
+
+
+def test_unclosed_quote_is_reported_where_it_starts(tmp_path: Path) -> None:
+    lines = LESSON3.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert lines[12].startswith("    prompt: >-")
+    lines[12] = lines[12].replace("prompt: ", 'prompt: "', 1)
+    path = tmp_path / "lesson.yaml"
+    path.write_text("".join(lines), encoding="utf-8")
+    [problem] = read_lesson(path)[1]
+    assert "YAML syntax error" in problem.message
+    assert "a quoted string that starts at 13:13 may be unclosed" in problem.message
+    assert "block mapping, which starts at 11:5" in problem.message  # the context mark
+
+
+def test_quote_left_open_to_the_end_of_the_file_is_reported_where_it_starts(tmp_path: Path) -> None:
+    text = "id: x\ntitle: 'T\nquestions: []\n"
+    [problem] = problems_in(tmp_path, text)
+    assert "a quoted string that starts at 2:8 may be unclosed" in problem.message
+
+
+def test_syntax_error_without_a_quote_gives_no_quote_hint(tmp_path: Path) -> None:
+    [problem] = problems_in(tmp_path, "id: x\ntitle: T\n  bad: 1\n")
+    assert "quoted" not in problem.message
+
+
+def test_directory_named_lesson_yaml_is_a_problem_saying_so(tmp_path: Path) -> None:
+    path = tmp_path / "lesson.yaml"
+    path.mkdir()
+    [problem] = read_lesson(path)[1]
+    assert "it is a directory, not a regular file" in problem.message
+
+
+def test_non_utf8_lesson_file_is_a_problem(tmp_path: Path) -> None:
+    path = tmp_path / "lesson.yaml"
+    path.write_bytes(b"id: x\ntitle: \xff\n")
+    [problem] = read_lesson(path)[1]
+    assert "not UTF-8" in problem.message
+
+
+# --- case values and random blocks numpy would refuse ------------------------------------------
+
+ONE_CASE = """\
+id: x
+title: T
+exercises:
+  - id: double
+    title: Double it
+    prompt: Return 2 * x.
+    parameters: [x]
+    cases:
+      - name: c
+        args: {{x: {value}}}
+"""
+
+ONE_BLOCK = """\
+id: x
+title: T
+exercises:
+  - id: double
+    title: Double it
+    prompt: Return 2 * x.
+    parameters: [x]
+    random:
+      - name: r
+        seed: 1
+        count: {count}
+        args:
+          x: {spec}
+"""
+
+
+@pytest.mark.parametrize(
+    ("value", "token", "fragment"),
+    [
+        ("[[1, 2], [3]]", "[3]", "ragged array"),
+        ("[1, [2]]", "[2]", "ragged array"),
+        ("{array: [1, 2, 3, 4], shape: [3]}", "[3]", "shape [3] holds 3 values, but the array has 4"),
+        ("{array: [1, .nan], dtype: int64}", ".nan", "cannot be stored in an int64 array"),
+        ("{array: [1e300], dtype: int64}", "1e300", "outside the range of int64"),
+        ("{array: [2.5], dtype: int64}", "2.5", "not a whole number"),
+        ("{array: [1e300], dtype: float32}", "1e300", "too large for float32"),
+        ("{array: " + "[" * 65 + "1" + "]" * 65 + "}", "[[", "65 dimensions; numpy allows at most 64"),
+        ("{array: [], shape: [0, 100000, 100000]}", "[0, 100000", "too large"),
+    ],
+    ids=["ragged", "ragged-mixed", "shape-mismatch", "int-nan", "int-1e300", "int-fraction", "float32-overflow", "65-dims", "empty-huge"],
+)
+def test_case_value_numpy_would_refuse_is_reported_in_the_case(tmp_path: Path, value: str, token: str, fragment: str) -> None:
+    text = ONE_CASE.format(value=value)
+    assert_reported(problems_in(tmp_path, text), at(text, token, line_with="args:"), fragment)
+
+
+@pytest.mark.parametrize(
+    ("count", "spec", "token", "fragment"),
+    [
+        (1, "{low: -1e308, high: 1e308}", "1e308}", "high - low is too large"),
+        (1, "{low: 0.5, high: 0.6, dtype: int64}", "0.5", "no whole number lies in [0.5, 0.6]"),
+        (1, "{low: 0, high: 1e300, dtype: int64}", "0,", "within the int64 range"),
+        (1, "{low: 0, high: 1e300, dtype: float32}", "0,", "within ±3.4e38"),
+        (1, "{shape: [100000, 100000], low: 0, high: 1}", "[100000", "too large"),
+        (8, "{shape: [3000, 3000], low: 0, high: 1}", "[3000", "too large"),
+        (100, "{shape: [40, 40], low: 0, high: 1}", "100", "at most 100,000 per random block"),
+    ],
+    ids=["float-overflow", "int-empty-range", "int-out-of-range", "float32-bounds", "shape-1e10", "3000x3000", "elements-x-count"],
+)
+def test_random_block_numpy_would_refuse_is_reported_in_the_block(
+    tmp_path: Path, count: int, spec: str, token: str, fragment: str
+) -> None:
+    text = ONE_BLOCK.format(count=count, spec=spec)
+    line_with = "count:" if token == str(count) else "x:"
+    assert_reported(problems_in(tmp_path, text), at(text, token, line_with=line_with), fragment)
+
+
+def test_count_above_1000_is_refused(tmp_path: Path) -> None:
+    text = ONE_BLOCK.format(count=10000, spec="{low: 0, high: 1}")
+    assert_reported(problems_in(tmp_path, text), at(text, "10000"), "must be at most 1000")
+
+
+def test_more_calls_than_one_grading_job_can_describe_are_refused(tmp_path: Path) -> None:
+    blocks = "".join(
+        f"      - name: r{i}\n        seed: {i}\n        count: 1000\n        args:\n          x: {{low: 0, high: 1}}\n"
+        for i in range(9)
+    )
+    text = ONE_BLOCK.split("    random:\n")[0] + "    random:\n" + blocks
+    assert_reported(problems_in(tmp_path, text), at(text, "- name: r0"), "too many calls to grade in one job")
+
+
+BOUNDARY_VALUES = [
+    "{array: [9.2e18, -9.2e18], dtype: int64}",
+    "{array: [3.4e38, -3.4e38], dtype: float32}",
+    "{array: [], shape: [0, 3]}",
+    "{array: 2.0, shape: [1, 1]}",
+    "{array: " + "[" * 32 + "1" + "]" * 32 + "}",
+    "[[.nan, .inf], [-.inf, 1e308]]",
+]
+BOUNDARY_BLOCKS = [
+    "{low: 0.5, high: 1.5, dtype: int64}",
+    "{low: -9.2e18, high: 9.2e18, dtype: int64}",
+    "{low: -3.4e38, high: 3.4e38, dtype: float32}",
+    "{low: -8e307, high: 8e307}",
+    "{shape: [0, 100000], low: 0, high: 1}",
+]
+
+
+@pytest.mark.parametrize("value", BOUNDARY_VALUES)
+def test_case_value_that_loads_can_be_built_by_numpy(tmp_path: Path, value: str) -> None:
+    from quizkit.exercises import to_argument
+
+    lesson, problems = read_lesson(write_lesson(tmp_path, ONE_CASE.format(value=value)))
+    assert problems == [] and lesson is not None
+    [(_, case_value)] = lesson.exercises[0].cases[0].args
+    to_argument(case_value)
+
+
+@pytest.mark.parametrize("spec", BOUNDARY_BLOCKS)
+def test_random_block_that_loads_can_be_drawn_by_numpy(tmp_path: Path, spec: str) -> None:
+    from quizkit.exercises import draw_random_cases
+
+    lesson, problems = read_lesson(write_lesson(tmp_path, ONE_BLOCK.format(count=3, spec=spec)))
+    assert problems == [] and lesson is not None
+    exercise = lesson.exercises[0]
+    assert len(draw_random_cases(exercise.random[0], exercise.parameters)) == 3
+
+
+def test_control_character_is_reported_at_its_position_on_one_line(tmp_path: Path) -> None:
+    [problem] = problems_in(tmp_path, "id: x\ntitle: a\x1bb\n")
+    assert (problem.line, problem.column) == (2, 9)
+    assert problem.message == "character U+001B is not allowed in YAML (control characters are not allowed)"
+
+
+def test_memory_limit_beyond_what_the_sandbox_can_set_is_refused(tmp_path: Path) -> None:
+    text = "id: x\ntitle: T\n" + EXERCISE.replace("    parameters", "    memory_mb: 1e300\n    parameters")
+    assert_reported(problems_in(tmp_path, text), at(text, "1e300"), "must be at most 1048576, found 1e300")

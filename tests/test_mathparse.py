@@ -9,7 +9,16 @@ import pytest
 import sympy
 
 from quizkit import mathparse
-from quizkit.mathparse import ParseError, canonical_name, display, normalize, parse
+from quizkit.mathparse import (
+    ParseError,
+    canonical_name,
+    caret_lines,
+    display,
+    evaluate_number,
+    normalize,
+    parse,
+    reading,
+)
 
 L1_VARIABLES = {"w": "real", "lam": "positive"}
 ELASTIC_VARIABLES = {"w": "real", "lam1": "positive", "lam2": "positive"}
@@ -172,14 +181,15 @@ def test_heaviside_max_and_min_are_allowed() -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def test_unknown_name_is_named_with_the_question_variables() -> None:
-    error = parse_error("dw")
-    assert error.message.startswith("unknown name 'dw' (this question uses: w, λ)")
+def test_undeclared_symbol_is_named_with_the_question_variables() -> None:
+    error = parse_error("w - η λ sign(w)")
+    assert error.message == "'η' is not a symbol of this question; use only w, λ."
+    assert error.span == (4, 5)
 
 
 def test_derivative_notation_gets_a_hint() -> None:
     error = parse_error("d/dw(lam|w|)")
-    assert "not d/dw" in error.message
+    assert "not the d/dw notation" in error.message
 
 
 def test_parse_error_shows_the_normalized_reading() -> None:
@@ -187,27 +197,29 @@ def test_parse_error_shows_the_normalized_reading() -> None:
 
 
 def test_attribute_access_is_refused_by_name() -> None:
-    assert "'.__class__'" in parse_error("w.__class__").message
+    error = parse_error("w.__class__")
+    assert "not '.'" in error.message
+    assert error.span == (1, 2)
 
 
 def test_unknown_function_is_refused() -> None:
-    assert "unknown name '__import__'" in parse_error("__import__('os')").message
+    assert parse_error("__import__('os')").message.startswith("Unsupported function __import__; supported: abs, sign")
 
 
 def test_function_without_parentheses_is_explained() -> None:
-    assert "sin(...)" in parse_error("sin w").message
+    assert "sin(w)" in parse_error("sin w").message
 
 
 def test_keyword_arguments_are_refused() -> None:
-    assert "keyword arguments" in parse_error("sign(w, evaluate=False)").message
+    assert parse_error("sign(w, evaluate=False)").message == "Write only the expression, without '='."
 
 
 def test_comparisons_are_refused() -> None:
-    assert "comparisons" in parse_error("w < 0").message
+    assert "Comparisons" in parse_error("w < 0").message
 
 
 def test_quoted_text_is_refused() -> None:
-    assert "text in quotes" in parse_error("'w'").message
+    assert "Quotes cannot be used" in parse_error("'w'").message
 
 
 def test_brackets_are_refused() -> None:
@@ -215,7 +227,7 @@ def test_brackets_are_refused() -> None:
 
 
 def test_wrong_number_of_arguments_is_refused() -> None:
-    assert "takes 1 argument" in parse_error("sign(w, w)").message
+    assert "Give sign exactly 1 argument" in parse_error("sign(w, w)").message
 
 
 def test_division_by_zero_is_refused() -> None:
@@ -223,11 +235,15 @@ def test_division_by_zero_is_refused() -> None:
 
 
 def test_unmatched_bar_is_refused() -> None:
-    assert "unmatched '|'" in parse_error("λ|w").message
+    error = parse_error("λ|w")
+    assert "bars come in pairs" in error.message
+    assert error.span == (1, 2)
 
 
 def test_syntax_error_points_near_the_problem() -> None:
-    assert "near ')'" in parse_error("w)").message
+    error = parse_error("w)")
+    assert "no matching opening bracket" in error.message
+    assert error.span == (1, 2)
 
 
 def test_lambda_expression_is_refused() -> None:
@@ -267,12 +283,12 @@ def test_too_many_parts_are_refused() -> None:
 
 @pytest.mark.parametrize("text", ["w\x00", "\x07w", "w\x1b[2J"])
 def test_control_characters_are_refused(text: str) -> None:
-    assert "unsupported character" in parse_error(text).message
+    assert "invisible or unassigned character" in parse_error(text).message
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\t\n"])
 def test_empty_answers_are_refused(text: str) -> None:
-    assert parse_error(text).message == "the answer is empty"
+    assert parse_error(text).message == "The answer is empty; type an expression."
 
 
 def test_broken_declarations_raise_value_error() -> None:
@@ -323,3 +339,183 @@ def test_importing_mathparse_and_normalizing_does_not_import_sympy() -> None:
     code = "import sys, quizkit.mathparse as m; m.normalize('2λw'); m.precheck('w'); print('sympy' in sys.modules)"
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert output.strip() == "False"
+
+
+# --------------------------------------------------------------------------------------------
+# common notation (issue: correct answers refused as invalid)
+# --------------------------------------------------------------------------------------------
+
+L1_KEY = lam * sympy.sign(w)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "dL/dw = λ·sign(w)",
+        "d/dw(λ|w|) = λ sign(w)",
+        "d(λ|w|)/dw = λ sign(w)",
+        "∂L/∂w = λ sign(w)",
+        "L'(w) = λ sign(w)",
+        "L′(w) = λ sign(w)",
+        "f(w) = λ sign(w)",
+        "g(w, λ) = λ sign(w)",
+    ],
+)
+def test_a_derivative_or_function_label_before_equals_is_dropped(text: str) -> None:
+    assert parse(text, L1_VARIABLES) == L1_KEY
+
+
+def test_an_update_label_before_equals_is_dropped() -> None:
+    assert parse("w_new = w - αλ sign(w)", UPDATE_VARIABLES) == w - alpha * lam * sympy.sign(w)
+
+
+@pytest.mark.parametrize("text", ["λ·sign(w).", "λ sign(w),", "λ sign(w);", "λ sign(w) . "])
+def test_sentence_punctuation_at_the_end_is_dropped(text: str) -> None:
+    assert parse(text, L1_VARIABLES) == L1_KEY
+
+
+@pytest.mark.parametrize(("text", "value"), [("½w", w / 2), ("1⁄2 w", w / 2), ("¾w", 3 * w / 4), ("³⁄₁₀ + w", w + sympy.Rational(3, 10))])
+def test_vulgar_fractions_and_the_fraction_slash_are_division(text: str, value: sympy.Expr) -> None:
+    assert parse(text, L1_VARIABLES) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        (r"\lambda \operatorname{sign}(w)", L1_KEY),
+        (r"\lambda\,\mathrm{sgn}(w)", L1_KEY),
+        (r"\frac{\lambda w}{|w|}", lam * w / sympy.Abs(w)),
+        (r"2\lambda w", 2 * lam * w),
+        (r"3λw^{2}", 3 * lam * w**2),
+        (r"\lambda \cdot \text{sign}(w)", L1_KEY),
+        (r"\lambda \times w", lam * w),
+        (r"\left|w\right|", sympy.Abs(w)),
+        (r"\sqrt{w^{2}}", sympy.Abs(w)),
+        (r"$\lambda w$", lam * w),
+    ],
+)
+def test_common_latex_is_read(text: str, value: sympy.Expr) -> None:
+    assert parse(text, L1_VARIABLES) == value
+
+
+def test_latex_subscripts_name_indexed_variables() -> None:
+    assert parse(r"\lambda_{1} sign(w) + 2\lambda_{2} w", ELASTIC_VARIABLES) == parse("λ₁ sign(w) + 2λ₂w", ELASTIC_VARIABLES)
+
+
+@pytest.mark.parametrize("text", ["sgn w", "λ·sgn w"])
+def test_a_function_without_parentheses_stays_invalid_and_shows_how(text: str) -> None:
+    assert parse_error(text).message == "Write sign with parentheses around its argument: sign(w)."
+
+
+def test_an_undeclared_greek_letter_stays_invalid_and_lists_the_declared_ones() -> None:
+    assert parse_error("w - η λ sign(w)", UPDATE_VARIABLES).message == "'η' is not a symbol of this question; use only w, α, λ."
+
+
+# --------------------------------------------------------------------------------------------
+# advice and positions (issue: messages that do not say how to fix the input)
+# --------------------------------------------------------------------------------------------
+
+
+def test_unsupported_function_is_named_with_the_supported_ones() -> None:
+    error = parse_error("floor(w)")
+    assert error.message.startswith("Unsupported function floor; supported: abs, sign, exp, log, sqrt, sin, cos")
+    assert error.span == (0, 5)
+
+
+def test_decimal_comma_gets_the_decimal_point_hint() -> None:
+    error = parse_error("2(w-0,3)+λ")
+    assert error.message == "Use a decimal point, not a comma: write 0.3, not 0,3."
+    assert error.span == (5, 6)
+
+
+def test_dot_between_factors_gets_the_multiplication_hint() -> None:
+    error = parse_error("2λ.w")
+    assert "Use * or · to multiply, not '.'" in error.message
+    assert error.span == (2, 3)
+
+
+def test_braces_get_the_parentheses_hint() -> None:
+    assert parse_error("{w}").message == "Use parentheses ( ) to group, not braces { }."
+
+
+@pytest.mark.parametrize(("text", "plain", "code"), [("λ sign(ԝ)", "w", "U+051D"), ("λ sign(w)·ο", "o", "U+03BF")])
+def test_look_alike_letters_are_named(text: str, plain: str, code: str) -> None:
+    message = parse_error(text).message
+    assert f"looks like {plain} but is {code}" in message
+
+
+def test_an_equation_gets_the_only_the_expression_hint() -> None:
+    error = parse_error("w = λ sign(w)")
+    assert error.message == "Write only the expression, without 'w ='."
+    assert error.span == (2, 3)
+
+
+def test_messages_never_repeat_a_prefix_or_quote_python() -> None:
+    for text in ("w +", "λ*/w", "if w", "λ sign(w) \\", "2λ'"):
+        message = parse_error(text).message
+        assert "could not read" not in message.lower()
+        assert "syntax" not in message.lower()
+
+
+def test_caret_lines_mark_the_span_in_the_typed_text() -> None:
+    error = parse_error("2(w−0,3) + λ")
+    assert caret_lines("2(w−0,3) + λ", error.span) == ("2(w−0,3) + λ", "     ^")
+
+
+def test_caret_covers_a_whole_name() -> None:
+    assert caret_lines("floor(w)", parse_error("floor(w)").span) == ("floor(w)", "^~~~~")
+
+
+def test_reading_keeps_the_learners_order_and_decimals() -> None:
+    assert reading("2(w-0.3)+λ", L1_VARIABLES) == "2(w − 0.3) + λ"
+
+
+def test_reading_shows_the_split_of_glued_names_and_bars() -> None:
+    assert reading("2lamw/|w|", L1_VARIABLES) == "2λ·w/|w|"
+
+
+# --------------------------------------------------------------------------------------------
+# limits after SymPy merges powers
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["(w^1000)^1000", "w^1000·w^1000", "((w^10)^10)^11"])
+def test_powers_are_checked_after_merging(text: str) -> None:
+    assert "too large" in parse_error(text).message
+
+
+# --------------------------------------------------------------------------------------------
+# numbers without SymPy
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "value"), [("0.9^10", 0.9**10), ("0.5-0.08", 0.42), ("3/10", 0.3), ("2*0.15", 0.3), ("2^0.5", 2**0.5), ("−(1/4)", -0.25)])
+def test_evaluate_number_computes_arithmetic(text: str, value: float) -> None:
+    assert evaluate_number(text) == pytest.approx(value, rel=1e-15)
+
+
+@pytest.mark.parametrize("text", ["w", "sqrt(4)", "1/0", "(-8)^(1/3)", "10^10^10", "__import__('os')"])
+def test_evaluate_number_refuses_everything_but_arithmetic(text: str) -> None:
+    with pytest.raises(ParseError):
+        evaluate_number(text)
+
+
+def test_evaluating_numbers_does_not_import_sympy() -> None:
+    code = "import sys, quizkit.mathparse as m; m.evaluate_number('0.9^10'); print('sympy' in sys.modules)"
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert output.strip() == "False"
+
+
+def test_the_assumption_words_belong_to_the_reader_and_the_lesson_model_uses_them() -> None:
+    from quizkit import lesson
+
+    assert lesson.ASSUMPTIONS is mathparse.ASSUMPTIONS
+
+
+@pytest.mark.parametrize("text", ["λ sign(w) for w ≠ 0", "λ·sign(w) (for w ≠ 0)", "λ sign(w), if w != 0."])
+def test_the_prompts_condition_repeated_after_the_answer_is_dropped(text: str) -> None:
+    assert parse(text, L1_VARIABLES) == L1_KEY
+
+
+def test_a_python_conditional_expression_is_not_taken_for_a_condition() -> None:
+    parse_error("λ sign(w) if w != 0 else 0")  # refused, not cut down to λ sign(w)

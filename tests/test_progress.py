@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import threading
+import time
 from pathlib import Path
 
 import click
 import pytest
 
 from quizkit.errors import ProgressError
-from quizkit.progress import FORMAT_VERSION, ItemRecord, LessonProgress, ProgressStore, default_home
+from quizkit.progress import (
+    FORMAT_VERSION,
+    MAX_PROGRESS_BYTES,
+    ItemRecord,
+    LessonBusyError,
+    LessonProgress,
+    ProgressStore,
+    default_home,
+    install_starter,
+)
 
 
 @pytest.fixture
@@ -219,3 +231,205 @@ def test_workspace_is_per_lesson_under_home(store: ProgressStore, tmp_path: Path
 
 def test_fresh_progress_uses_the_given_seed(store: ProgressStore) -> None:
     assert store.fresh("demo", seed=5).seed == 5
+
+
+# --- hostile files in place of the progress file ---------------------------------------------
+
+
+def test_non_utf8_bytes_are_moved_aside_with_a_warning(store: ProgressStore) -> None:
+    path = store.path_for("demo")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b'{"version": 1, "lesson": "\xff\xfe"}')
+    progress, warning = store.load("demo")
+    assert progress is None
+    assert warning is not None and "not UTF-8" in warning
+    assert len(backups(store)) == 1
+
+
+def test_json_nested_100000_deep_is_moved_aside_without_recursing(store: ProgressStore) -> None:
+    damaged(store, "[" * 100_000 + "]" * 100_000)
+    progress, warning = store.load("demo")
+    assert progress is None
+    assert warning is not None and "nested more than" in warning
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(store: ProgressStore) -> None:
+    progress = sample_progress()
+    progress.items["pick-one"].answer = "[[[[" * 50 + '"{{'
+    store.save(progress)
+    assert store.load("demo") == (progress, None)
+
+
+def release_readers_of(path: Path, seconds: float = 5.0) -> threading.Thread:
+    """A thread that opens and closes ``path`` for writing: a reader blocked on the FIFO gets EOF."""
+
+    def run() -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+            except OSError as exc:  # ENXIO: no reader yet; ENOENT: moved aside, nothing to release
+                if exc.errno != errno.ENXIO:
+                    return
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_fifo_in_place_of_the_progress_file_is_moved_aside_without_blocking(store: ProgressStore) -> None:
+    path = store.path_for("demo")
+    path.parent.mkdir(parents=True)
+    os.mkfifo(path)
+    release_readers_of(path)  # so that a reader that does block fails this test instead of hanging
+    progress, warning = store.load("demo")
+    assert progress is None
+    assert warning is not None and "FIFO" in warning
+    assert not path.exists()
+
+
+def test_symlink_to_dev_zero_is_moved_aside_without_being_read(store: ProgressStore) -> None:
+    path = store.path_for("demo")
+    path.parent.mkdir(parents=True)
+    path.symlink_to("/dev/zero")
+    progress, warning = store.load("demo")
+    assert progress is None
+    assert warning is not None and "symbolic link" in warning
+    [backup] = backups(store)
+    assert backup.is_symlink()
+
+
+def test_symlink_to_a_valid_progress_file_is_not_followed(store: ProgressStore, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_text(json.dumps(valid_document()), encoding="utf-8")
+    path = store.path_for("demo")
+    path.parent.mkdir(parents=True)
+    path.symlink_to(elsewhere)
+    assert store.load("demo")[0] is None
+    assert elsewhere.is_file()
+
+
+def test_directory_in_place_of_the_progress_file_is_moved_aside(store: ProgressStore) -> None:
+    store.path_for("demo").mkdir(parents=True)
+    progress, warning = store.load("demo")
+    assert progress is None
+    assert warning is not None and "directory" in warning
+
+
+def test_file_over_the_size_cap_is_moved_aside(store: ProgressStore) -> None:
+    damaged(store, " " * (MAX_PROGRESS_BYTES + 1))
+    progress, warning = store.load("demo")
+    assert progress is None
+    assert warning is not None and "larger than" in warning
+
+
+def test_huge_hint_count_is_treated_as_damaged(store: ProgressStore) -> None:
+    damaged(store, json.dumps(valid_document()).replace('"hints_seen": {"pick-one": 2}', '"hints_seen": {"pick-one": 1e999}'))
+    progress, warning = store.load("demo")
+    assert progress is None and warning is not None
+
+
+@pytest.mark.parametrize("content", ["[" * 100_000, b"\xff\xfe\x00garbage"], ids=["deep", "binary"])
+def test_peek_moves_a_hostile_file_aside_and_says_so(store: ProgressStore, content: str | bytes) -> None:
+    from quizkit.lesson import load_lesson
+
+    lesson = load_lesson(Path(__file__).resolve().parent / "data" / "course" / "exercises" / "demo" / "lesson.yaml")
+    path = store.path_for("demo")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(content.encode() if isinstance(content, str) else content)
+    summary = store.peek(lesson)
+    assert summary.startswith("not started; warning: progress file") and "was damaged" in summary
+    [backup] = backups(store)
+    assert backup.name in summary and not path.exists()
+
+
+def test_peek_leaves_a_damaged_file_to_the_session_that_has_the_lesson_open(store: ProgressStore) -> None:
+    from quizkit.lesson import load_lesson
+
+    lesson = load_lesson(Path(__file__).resolve().parent / "data" / "course" / "exercises" / "demo" / "lesson.yaml")
+    path = damaged(store, "{")
+    with store.lock("demo"):
+        assert store.peek(lesson).endswith("a take session has the lesson open")
+    assert path.exists()
+
+
+# --- durable writes and the lesson lock -------------------------------------------------------
+
+
+def test_save_fsyncs_the_file_and_then_its_directory(store: ProgressStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: list[bool] = []
+    real_fsync = os.fsync
+
+    def record(fd: int) -> None:
+        synced.append(os.path.isdir(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", record)
+    store.save(sample_progress())
+    assert synced == [False, True]
+
+
+def test_a_second_lock_on_the_same_lesson_is_refused(store: ProgressStore) -> None:
+    with store.lock("demo"):
+        with pytest.raises(LessonBusyError, match="open in another"):
+            with store.lock("demo"):
+                pass
+
+
+def test_the_lock_is_released_when_the_session_ends(store: ProgressStore) -> None:
+    with store.lock("demo"):
+        pass
+    with store.lock("demo"):
+        pass
+
+
+def test_locks_of_different_lessons_are_independent(store: ProgressStore) -> None:
+    with store.lock("demo"), store.lock("other"):
+        pass
+
+
+def test_taking_the_lock_removes_temporary_files_of_a_killed_writer(store: ProgressStore) -> None:
+    store.save(sample_progress())
+    folder = store.path_for("demo").parent
+    (folder / ".demo.json.k1l_3d.tmp").write_text("{half", encoding="utf-8")
+    (folder / ".other.json.abc.tmp").write_text("{half", encoding="utf-8")
+    with store.lock("demo"):
+        names = sorted(p.name for p in folder.iterdir())
+    assert ".demo.json.k1l_3d.tmp" not in names
+    assert ".other.json.abc.tmp" in names and "demo.json" in names
+
+
+# --- starter files ----------------------------------------------------------------------------
+
+
+def test_starter_is_copied_when_missing(tmp_path: Path) -> None:
+    starter = tmp_path / "starter.py"
+    starter.write_text("def f():\n    pass\n", encoding="utf-8")
+    target = tmp_path / "ws" / "starter.py"
+    install_starter(starter, target)
+    assert target.read_text(encoding="utf-8") == "def f():\n    pass\n"
+
+
+def test_empty_workspace_starter_is_repaired(tmp_path: Path) -> None:
+    starter = tmp_path / "starter.py"
+    starter.write_text("def f():\n    pass\n", encoding="utf-8")
+    target = tmp_path / "ws" / "starter.py"
+    target.parent.mkdir()
+    target.write_bytes(b"")
+    install_starter(starter, target)
+    assert target.read_text(encoding="utf-8") == "def f():\n    pass\n"
+
+
+def test_full_disk_while_copying_the_starter_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    starter = tmp_path / "starter.py"
+    starter.write_text("def f():\n    pass\n", encoding="utf-8")
+    target = tmp_path / "ws" / "starter.py"
+
+    def disk_full(fd: int, data: bytes) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("quizkit.files.write_all", disk_full)
+    with pytest.raises(ProgressError, match="cannot copy the starter file .* the disk is full"):
+        install_starter(starter, target)
+    assert list(target.parent.iterdir()) == []

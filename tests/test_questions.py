@@ -7,8 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from quizkit.lesson import ChoiceQuestion, MultiQuestion, NumericQuestion, Option, Tolerance, load_lesson
-from quizkit.questions import LETTERS, correct_answer_text, judge, option_order, parse_number
+from quizkit.lesson import (
+    ChoiceQuestion,
+    MultiQuestion,
+    NumericQuestion,
+    Option,
+    Tolerance,
+    load_lesson,
+)
+from quizkit.questions import (
+    LETTERS,
+    correct_answer_text,
+    judge,
+    option_order,
+    parse_number,
+)
 from quizkit.verdict import Status
 
 DEMO = Path(__file__).resolve().parent / "data" / "course" / "exercises" / "demo" / "lesson.yaml"
@@ -176,14 +189,15 @@ def test_numeric_non_number_is_invalid(numeric: NumericQuestion, answer: str) ->
 
 
 @pytest.mark.parametrize(
-    "answer", ["__import__('os')", "__import__('os').system('true')", "(lambda: 0.3)()", "0.1+0.2"]
+    "answer", ["__import__('os')", "__import__('os').system('true')", "(lambda: 0.3)()", "0.1+w", "abs(-0.3)"]
 )
 def test_numeric_answer_is_never_evaluated_as_code(numeric: NumericQuestion, answer: str) -> None:
     assert judge(numeric, answer).status is Status.INVALID
 
 
-def test_parse_number_does_not_evaluate_expressions() -> None:
-    assert parse_number("2*0.15") is None
+def test_parse_number_computes_arithmetic_on_numbers_only() -> None:
+    assert parse_number("2*0.15") == pytest.approx(0.3)
+    assert parse_number("2*w") is None
 
 
 @pytest.mark.parametrize("answer", ["", "   ", "\n"])
@@ -237,3 +251,45 @@ def test_correct_answer_text_uses_the_shuffled_letters(choice: ChoiceQuestion) -
 
 def test_correct_answer_text_lists_every_correct_multi_option(multi: MultiQuestion) -> None:
     assert correct_answer_text(multi) == "a) The L1 norm of the weights; c) The squared L2 norm of the weights"
+
+
+# --- numeric answers with arithmetic, percentages and precision --------------------------------
+
+
+@pytest.mark.parametrize("answer", ["0.3", "3/10", "0.5-0.2", "2*0.15", "0.6/2", "(0.9^10)^0 - 0.7", "0.1+0.2"])
+def test_numeric_arithmetic_on_numbers_is_computed(numeric: NumericQuestion, answer: str) -> None:
+    assert judge(numeric, answer).status is Status.CORRECT
+
+
+def test_numeric_power_is_computed_exactly() -> None:
+    assert parse_number("0.9^10") == pytest.approx(0.3486784401, rel=1e-15)
+
+
+def test_numeric_percentage_is_explained_not_accepted(numeric: NumericQuestion) -> None:
+    verdict = judge(numeric, "30%")
+    assert verdict.status is Status.INVALID
+    assert verdict.feedback == ("Write the answer as a number, not a percentage: 30% is 0.3 (or 30/100).",)
+    assert verdict.details["position"] == {"answer": "30%", "start": 2, "end": 3}
+
+
+def test_numeric_invalid_answer_carries_the_position_of_the_problem(numeric: NumericQuestion) -> None:
+    verdict = judge(numeric, "0,3")
+    assert verdict.feedback == ("Use a decimal point, not a comma: write 0.3, not 0,3.",)
+    assert verdict.details["position"] == {"answer": "0,3", "start": 1, "end": 2}
+
+
+def _tight(key: float, tolerance: float) -> NumericQuestion:
+    return NumericQuestion(
+        id="q", prompt="?", points=1.0, hints=(), explanation="", line=1, answer=key, tolerance=Tolerance(abs=tolerance)
+    )
+
+
+@pytest.mark.parametrize("answer", ["0.348", "0.349", "0.35", "0.3"])
+def test_numeric_rounded_or_cut_key_gets_a_precision_hint(answer: str) -> None:
+    verdict = judge(_tight(0.3486784401, 1e-6), answer)
+    assert verdict.status is Status.INCORRECT
+    assert "Give more digits (at least 6 decimal places)" in verdict.feedback[0]
+
+
+def test_numeric_plain_wrong_answer_gets_no_precision_hint() -> None:
+    assert judge(_tight(0.3486784401, 1e-6), "0.42").feedback == ("0.42 is not correct.",)

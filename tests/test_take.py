@@ -7,8 +7,11 @@ a,c), [3/4] step-size (numeric, answer 0.3; 0.7 is a known wrong answer) and [4/
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
+import resource
 import select
 import signal
 import subprocess
@@ -555,3 +558,176 @@ def test_progress_for_a_removed_question_does_not_count(run_cli: Run, home: Path
     result = take(run_cli, QUESTIONS_RIGHT + SKIP_EXERCISE_TWICE)
     assert "Score: 3 / 4" in result.output
     assert result.exit_code == 1
+
+
+# --- nothing acknowledged is lost -------------------------------------------------------------
+
+
+class SavedWhenShownIO:
+    """Answers from a list; whenever a verdict or hint is shown, notes what the progress file holds."""
+
+    color = False
+
+    def __init__(self, answers: list[str], path: Path) -> None:
+        self.answers = answers
+        self.path = path
+        self.on_disk_when_shown: list[tuple[str, dict]] = []
+
+    def say(self, text: str = "") -> None:
+        if re.search(r"\(\d+(\.\d+)?/1\)", text) or "Hint 1/" in text:
+            data = json.loads(self.path.read_text(encoding="utf-8")) if self.path.exists() else {}
+            self.on_disk_when_shown.append((text, data))
+
+    def ask(self, prompt: str) -> str:
+        if not self.answers:
+            raise EOFError
+        return self.answers.pop(0)
+
+
+def run_session(home: Path, answers: list[str]) -> SavedWhenShownIO:
+    from quizkit.lesson import load_lesson
+    from quizkit.progress import ProgressStore
+    from quizkit.session import Session
+
+    lesson = load_lesson(Path(__file__).resolve().parent / "data" / "course" / "exercises" / "demo" / "lesson.yaml")
+    io = SavedWhenShownIO(answers, progress_file(home))
+    Session(lesson, ProgressStore(home), io).run()
+    return io
+
+
+def test_each_verdict_is_on_disk_before_it_is_shown(home: Path) -> None:
+    io = run_session(home, ["b", "a", "0.3", "q"])
+    shown = io.on_disk_when_shown
+    assert len(shown) == 3
+    for (_, data), item in zip(shown, ["pick-one", "pick-many", "step-size"]):
+        assert item in data.get("items", {})
+
+
+def test_a_hint_is_on_disk_before_it_is_shown(home: Path) -> None:
+    io = run_session(home, ["h", "q"])
+    [(_, data)] = io.on_disk_when_shown
+    assert data["hints_seen"] == {"pick-one": 1}
+
+
+def test_second_session_on_the_same_lesson_is_refused_while_the_first_runs(
+    interactive: Callable[[], Interactive], home: Path
+) -> None:
+    first = interactive()
+    first.wait_for("> ")
+    second = interactive()
+    code, stdout, stderr = second.finish()
+    assert code == 2
+    assert "demo is open in another `quizkit take` session" in stderr
+    assert len(stderr.strip().splitlines()) == 1
+    first.send("b\nq\n")
+    assert first.finish()[0] == 0
+    assert saved(home)["items"]["pick-one"]["status"] == "correct"
+
+
+def test_sessions_one_after_the_other_keep_each_others_answers(
+    interactive: Callable[[], Interactive], home: Path
+) -> None:
+    first = interactive()
+    first.wait_for("> ")
+    first.send("b\nq\n")
+    assert first.finish()[0] == 0
+    second = interactive()
+    second.wait_for("> ")
+    second.send("a,c\nq\n")
+    assert second.finish()[0] == 0
+    assert set(saved(home)["items"]) == {"pick-one", "pick-many"}
+
+
+def test_take_removes_temporary_files_left_by_a_killed_session(run_cli: Run, home: Path) -> None:
+    folder = home / "progress"
+    folder.mkdir(parents=True)
+    (folder / ".demo.json.x7q2.tmp").write_text('{"version": 1', encoding="utf-8")
+    take(run_cli, "b\nq\n")
+    assert sorted(p.name for p in folder.glob(".demo.json.*")) == []
+
+
+def cap_memory() -> None:
+    """1 GB of address space for a child that might read /dev/zero forever (the old code did)."""
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+
+HOSTILE = ["binary", "deep", "fifo", "dev-zero-link"]
+
+
+def plant_hostile_progress_file(home: Path, kind: str) -> Path:
+    """Put something quizkit must not trust where the demo lesson's progress file belongs."""
+    path = progress_file(home)
+    path.parent.mkdir(parents=True)
+    if kind == "binary":
+        path.write_bytes(b"\xff\xfe" + os.urandom(64))
+    elif kind == "deep":
+        path.write_text('{"a":' * 100_000, encoding="utf-8")
+    elif kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
+    return path
+
+
+def run_capped(argv: list[str], input: str = "") -> subprocess.CompletedProcess[str]:
+    """A real process with a timeout and a memory cap: the old code blocked on a FIFO forever and
+    read /dev/zero until memory ran out."""
+    return subprocess.run(
+        argv, input=input, capture_output=True, text=True, timeout=TIMEOUT,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"}, preexec_fn=cap_memory,
+    )
+
+
+@pytest.mark.parametrize("kind", HOSTILE)
+def test_take_moves_a_hostile_progress_file_aside_with_one_warning(
+    kind: str, home: Path, course_dir: Path, quizkit_argv: list[str]
+) -> None:
+    path = plant_hostile_progress_file(home, kind)
+    result = run_capped([*quizkit_argv, "--course", str(course_dir), "take", "demo"], input="b\nq\n")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert [line for line in result.stdout.splitlines() if "warning:" in line][0].count("damaged") == 1
+    assert saved(home)["items"]["pick-one"]["status"] == "correct"
+    assert len(list(path.parent.glob("demo.corrupt-*.json"))) == 1
+
+
+@pytest.mark.parametrize("kind", HOSTILE)
+def test_list_moves_a_hostile_progress_file_aside_without_hanging(
+    kind: str, home: Path, course_dir: Path, quizkit_argv: list[str]
+) -> None:
+    path = plant_hostile_progress_file(home, kind)
+    result = run_capped([*quizkit_argv, "--course", str(course_dir), "list"])
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    line = next(line for line in result.stdout.splitlines() if "Demo lesson" in line)
+    assert "not started; warning: progress file" in line and "was damaged" in line
+    assert len(list(path.parent.glob("demo.corrupt-*.json"))) == 1
+
+
+def test_empty_workspace_starter_is_replaced_by_the_starter(run_cli: Run, home: Path, course_dir: Path) -> None:
+    workspace_file = home / "workspace" / "demo" / "double.py"
+    workspace_file.parent.mkdir(parents=True)
+    workspace_file.write_bytes(b"")
+    take(run_cli, QUESTIONS_RIGHT + "q\n")
+    assert workspace_file.read_bytes() == (course_dir / "exercises" / "demo" / "double.py").read_bytes()
+
+
+def test_full_disk_while_copying_the_starter_is_one_line_and_leaves_no_empty_file(
+    run_cli: Run, home: Path, course_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import quizkit.files
+
+    starter = (course_dir / "exercises" / "demo" / "double.py").read_bytes()
+    write_progress = getattr(quizkit.files, "write_all", None)
+
+    def disk_full(fd: int, data: bytes) -> None:
+        if bytes(data) != starter and write_progress is not None:
+            return write_progress(fd, data)  # progress saves still work; only the starter fails
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("quizkit.files.write_all", disk_full, raising=False)
+    result = take(run_cli, QUESTIONS_RIGHT + "q\n")
+    assert result.exit_code == 2
+    [line] = [line for line in result.stderr.splitlines() if line]
+    assert line.startswith("quizkit: error: cannot copy the starter file") and line.endswith("the disk is full")
+    assert not (home / "workspace" / "demo" / "double.py").exists()
