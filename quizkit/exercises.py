@@ -120,17 +120,20 @@ class GradingPlan:
     preload: tuple[Source, ...] = ()  # reference solutions of the exercises it uses, read once
     seed: int | None = None  # the grade-time seed the random cases were drawn with (None: the lesson's)
 
-    def job(self, source: Path | Source) -> Job:
+    def job(self, source: Path | Source, uses: tuple[Source, ...] = ()) -> Job:
         """The sandbox job that runs ``source``'s function on every call of this plan.
 
         ``source`` is a path, or a :class:`~quizkit.sandbox.Source` holding bytes already read.
+        ``uses`` are the learner's own files for the exercises this one uses, run in the learner's
+        module first; :attr:`preload` (the references of those exercises) is for the reference run
+        only, since a reference solution never enters a learner's process.
         """
         return Job(
             source=source,
             function=self.exercise.id,
             calls=tuple(call.args for call in self.calls),
             limits=limits_for(self.exercise),
-            preload=self.preload,
+            preload=uses,
         )
 
 

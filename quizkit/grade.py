@@ -63,6 +63,7 @@ from quizkit.files import KEY_FILE, KeyError_, atomic_write_text, default_home, 
 if TYPE_CHECKING:
     from quizkit.exercises import GradingPlan
     from quizkit.grading import Task
+    from quizkit.sandbox import Source
     from quizkit.lesson import Lesson
     from quizkit.results import ExerciseResult
     from quizkit.sandbox import Runner
@@ -791,19 +792,23 @@ class _Batch:
             previous = self.saved.get(name, {})
             fresh: list[tuple[Submission, str, bytes]] = []
             unchanged: list[tuple[Submission, str, bytes]] = []
+            readable: list[tuple[Submission, bytes]] = []
             for submission in by_learner.get(name, []):
                 try:
                     if submission.problem is not None:
                         raise UnreadableSubmission(submission.problem)
-                    data = read_submission(root_fd, submission, MAX_SOURCE_BYTES)
+                    readable.append((submission, read_submission(root_fd, submission, MAX_SOURCE_BYTES)))
                 except UnreadableSubmission as exc:
                     reason = str(exc)
                     result = rejected_result(self.plan(submission.exercise_id), submission.shown, reason, self.lesson.id)
                     learner.entries[submission.exercise_id] = result
                     self._problem(learner, submission.exercise_id, f"{submission.exercise_id}: {reason}")
                     self.progress.advance()
-                    continue
-                fingerprint = self._fingerprints.of(submission.exercise_id, data)
+            own = {submission.exercise_id: data for submission, data in readable}
+            for submission, data in readable:
+                # An exercise that uses another runs with the learner's own file for that one (never the
+                # reference), so a change to either file is a change to this one's grade.
+                fingerprint = self._fingerprints.of(submission.exercise_id, data, self._used(submission.exercise_id, own))
                 saved = previous.get(submission.exercise_id)
                 same = saved is not None and saved.fingerprint == fingerprint
                 (unchanged if same else fresh).append((submission, fingerprint, data))
@@ -837,7 +842,16 @@ class _Batch:
                     Source(f"{submission.exercise_id}.py", data),
                     key=(name, submission.exercise_id, fingerprint),
                     shown_as=submission.shown,
+                    uses=self._used(submission.exercise_id, own),
                 )
+
+    def _used(self, exercise_id: str, own: dict[str, bytes]) -> tuple[Source, ...]:
+        """The learner's own files for the exercises ``exercise_id`` uses, as the sandbox preloads them."""
+        from quizkit.sandbox import Source
+
+        exercise = self.lesson.exercise(exercise_id)
+        uses = exercise.uses if exercise is not None else ()
+        return tuple(Source(f"{used}.py", own[used]) for used in uses if used in own)
 
     def _finish(self, learner: _Learner) -> LearnerRow:
         self._writer.write(learner)
@@ -873,9 +887,11 @@ class _Fingerprints:
             digest.update(b"" if seed is None else f"grade seed {seed}".encode())
             self._exercise[exercise.id] = digest.digest()
 
-    def of(self, exercise_id: str, data: bytes) -> str:
+    def of(self, exercise_id: str, data: bytes, uses: tuple[Source, ...] = ()) -> str:
         digest = hashlib.sha256(self._exercise[exercise_id])
         digest.update(data)
+        for source in uses:
+            digest.update(b"\0uses\0" + source.name.encode() + b"\0" + hashlib.sha256(source.data).digest())
         return digest.hexdigest()
 
 

@@ -41,12 +41,15 @@ class Task:
     ``source`` is a path (read by the runner) or a :class:`~quizkit.sandbox.Source` (bytes the caller
     read once, safely). ``key`` is the caller's own handle on the item (a learner, an index), handed
     back with the result. ``shown_as`` is the path feedback names (default: the source's path or name).
+    ``uses`` are the learner's own files for the exercises the plan's exercise uses (``uses:`` in the
+    lesson); they run in the learner's module first. A reference solution never does.
     """
 
     plan: GradingPlan
     source: Path | Source
     key: object = None
     shown_as: Path | None = None
+    uses: tuple[Source, ...] = ()  # the learner's own files for the exercises this one uses
 
     @property
     def shown(self) -> Path:
@@ -85,7 +88,7 @@ def grade_tasks(
             except BaseException as exc:
                 caller_error.append(exc)
                 raise
-            job = task.plan.job(task.source)
+            job = task.plan.job(task.source, task.uses)
             in_flight[id(job)] = (task, job)
             yield job
 
@@ -183,11 +186,33 @@ def grade_files(
     return grade_many(lesson, pairs, runner, workers=workers)
 
 
+def learner_uses(exercise: Exercise, path: Path) -> tuple[Source, ...]:
+    """The learner's own files for the exercises ``exercise`` uses: ``<id>.py`` beside ``path``.
+
+    Read as regular files only (a link or a FIFO there is left out); a missing one is simply not
+    preloaded, and the learner's file must then define the function itself.
+    """
+    from quizkit.files import NotReadable, read_regular_file
+    from quizkit.sandbox import MAX_SOURCE_BYTES
+
+    found = []
+    for used in exercise.uses:
+        sibling = Path(path).parent / f"{used}.py"
+        try:
+            found.append(Source(sibling.name, read_regular_file(sibling, limit=MAX_SOURCE_BYTES, follow_symlinks=False)))
+        except (OSError, NotReadable):
+            continue
+    return tuple(found)
+
+
 def grade_many(
     lesson: Lesson, pairs: Iterable[tuple[Exercise, Path]], runner: Runner, *, workers: int = 2
 ) -> list[ExerciseResult]:
     """Grade (exercise, file) pairs, results in the order given; runs may overlap."""
-    tasks = [Task(plan_exercise(exercise), path, key=index) for index, (exercise, path) in enumerate(pairs)]
+    tasks = [
+        Task(plan_exercise(exercise), path, key=index, uses=learner_uses(exercise, path))
+        for index, (exercise, path) in enumerate(pairs)
+    ]
     results: list[ExerciseResult | None] = [None] * len(tasks)
     for task, result in grade_tasks(tasks, runner, lesson_id=lesson.id, workers=workers):
         results[task.key] = result  # type: ignore[index]

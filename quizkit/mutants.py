@@ -462,7 +462,7 @@ def _judged(
     """(mutant index, its result on ``plan``) for every file, in completion order."""
     from quizkit.grading import Task, grade_tasks
 
-    tasks = (Task(plan, path, key=index) for index, path in files.items())
+    tasks = (Task(plan, path, key=index, uses=plan.preload) for index, path in files.items())  # the instructor's code
     for task, result in grade_tasks(tasks, runner, workers=workers):
         yield task.key, result  # type: ignore[misc]
 

@@ -338,7 +338,11 @@ def _judge_reference_and_starter(
     from quizkit.grading import Task, grade_tasks
 
     exercise = plan.exercise
-    tasks = [Task(plan, exercise.reference, key="reference"), Task(plan, exercise.starter, key="starter")]
+    # The instructor's own files: the reference runs beside the references of the exercises it uses.
+    tasks = [
+        Task(plan, exercise.reference, key="reference", uses=plan.preload),
+        Task(plan, exercise.starter, key="starter", uses=plan.preload),
+    ]
     judged = {task.key: result for task, result in grade_tasks(tasks, tools.runner, lesson_id=lesson.id, workers=tools.workers)}
     return judged["reference"], judged["starter"]
 

@@ -47,14 +47,48 @@ def test_the_lesson_has_the_three_exercises_then_the_capstone(lesson: Lesson) ->
 # ---------------------------------------------------------------------------------------------
 
 
-def test_lasso_ista_preloads_the_soft_threshold_reference(lesson: Lesson) -> None:
+def test_lasso_ista_reference_runs_with_the_soft_threshold_reference(lesson: Lesson) -> None:
     item = exercise(lesson, "lasso_ista")
     assert item.uses == ("soft_threshold",)
     assert item.preload == (exercise(lesson, "soft_threshold").reference,)
     plan = plan_exercise(item)
-    job = plan.job(item.starter)
-    assert [source.name for source in job.preload] == ["soft_threshold.py"]
-    assert job.preload[0].data == exercise(lesson, "soft_threshold").reference.read_bytes()
+    assert [source.data for source in plan.preload] == [exercise(lesson, "soft_threshold").reference.read_bytes()]
+
+
+def test_a_learners_lasso_ista_never_gets_the_soft_threshold_reference(lesson: Lesson) -> None:
+    plan = plan_exercise(exercise(lesson, "lasso_ista"))
+    assert plan.job(exercise(lesson, "lasso_ista").starter).preload == ()
+
+
+CAPSTONE = """
+import numpy as np
+
+def lasso_ista(X, y, lam, step, n_steps):
+    w = np.zeros(X.shape[1])
+    for _ in range(n_steps):
+        w = soft_threshold(w - step * (X.T @ (X @ w - y)), step * lam)
+    return w
+"""
+
+
+def test_lasso_ista_runs_with_the_learners_own_soft_threshold_beside_it(lesson: Lesson, tmp_path: Path) -> None:
+    (tmp_path / "lasso_ista.py").write_text(CAPSTONE, encoding="utf-8")
+    reference = exercise(lesson, "soft_threshold").reference.read_text(encoding="utf-8")
+    (tmp_path / "soft_threshold.py").write_text(reference, encoding="utf-8")
+    with InProcessRunner() as runner:
+        right = grade_file(lesson, exercise(lesson, "lasso_ista"), tmp_path / "lasso_ista.py", runner)
+        (tmp_path / "soft_threshold.py").write_text("def soft_threshold(w, t):\n    return w\n", encoding="utf-8")
+        wrong = grade_file(lesson, exercise(lesson, "lasso_ista"), tmp_path / "lasso_ista.py", runner)
+    assert right.is_correct
+    assert not wrong.is_correct
+
+
+def test_lasso_ista_without_a_soft_threshold_says_what_is_missing(lesson: Lesson, tmp_path: Path) -> None:
+    (tmp_path / "lasso_ista.py").write_text(CAPSTONE, encoding="utf-8")
+    with InProcessRunner() as runner:
+        result = grade_file(lesson, exercise(lesson, "lasso_ista"), tmp_path / "lasso_ista.py", runner)
+    assert not result.is_correct
+    assert any("name 'soft_threshold' is not defined" in (case.error or "") for case in result.cases)
 
 
 def test_lasso_ista_reference_does_not_define_soft_threshold_itself(lesson: Lesson) -> None:

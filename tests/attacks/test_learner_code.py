@@ -24,12 +24,6 @@ def test_reading_the_reference_solution_scores_nothing(attack: Attack) -> None:
     attack.check()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: an exercise's `uses` runs the other exercise's reference solution in the learner's "
-    "module (quizkit/exercises.py preload), against PRODUCT.md's 'the reference solution never enters "
-    "the learner's process'; with private references in graded use, its code reaches the feedback",
-)
 def test_an_exercise_that_uses_another_gets_no_reference_code(attack: Attack) -> None:
     # lasso_ista uses soft_threshold: its job must not carry the reference soft_threshold's code.
     attack.file("lasso_ista", "leak_preloaded_reference")

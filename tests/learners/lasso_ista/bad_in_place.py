@@ -9,3 +9,7 @@ def lasso_ista(X, y, lam, step, n_steps):
     scale = y  # not a copy: the next line writes into the caller's y
     scale *= 1.0 + 1e-9
     return w
+
+
+def soft_threshold(w, threshold):
+    return np.sign(w) * np.maximum(np.abs(w) - threshold, 0.0)

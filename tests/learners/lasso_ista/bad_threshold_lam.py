@@ -7,3 +7,7 @@ def lasso_ista(X, y, lam, step, n_steps):
     for _ in range(n_steps):
         w = soft_threshold(w - step * X.T @ (X @ w - y), lam)  # noqa: F821
     return w
+
+
+def soft_threshold(w, threshold):
+    return np.sign(w) * np.maximum(np.abs(w) - threshold, 0.0)
