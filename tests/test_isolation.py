@@ -280,3 +280,20 @@ def test_doctor_explains_a_machine_without_isolation(monkeypatch):
     assert "off  namespaces: bubblewrap (bwrap) is not installed" in result.output
     assert "off  Landlock: this kernel does not support it" in result.output
     assert "refuses to run here unless given --no-isolation" in result.output
+
+
+@pytest.mark.parametrize("ending", ["close", "kill"])
+def test_without_namespaces_the_jobs_folder_is_removed_when_the_server_ends(tmp_path, monkeypatch, ending):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the server's TMPDIR is the grader's
+    runner = SubprocessRunner(isolation="off")
+    try:
+        run("def probe(w):\n    return w\n", runner)
+        assert list(tmp_path.glob("quizkit-jobs-*"))  # made while the server lives
+        if ending == "kill":
+            for server in runner._servers:
+                server.kill()
+    finally:
+        runner.close()
+    assert list(tmp_path.glob("quizkit-jobs-*")) == []

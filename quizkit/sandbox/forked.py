@@ -161,6 +161,9 @@ class _Server:
             with contextlib.suppress(ProcessLookupError):  # it exited on its own: nothing to kill
                 os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+        jobs_root = self.info.get("jobs_root") if self.info is not None else None
+        if not self.namespaces and isinstance(jobs_root, str) and os.path.basename(jobs_root).startswith("quizkit-jobs-"):
+            wire._remove_tree(jobs_root)  # a killed server could not remove its jobs folder itself
         self.sock.close()
         self._errors.close()
         self.alive = False

@@ -813,6 +813,7 @@ def serve(control_fd: int, numpy_dir: str, hidden: Sequence[str], options: Any =
             "privileges": privileges.reason,
             "namespaces": namespaces,
             "landlock": confinement.landlock_abi if confinement.ruleset_fd >= 0 else 0,
+            "jobs_root": confinement.jobs_root,
         }
     )
     try:
@@ -824,6 +825,10 @@ def serve(control_fd: int, numpy_dir: str, hidden: Sequence[str], options: Any =
             # A "kill" for a job that already ended needs no action.
     except _ParentGone:
         return 0
+    finally:
+        # Inside namespaces the folder vanishes with the server's tmpfs; outside, it is on the host.
+        if not namespaces:
+            _remove_tree(confinement.jobs_root)
 
 
 def _confine(libc: _Libc, privileges: _Privileges, namespaces: bool, read_roots: Sequence[str]) -> _Confinement:
