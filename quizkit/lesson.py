@@ -1,5 +1,11 @@
 """The lesson model and its loading: YAML file -> checked records -> frozen dataclasses.
 
+The declarations of what a lesson file may hold (the ``Object``/``Field`` trees, also the source of
+``quizkit schema``) live in :mod:`quizkit.lesson_schema`. The builder stays here, beside the model
+it builds: it is the one place that turns checked records into model objects and checks what
+spans several keys (duplicate ids, ``uses``, domains), and it changes whenever the model does,
+while the declarations change with the file format.
+
 Loading never stops at the first problem: every problem in the file is collected with its line and
 column, then raised together as one :class:`~quizkit.errors.LessonError`. Nothing here imports
 numpy or sympy, so listing lessons stays fast.
@@ -16,25 +22,17 @@ from quizkit import rawyaml
 from quizkit.casevalues import check_exercise_values
 from quizkit.errors import LessonError, Problem
 from quizkit.files import NotReadable, read_regular_file
-from quizkit.mathparse import ASSUMPTIONS  # the reader of answers owns its vocabulary
-from quizkit.schema import (
-    INVALID,
-    AnyOf,
-    Boolean,
-    Checker,
-    Choice,
-    Field,
-    ListOf,
-    MapOf,
-    Number,
-    Object,
-    Record,
-    Tagged,
-    Text,
+from quizkit.lesson_schema import (  # noqa: F401  (re-exported: `from quizkit.lesson import ...` keeps working)
+    CASE_VALUE,
+    EXERCISE,
+    GENERATOR,
+    IDENTIFIER,
+    LESSON,
+    PYTHON_NAME,
+    QUESTION,
+    json_schema,
 )
-
-IDENTIFIER = r"[a-z0-9][a-z0-9_-]*"
-PYTHON_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+from quizkit.schema import INVALID, Checker, Record
 # Lesson 3, the largest so far, is 60 KB; a file a hundred times larger is not a lesson.
 MAX_LESSON_BYTES = 4 << 20
 
@@ -222,217 +220,6 @@ class Lesson:
     @property
     def max_score(self) -> float:
         return sum(item.points for item in self.items)
-
-
-# ---------------------------------------------------------------------------------------------
-# The schema (also the source of `quizkit schema`)
-# ---------------------------------------------------------------------------------------------
-
-_ID = Text(pattern=IDENTIFIER, pattern_hint="use lower-case letters, digits, '-' and '_'")
-_POINTS = Number(exclusive_minimum=0, doc="points for a full answer (default 1)")
-_HINTS = ListOf(Text(), doc="hints shown one at a time when the learner asks")
-_TOLERANCE = Object(
-    {
-        "abs": Field(Number(minimum=0, doc="absolute tolerance")),
-        "rel": Field(Number(minimum=0, doc="relative tolerance")),
-    },
-    title="tolerance",
-    doc="|answer - key| <= abs + rel * |key|",
-)
-_OPTION = Object(
-    {
-        "text": Field(Text(doc="what the learner reads"), required=True),
-        "correct": Field(Boolean(doc="true for a correct option"), default=False),
-        "feedback": Field(Text(doc="shown when the learner picks this option")),
-    },
-    title="option",
-)
-
-
-def _question(type_name: str, doc: str, **fields: Field) -> Object:
-    common = {
-        "id": Field(_ID, required=True),
-        "type": Field(Choice((type_name,)), required=True),
-        "prompt": Field(Text(doc="the question as the learner sees it"), required=True),
-        "points": Field(_POINTS, default=1),
-        "hints": Field(_HINTS, default=[]),
-        "explanation": Field(Text(doc="shown after the question is answered"), default=""),
-    }
-    return Object({**common, **fields}, title=f"{type_name} question", doc=doc)
-
-
-def _wrong_answers(answer: Number | Text, doc: str) -> Field:
-    wrong = Object(
-        {"answer": Field(answer, required=True), "feedback": Field(Text(), required=True)}, title="wrong answer"
-    )
-    return Field(ListOf(wrong, doc=doc), default=[])
-
-
-_OPTIONS = ListOf(_OPTION, min_items=2, doc="options, shown with letters a, b, c, ...")
-_SHUFFLE = Field(Boolean(doc="shuffle options per learner (default true)"), default=True)
-
-QUESTION = Tagged(
-    "type",
-    {
-        "choice": _question(
-            "choice", "Pick the one correct option.", options=Field(_OPTIONS, required=True), shuffle=_SHUFFLE
-        ),
-        "multi": _question(
-            "multi", "Select all that apply; partial credit.", options=Field(_OPTIONS, required=True), shuffle=_SHUFFLE
-        ),
-        "numeric": _question(
-            "numeric",
-            "A number, compared with a tolerance.",
-            answer=Field(Number(doc="the key"), required=True),
-            tolerance=Field(_TOLERANCE),
-            wrong_answers=_wrong_answers(Number(), "known wrong values and what to tell a learner who gives them"),
-        ),
-        "symbolic": _question(
-            "symbolic",
-            "An expression checked for equivalence with SymPy.",
-            answer=Field(Text(doc="the key, in SymPy syntax"), required=True),
-            variables=Field(
-                MapOf(Choice(ASSUMPTIONS), min_items=1, doc="every symbol a learner may use, with its assumption"),
-                required=True,
-            ),
-            wrong_answers=_wrong_answers(Text(), "known wrong expressions and what to tell a learner who gives them"),
-            tolerance=Field(Number(exclusive_minimum=0, doc="relative tolerance of the numeric check"), default=1e-9),
-            domain=Field(
-                MapOf(ListOf(Number(), min_items=2), doc="sampling range [low, high] per variable"),
-                default={},
-            ),
-        ),
-    },
-    doc="a question",
-)
-
-class _NestedNumbers(ListOf):
-    """Nested lists of numbers (arrays of any dimension)."""
-
-    def __init__(self) -> None:
-        super().__init__(Number(finite=False))
-        self.item = AnyOf((Number(finite=False), self))
-
-    def json_schema(self) -> dict[str, Any]:
-        return {"type": "array", "items": {"anyOf": [{"type": "number"}, {"type": "array"}]}}
-
-
-_DTYPES = ("float64", "float32", "int64")
-_ARRAY = Object(
-    {
-        "array": Field(AnyOf((Number(finite=False), _NestedNumbers())), required=True),
-        "shape": Field(ListOf(Number(integer=True, minimum=0))),
-        "dtype": Field(Choice(_DTYPES), default="float64"),
-    },
-    title="array",
-    doc="an explicit numpy array; a bare number here gives a 0-d array",
-)
-CASE_VALUE = AnyOf(
-    (Number(finite=False), _NestedNumbers(), _ARRAY),
-    doc="a number (Python float), nested lists (float64 array) or {array: ..., shape: ..., dtype: ...}",
-)
-_FRACTION = Number(minimum=0, maximum=1)
-_HIDDEN = Field(
-    Boolean(doc="a hidden case: feedback names it and says passed or failed, never its inputs, expected value or result"),
-    default=False,
-)
-GENERATOR = Object(
-    {
-        "shape": Field(ListOf(Number(integer=True, minimum=0), doc="array shape; omit for a Python float, [] for 0-d")),
-        "low": Field(Number(), required=True),
-        "high": Field(Number(), required=True),
-        "zeros": Field(_FRACTION, default=0.0),
-        "ties_with": Field(Text(pattern=PYTHON_NAME, pattern_hint="a parameter name")),
-        "ties": Field(_FRACTION, default=0.0),
-        "dtype": Field(Choice(_DTYPES), default="float64"),
-    },
-    title="random argument",
-    doc="uniform in [low, high]; 'zeros' of the entries exactly 0.0, 'ties' of them exactly +/- the scalar 'ties_with'",
-)
-_WEIGHT = Field(
-    Number(
-        exclusive_minimum=0,
-        doc="share of the exercise's points for passing this group, relative to the other groups (default 1)",
-    ),
-    default=1.0,
-)
-EXERCISE = Object(
-    {
-        "id": Field(Text(pattern=PYTHON_NAME, pattern_hint="the Python function name"), required=True),
-        "title": Field(Text(), required=True),
-        "prompt": Field(Text(doc="the task as the learner sees it"), required=True),
-        "points": Field(_POINTS, default=1),
-        "parameters": Field(ListOf(Text(pattern=PYTHON_NAME), min_items=1), required=True),
-        "starter": Field(Text(doc="starter file, relative to the lesson folder (default <id>.py)")),
-        "reference": Field(Text(doc="reference solution, relative to solutions/<lesson>/ (default <id>.py)")),
-        "hints": Field(_HINTS, default=[]),
-        "time_limit": Field(Number(exclusive_minimum=0, maximum=60, doc="seconds for the whole run"), default=2.0),
-        "memory_mb": Field(
-            Number(integer=True, minimum=64, maximum=1_048_576, doc="memory limit of the learner's process"), default=512
-        ),
-        "tolerance": Field(_TOLERANCE),
-        "uses": Field(
-            ListOf(
-                Text(pattern=PYTHON_NAME, pattern_hint="an exercise id"),
-                doc="ids of other exercises whose functions this one calls; their reference solutions are "
-                "loaded before the learner's file, so a function the file does not define comes from the "
-                "reference (learner code can read that reference)",
-            ),
-            default=[],
-        ),
-        "cases": Field(
-            ListOf(
-                Object(
-                    {
-                        "name": Field(Text(), required=True),
-                        "args": Field(MapOf(CASE_VALUE), required=True),
-                        "weight": _WEIGHT,
-                        "hidden": _HIDDEN,
-                    },
-                    title="case",
-                )
-            ),
-            default=[],
-        ),
-        "random": Field(
-            ListOf(
-                Object(
-                    {
-                        "name": Field(Text(), required=True),
-                        "seed": Field(Number(integer=True, minimum=0), required=True),
-                        "count": Field(Number(integer=True, minimum=1, maximum=1_000), required=True),
-                        "args": Field(MapOf(GENERATOR), required=True),
-                        "weight": _WEIGHT,
-                        "hidden": _HIDDEN,
-                    },
-                    title="random cases",
-                )
-            ),
-            default=[],
-        ),
-    },
-    title="exercise",
-)
-LESSON = Object(
-    {
-        "id": Field(_ID, required=True),
-        "title": Field(Text(), required=True),
-        "description": Field(Text(), default=""),
-        "questions": Field(ListOf(QUESTION), default=[]),
-        "exercises": Field(ListOf(EXERCISE), default=[]),
-    },
-    title="lesson",
-)
-
-
-def json_schema() -> dict[str, Any]:
-    """The JSON Schema of a lesson file, built from the same declarations that check it."""
-    schema = LESSON.json_schema()
-    return {
-        "$schema": "http://json-schema.org/draft-07/schema#",
-        "$id": "https://quizkit.dev/schema/lesson.json",
-        **schema,
-    }
 
 
 # ---------------------------------------------------------------------------------------------
