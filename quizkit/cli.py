@@ -89,6 +89,8 @@ def list_lessons(state: AppState) -> None:
             click.echo(f"  {lesson_id:<12} " + click.style(f"has {len(problems)} problem(s): run quizkit validate", fg="red"))
             continue
         counts = f"{plural(len(lesson.questions), 'question')}, {plural(len(lesson.exercises), 'exercise')}"
+        if lesson.readings:  # reading items are not scored, so they are counted apart
+            counts += f", {plural(len(lesson.readings), 'reading')}"
         progress = store.peek(lesson)
         click.echo(f"  {lesson_id:<12} {lesson.title}  [{counts}]  {progress}")
     if broken:
@@ -103,8 +105,18 @@ def list_lessons(state: AppState) -> None:
 @click.argument("question_id", metavar="QID")
 @click.argument("answer_words", metavar="ANSWER", nargs=-1, required=True, type=click.UNPROCESSED)
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
+@click.option("--seed", type=int, help="Check against the variant a learner with this seed gets.")
+@click.option("--variant", type=click.IntRange(min=0), help="Check against this variant (0, 1, ...) of a question with parameters.")
 @pass_state
-def check(state: AppState, lesson_id: str, question_id: str, answer_words: tuple[str, ...], as_json: bool) -> None:
+def check(
+    state: AppState,
+    lesson_id: str,
+    question_id: str,
+    answer_words: tuple[str, ...],
+    as_json: bool,
+    seed: int | None,
+    variant: int | None,
+) -> None:
     """Grade one ANSWER to question QID of LESSON, without a session.
 
     Choice questions take the option letter in the order the lesson file lists them (a, b, ...);
@@ -127,6 +139,10 @@ def check(state: AppState, lesson_id: str, question_id: str, answer_words: tuple
         if question is None:
             known = ", ".join(q.id for q in lesson.questions) or "none"
             raise UsageError(f"unknown question '{question_id}' in {lesson_id} (questions: {known})")
+        from quizkit.variants import chosen_variant, resolve
+
+        index = chosen_variant(question, seed, variant)
+        question = resolve(question, index)
         if checker is None and isinstance(question, SymbolicQuestion):
             checker = _early_symbolic_checker(answer, force=True)
         verdict = judge(question, answer, symbolic=checker)
@@ -142,7 +158,8 @@ def check(state: AppState, lesson_id: str, question_id: str, answer_words: tuple
         else:
             checker.close(grace=0.0)  # started on a guess that proved wrong: stop it now
     if as_json:
-        click.echo(json.dumps({"lesson": lesson.id, "question": question.id, **verdict.to_dict()}, indent=2, ensure_ascii=False))
+        shown = {"variant": question.variant} if question.variant is not None else {}
+        click.echo(json.dumps({"lesson": lesson.id, "question": question.id, **shown, **verdict.to_dict()}, indent=2, ensure_ascii=False))
     else:
         click.echo(render_verdict(verdict, question))
     sys.exit(0 if verdict.is_correct else 1)
@@ -163,9 +180,10 @@ def _early_symbolic_checker(answer: str, *, force: bool = False) -> Any:
 @course_option
 @click.argument("lesson_id", metavar="LESSON")
 @click.option("--restart", is_flag=True, help="Forget saved progress and start the lesson over.")
-@click.option("--seed", type=int, help="Seed for the option order (default: one per learner, kept in progress).")
+@click.option("--seed", type=int, help="Seed for the option order and the variants (default: one per learner, kept in progress).")
+@click.option("--no-plots", is_flag=True, help="Do not draw plots.")
 @pass_state
-def take(state: AppState, lesson_id: str, restart: bool, seed: int | None) -> None:
+def take(state: AppState, lesson_id: str, restart: bool, seed: int | None, no_plots: bool) -> None:
     """Work through LESSON: questions one at a time, then the coding exercises.
 
     Type the answer and press Enter; 'h' shows a hint, 's' skips, 'q' saves and quits. Progress is
@@ -177,7 +195,7 @@ def take(state: AppState, lesson_id: str, restart: bool, seed: int | None) -> No
 
     lesson = state.lesson(lesson_id)
     store = ProgressStore.default()
-    session = Session(lesson, store, TerminalIO(), restart=restart, seed=seed, course=state.course)
+    session = Session(lesson, store, TerminalIO(), restart=restart, seed=seed, course=state.course, plots=not no_plots)
     sys.exit(session.run())
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Union
 
@@ -63,12 +64,58 @@ class Tolerance:
 class NumericWrong:
     answer: float
     feedback: str
+    formula: str = ""  # an expression over the question's parameters; ``answer`` is then per variant
 
 
 @dataclass(frozen=True)
 class ExpressionWrong:
     answer: str
     feedback: str
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A question parameter: every value it can take, in order (a list, or a range with a step)."""
+
+    name: str
+    values: tuple[Fraction, ...]
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One formula drawn over the plot's x range; once per combination of its ``each`` values."""
+
+    formula: str
+    label: str = ""  # a template over the ``each`` names and the question's parameters
+    each: tuple[tuple[str, tuple[float, ...]], ...] = ()
+
+
+@dataclass(frozen=True)
+class Plot:
+    """Curves of formulas over ``x`` in [low, high], drawn in the terminal."""
+
+    x: str
+    low: float
+    high: float
+    curves: tuple[Curve, ...]
+    title: str = ""
+    mark_minima: bool = False
+    points: int = 121
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """How many attempts a question allows and what each is worth (the lesson's ``defaults``)."""
+
+    attempts: int = 1
+    attempt_scores: tuple[float, ...] = (1.0,)  # fraction of the points per attempt; the last repeats
+    hint_penalty: float = 0.0  # fraction of the points each hint seen before the answer costs
+    retry_variant: bool = False  # a retry gets new numbers (questions with parameters)
+
+    def fraction(self, attempt: int, hints: int) -> float:
+        """The share of the points a correct answer on ``attempt`` (1-based) earns after ``hints``."""
+        by_attempt = self.attempt_scores[min(attempt, len(self.attempt_scores)) - 1]
+        return max(0.0, by_attempt - self.hint_penalty * hints)
 
 
 @dataclass(frozen=True)
@@ -81,6 +128,11 @@ class Question:
     hints: tuple[str, ...]
     explanation: str
     line: int
+    parameters: tuple[Parameter, ...] = ()  # prompt, keys and explanation are templates over these
+    scoring: Scoring = Scoring()
+    plot: Plot | None = None  # drawn with the explanation
+    variant: int | None = None  # set on a question resolved for one variant (see quizkit.variants)
+    values: tuple[tuple[str, float], ...] = ()  # that variant's parameter values
 
     type = "question"
 
@@ -108,6 +160,8 @@ class NumericQuestion(Question):
     answer: float = 0.0
     tolerance: Tolerance = Tolerance()
     wrong_answers: tuple[NumericWrong, ...] = ()
+    formula: str = ""  # the key as an expression over the parameters; ``answer`` is then per variant
+    bounds: tuple[float, float] | None = None  # every variant's key must lie in [low, high]
     type = "numeric"
 
 
@@ -122,6 +176,39 @@ class SymbolicQuestion(Question):
 
 
 AnyQuestion = Union[ChoiceQuestion, MultiQuestion, NumericQuestion, SymbolicQuestion]
+
+
+@dataclass(frozen=True)
+class InfoItem:
+    """A reading item between questions: text (a worked example, say) and optionally a plot."""
+
+    id: str
+    title: str
+    text: str
+    line: int
+    plot: Plot | None = None
+    points = 0.0
+    type = "info"
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """After grading, the learner's function and the reference drawn over one argument."""
+
+    vary: str
+    low: float
+    high: float
+    args: tuple[tuple[str, float], ...]  # the other arguments, fixed
+    points: int = 41
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A typical mistake of an exercise: a formula over its parameters, or a named detector."""
+
+    message: str
+    formula: str = ""
+    detector: str = ""
 
 
 @dataclass(frozen=True)
@@ -188,6 +275,8 @@ class Exercise:
     random: tuple[RandomCases, ...]
     line: int
     uses: tuple[str, ...] = ()  # other exercises whose functions this one may call
+    sweep: Sweep | None = None
+    mistakes: tuple[Mistake, ...] = ()
     # The reference solutions of ``uses``: trusted code run in the learner's module before the
     # learner's file, so a function the learner does not define comes from the reference.
     preload: tuple[Path, ...] = ()
@@ -205,11 +294,20 @@ class Lesson:
     path: Path
     questions: tuple[AnyQuestion, ...]
     exercises: tuple[Exercise, ...]
+    readings: tuple[InfoItem, ...] = ()
+    order: tuple[str, ...] = ()  # ids of the questions and readings as the file lists them
 
     @property
     def items(self) -> tuple[AnyQuestion | Exercise, ...]:
-        """Everything a learner works through, questions first."""
+        """Everything that is scored, questions first."""
         return (*self.questions, *self.exercises)
+
+    @property
+    def sequence(self) -> tuple[AnyQuestion | InfoItem | Exercise, ...]:
+        """Everything a learner works through, in order: questions and readings as written, then exercises."""
+        by_id = {item.id: item for item in (*self.questions, *self.readings)}
+        listed = tuple(by_id[item_id] for item_id in self.order if item_id in by_id) if self.order else self.questions
+        return (*listed, *self.exercises)
 
     def question(self, question_id: str) -> AnyQuestion | None:
         return next((q for q in self.questions if q.id == question_id), None)
@@ -272,9 +370,14 @@ def _build_lesson(record: Record, path: Path, solutions_dir: Path, checker: Chec
             seen[item_id] = item.at("id").line
 
     questions = []
+    readings = []
+    defaults = _scoring(record["defaults"], Scoring(), checker)
     for item in record["questions"]:
         claim_id(item)
-        questions.append(_build_question(item, checker))
+        if item["type"] == "info":
+            readings.append(_build_info(item, checker))
+        else:
+            questions.append(_build_question(item, defaults, checker))
     exercises = []
     for item in record["exercises"]:
         claim_id(item)
@@ -288,6 +391,8 @@ def _build_lesson(record: Record, path: Path, solutions_dir: Path, checker: Chec
         path=path,
         questions=tuple(questions),
         exercises=tuple(exercises),
+        readings=tuple(readings),
+        order=tuple(item["id"] for item in record["questions"]),
     )
 
 
@@ -297,7 +402,98 @@ def _tolerance(value: Record | None, default: Tolerance) -> Tolerance:
     return Tolerance(abs=value["abs"] or 0.0, rel=value["rel"] or 0.0)
 
 
-def _build_question(item: Record, checker: Checker) -> AnyQuestion:
+def _scoring(item: Record | None, defaults: Scoring, checker: Checker) -> Scoring:
+    """The scoring keys written on ``item`` over ``defaults``."""
+    if item is None:
+        return defaults
+    written = {name: item[name] for name in ("attempts", "attempt_scores", "hint_penalty", "retry_variant") if item[name] is not None}
+    if "attempt_scores" in written:
+        written["attempt_scores"] = tuple(float(v) for v in written["attempt_scores"])
+    scoring = replace(defaults, **written)
+    if item.written("attempt_scores") and len(scoring.attempt_scores) > scoring.attempts:
+        checker.error(item.at("attempt_scores"), f"{len(scoring.attempt_scores)} scores for {scoring.attempts} attempt(s)")
+    return scoring
+
+
+def _parameters(item: Record, checker: Checker) -> tuple[Parameter, ...]:
+    from quizkit.variants import parameter_values
+
+    parameters = []
+    for name, spec in item["parameters"].items():
+        if isinstance(spec, Record):
+            try:
+                values = parameter_values(spec["low"], spec["high"], spec["step"])
+            except ValueError as exc:
+                checker.error(spec.node, str(exc))
+                continue
+        else:
+            values = tuple(Fraction(repr(float(v))) for v in spec)
+            if len(set(values)) != len(values):
+                checker.error(item["parameters"].at(name), f"parameter '{name}' lists a value twice")
+        parameters.append(Parameter(name, values))
+    return tuple(parameters)
+
+
+def _check_template(record: Record, key: str, names: tuple[str, ...], checker: Checker) -> None:
+    from quizkit.variants import template_problems
+
+    text = record[key]
+    if isinstance(text, str):
+        for message in template_problems(text, names):
+            checker.error(record.at(key), f"template: {message}")
+
+
+def _check_formula(record: Record, key: str, names: tuple[str, ...], checker: Checker) -> bool:
+    from quizkit.formula import Formula, ParseError
+
+    try:
+        Formula(record[key], names)
+    except ParseError as error:
+        checker.error(record.at(key), f"formula {record[key]!r}: {error.message}")
+        return False
+    except ValueError as error:
+        checker.error(record.at(key), f"formula {record[key]!r}: {error}")
+        return False
+    return True
+
+
+def _build_plot(record: Record | None, names: tuple[str, ...], checker: Checker) -> Plot | None:
+    """A plot block; its formulas are read over x, each curve's ``each`` names and ``names``."""
+    if record is None:
+        return None
+    low, high = record["range"][0], record["range"][-1]
+    if len(record["range"]) != 2 or not low < high:
+        checker.error(record.at("range"), "a range is [low, high] with low < high")
+    curves = []
+    for curve in record["curves"]:
+        each = tuple((name, tuple(float(v) for v in values)) for name, values in curve["each"].items())
+        curve_names = (record["x"], *(name for name, _ in each), *names)
+        if len(set(curve_names)) != len(curve_names):
+            checker.error(curve.node, "x, the 'each' names and the question's parameters must all be different")
+            continue
+        _check_formula(curve, "formula", curve_names, checker)
+        if curve["label"] is not None:
+            _check_template(curve, "label", curve_names[1:], checker)
+        curves.append(Curve(curve["formula"], curve["label"] or curve["formula"], each))
+    return Plot(record["x"], low, high, tuple(curves), record["title"] or "", record["mark_minima"], record["points"])
+
+
+def _build_info(item: Record, checker: Checker) -> InfoItem:
+    return InfoItem(
+        id=item["id"],
+        title=(item["title"] or "").strip(),
+        text=item["text"].strip(),
+        line=item.node.line,
+        plot=_build_plot(item["plot"], (), checker),
+    )
+
+
+def _build_question(item: Record, defaults: Scoring, checker: Checker) -> AnyQuestion:
+    parameters = _parameters(item, checker)
+    names = tuple(p.name for p in parameters)
+    scoring = _scoring(item, defaults, checker)
+    if scoring.retry_variant and item.written("retry_variant") and not parameters:
+        checker.error(item.at("retry_variant"), "retry_variant needs parameters: without them every variant is the same")
     common = dict(
         id=item["id"],
         prompt=item["prompt"].strip(),
@@ -305,22 +501,33 @@ def _build_question(item: Record, checker: Checker) -> AnyQuestion:
         hints=tuple(h.strip() for h in item["hints"]),
         explanation=item["explanation"].strip(),
         line=item.node.line,
+        parameters=parameters,
+        scoring=scoring,
+        plot=_build_plot(item["plot"], names, checker),
     )
     kind = item["type"]
+    if parameters:
+        text_names = (*names, "answer") if kind == "numeric" else names
+        for key in ("prompt", "explanation"):
+            _check_template(item, key, text_names, checker)
+        from quizkit.variants import template_problems
+
+        for index, hint in enumerate(item["hints"]):
+            for message in template_problems(hint, names):
+                checker.error(item.at("hints").value[index], f"template: {message}")  # type: ignore[index]
+        for wrong in item["wrong_answers"] if "wrong_answers" in item else ():
+            _check_template(wrong, "feedback", text_names, checker)
     if kind in ("choice", "multi"):
         options = tuple(Option(o["text"].strip(), o["correct"], (o["feedback"] or "").strip()) for o in item["options"])
         _check_options(item, options, kind, checker)
         cls = ChoiceQuestion if kind == "choice" else MultiQuestion
         return cls(**common, options=options, shuffle=item["shuffle"])
     if kind == "numeric":
-        tolerance = _tolerance(item["tolerance"], Tolerance(abs=1e-9, rel=1e-6))
-        wrongs = []
-        for wrong in item["wrong_answers"]:
-            if tolerance.accepts(wrong["answer"], item["answer"]):
-                checker.error(wrong.at("answer"), "this wrong answer is accepted as correct by the key's tolerance")
-            wrongs.append(NumericWrong(wrong["answer"], wrong["feedback"].strip()))
-        return NumericQuestion(**common, answer=item["answer"], tolerance=tolerance, wrong_answers=tuple(wrongs))
+        return _build_numeric(item, common, names, checker)
     variables = tuple(item["variables"].items())
+    clash = sorted(set(names) & set(item["variables"]))
+    if clash:
+        checker.error(item.at("parameters"), f"{', '.join(clash)} is both a parameter and a variable")
     domain = []
     for name, bounds in item["domain"].items():
         domain_record = item["domain"]
@@ -338,6 +545,47 @@ def _build_question(item: Record, checker: Checker) -> AnyQuestion:
         wrong_answers=wrongs,
         tolerance=item["tolerance"],
         domain=tuple(domain),
+    )
+
+
+def _numeric_key(record: Record, names: tuple[str, ...], checker: Checker) -> tuple[float, str]:
+    """(value, formula) of a numeric key or wrong answer: a number, or a formula over ``names``
+    (computed now when there are no parameters, per variant otherwise)."""
+    from quizkit.formula import Formula, FormulaError
+
+    written = record["answer"]
+    if isinstance(written, float):
+        return written, ""
+    if not _check_formula(record, "answer", names, checker):
+        return math.nan, written
+    if names:
+        return math.nan, written
+    try:
+        return Formula(written, ()).number({}), ""
+    except FormulaError as error:
+        checker.error(record.at("answer"), str(error))
+        return math.nan, ""
+
+
+def _build_numeric(item: Record, common: dict[str, Any], names: tuple[str, ...], checker: Checker) -> NumericQuestion:
+    tolerance = _tolerance(item["tolerance"], Tolerance(abs=1e-9, rel=1e-6))
+    answer, formula = _numeric_key(item, names, checker)
+    wrongs = []
+    for wrong in item["wrong_answers"]:
+        value, wrong_formula = _numeric_key(wrong, names, checker)
+        if not formula and not wrong_formula and tolerance.accepts(value, answer):
+            checker.error(wrong.at("answer"), "this wrong answer is accepted as correct by the key's tolerance")
+        wrongs.append(NumericWrong(value, wrong["feedback"].strip(), wrong_formula))
+    bounds = None
+    if item["bounds"] is not None:
+        if len(item["bounds"]) != 2 or not item["bounds"][0] <= item["bounds"][1]:
+            checker.error(item.at("bounds"), "bounds are [low, high] with low <= high")
+        else:
+            bounds = (item["bounds"][0], item["bounds"][1])
+            if not formula and not bounds[0] <= answer <= bounds[1]:
+                checker.error(item.at("answer"), f"the key {answer:g} is outside the bounds [{bounds[0]:g}, {bounds[1]:g}]")
+    return NumericQuestion(
+        **common, answer=answer, tolerance=tolerance, wrong_answers=tuple(wrongs), formula=formula, bounds=bounds
     )
 
 
@@ -416,6 +664,15 @@ def _build_exercise(item: Record, lesson_dir: Path, solutions_dir: Path, checker
     if not cases and not randoms:
         checker.error(item.node, "an exercise needs at least one case under 'cases' or 'random'")
     check_exercise_values(item, checker)  # what numpy will be asked to build, checked without numpy
+    sweep = _build_sweep(item["sweep"], parameters, checker)
+    mistakes = []
+    for mistake in item["mistakes"]:
+        if (mistake["formula"] is None) == (mistake["detector"] is None):
+            checker.error(mistake.node, "a mistake has either a formula or a detector")
+            continue
+        if mistake["formula"] is not None:
+            _check_formula(mistake, "formula", parameters, checker)
+        mistakes.append(Mistake(mistake["message"].strip(), mistake["formula"] or "", mistake["detector"] or ""))
     return Exercise(
         id=item["id"],
         title=item["title"],
@@ -432,7 +689,28 @@ def _build_exercise(item: Record, lesson_dir: Path, solutions_dir: Path, checker
         random=tuple(randoms),
         line=item.node.line,
         uses=tuple(item["uses"]),
+        sweep=sweep,
+        mistakes=tuple(mistakes),
     )
+
+
+def _build_sweep(record: Record | None, parameters: tuple[str, ...], checker: Checker) -> Sweep | None:
+    if record is None:
+        return None
+    low, high = record["range"][0], record["range"][-1]
+    if len(record["range"]) != 2 or not low < high:
+        checker.error(record.at("range"), "a range is [low, high] with low < high")
+    if record["vary"] not in parameters:
+        checker.error(record.at("vary"), f"'{record['vary']}' is not a parameter (parameters: {', '.join(parameters)})")
+    fixed = record["args"]
+    for name in fixed:
+        if name not in parameters or name == record["vary"]:
+            checker.error(fixed.node.key_nodes[name], f"'{name}' is not one of the other parameters")
+    missing = [name for name in parameters if name != record["vary"] and name not in fixed]
+    if missing:
+        checker.error(record.node, f"the sweep needs a value for {', '.join(missing)} under 'args'")
+    args = tuple((name, float(fixed[name])) for name in parameters if name in fixed)
+    return Sweep(record["vary"], low, high, args, record["points"])
 
 
 def _resolve_uses(item: Record, exercise: Exercise, exercises: list[Exercise], checker: Checker) -> Exercise:

@@ -10,7 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from quizkit.mathparse import ASSUMPTIONS  # the reader of answers owns its vocabulary
-from quizkit.schema import AnyOf, Boolean, Choice, Field, ListOf, MapOf, Number, Object, Tagged, Text
+from quizkit.schema import INVALID, AnyOf, Boolean, Checker, Choice, Field, ListOf, MapOf, Number, Object, Spec, Tagged, Text, read_number
+from quizkit.rawyaml import Node
+
+# Detectors an exercise may name under ``mistakes`` (they need more than a formula can say);
+# listed here, without importing numpy, and implemented in quizkit.mistakes.NAMED_DETECTORS.
+DETECTOR_NAMES = ("treated_tiny_as_zero", "shrinks_by_wrong_amount", "lasso_support", "signbit_flip")
 
 IDENTIFIER = r"[a-z0-9][a-z0-9_-]*"
 PYTHON_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
@@ -37,6 +42,85 @@ _OPTION = Object(
 )
 
 
+class NumberOrFormula(Spec):
+    """A number, or a formula over the question's parameters written as text."""
+
+    doc: str = ""
+
+    def __init__(self, doc: str = "") -> None:
+        self.doc = doc
+
+    def check(self, node: Node, checker: Checker) -> Any:
+        value = read_number(node)
+        if value is not None:
+            return value if value == value and abs(value) != float("inf") else checker.error(node, "expected a finite number")
+        text = str(node.value).strip() if node.kind == "scalar" and not node.is_null else ""
+        # A formula starts with '=' (as in a spreadsheet), so a typo'd number is still an error.
+        if text.startswith("=") and text[1:].strip():
+            return text[1:].strip()
+        return checker.error(node, f"expected a number, found {node.describe()} (a formula starts with '=')")
+
+    def json_schema(self) -> dict[str, Any]:
+        return self._with_doc({"anyOf": [{"type": "number"}, {"type": "string", "pattern": "^=.+"}]})
+
+
+_RANGE = ListOf(Number(), min_items=2, doc="[low, high]")
+PLOT = Object(
+    {
+        "title": Field(Text(doc="shown above the plot")),
+        "x": Field(Text(pattern=PYTHON_NAME, pattern_hint="a name"), required=True),
+        "range": Field(_RANGE, required=True),
+        "points": Field(Number(integer=True, minimum=5, maximum=1000, doc="sample points (default 121)"), default=121),
+        "mark_minima": Field(Boolean(doc="mark each curve's lowest point"), default=False),
+        "curves": Field(
+            ListOf(
+                Object(
+                    {
+                        "formula": Field(Text(doc="an expression over x, the 'each' names and the parameters"), required=True),
+                        "label": Field(Text(doc="legend entry; a template over the 'each' names")),
+                        "each": Field(
+                            MapOf(ListOf(Number(), min_items=1), doc="draw the curve once per value (name: [values])"),
+                            default={},
+                        ),
+                    },
+                    title="curve",
+                ),
+                min_items=1,
+            ),
+            required=True,
+        ),
+    },
+    title="plot",
+    doc="curves of formulas over a range, drawn in the terminal",
+)
+PARAMETERS = MapOf(
+    AnyOf(
+        (
+            ListOf(Number(), min_items=1, doc="the values to choose from"),
+            Object(
+                {
+                    "low": Field(Number(), required=True),
+                    "high": Field(Number(), required=True),
+                    "step": Field(Number(exclusive_minimum=0), required=True),
+                },
+                title="parameter range",
+                doc="low, low + step, ..., high",
+            ),
+        )
+    ),
+    doc="parameters: name -> [values] or {low, high, step}; prompt, keys and explanation are templates over them",
+)
+_SCORING_FIELDS = {
+    "attempts": Field(Number(integer=True, minimum=1, maximum=100, doc="attempts before the answer is shown (default 1)")),
+    "attempt_scores": Field(
+        ListOf(Number(minimum=0, maximum=1), min_items=1, doc="fraction of the points per attempt; the last repeats (default [1])")
+    ),
+    "hint_penalty": Field(Number(minimum=0, maximum=1, doc="fraction of the points each hint seen costs (default 0)")),
+    "retry_variant": Field(Boolean(doc="a retry gets new numbers (default false)")),
+}
+DEFAULTS = Object(dict(_SCORING_FIELDS), title="defaults", doc="scoring defaults for every question")
+
+
 def _question(type_name: str, doc: str, **fields: Field) -> Object:
     common = {
         "id": Field(_ID, required=True),
@@ -45,11 +129,14 @@ def _question(type_name: str, doc: str, **fields: Field) -> Object:
         "points": Field(_POINTS, default=1),
         "hints": Field(_HINTS, default=[]),
         "explanation": Field(Text(doc="shown after the question is answered"), default=""),
+        "parameters": Field(PARAMETERS, default={}),
+        **_SCORING_FIELDS,
+        "plot": Field(PLOT),
     }
     return Object({**common, **fields}, title=f"{type_name} question", doc=doc)
 
 
-def _wrong_answers(answer: Number | Text, doc: str) -> Field:
+def _wrong_answers(answer: Spec, doc: str) -> Field:
     wrong = Object(
         {"answer": Field(answer, required=True), "feedback": Field(Text(), required=True)}, title="wrong answer"
     )
@@ -71,9 +158,12 @@ QUESTION = Tagged(
         "numeric": _question(
             "numeric",
             "A number, compared with a tolerance.",
-            answer=Field(Number(doc="the key"), required=True),
+            answer=Field(NumberOrFormula(doc="the key: a number, or a formula over the parameters"), required=True),
             tolerance=Field(_TOLERANCE),
-            wrong_answers=_wrong_answers(Number(), "known wrong values and what to tell a learner who gives them"),
+            wrong_answers=_wrong_answers(
+                NumberOrFormula(), "known wrong values (numbers or formulas) and what to tell a learner who gives them"
+            ),
+            bounds=Field(ListOf(Number(), min_items=2, doc="[low, high] that every variant's key must lie in")),
         ),
         "symbolic": _question(
             "symbolic",
@@ -90,8 +180,19 @@ QUESTION = Tagged(
                 default={},
             ),
         ),
+        "info": Object(
+            {
+                "id": Field(_ID, required=True),
+                "type": Field(Choice(("info",)), required=True),
+                "title": Field(Text(doc="a heading")),
+                "text": Field(Text(doc="what the learner reads"), required=True),
+                "plot": Field(PLOT),
+            },
+            title="info item",
+            doc="A reading item: text (a worked example, say), optionally a plot; not scored.",
+        ),
     },
-    doc="a question",
+    doc="a question or a reading item",
 )
 
 class _NestedNumbers(ListOf):
@@ -168,6 +269,32 @@ EXERCISE = Object(
             ),
             default=[],
         ),
+        "sweep": Field(
+            Object(
+                {
+                    "vary": Field(Text(pattern=PYTHON_NAME, pattern_hint="a parameter name"), required=True),
+                    "range": Field(_RANGE, required=True),
+                    "args": Field(MapOf(Number(), doc="the other arguments, fixed"), default={}),
+                    "points": Field(Number(integer=True, minimum=5, maximum=400), default=41),
+                },
+                title="sweep",
+                doc="after grading, draw the learner's function against the reference over one scalar argument",
+            )
+        ),
+        "mistakes": Field(
+            ListOf(
+                Object(
+                    {
+                        "formula": Field(Text(doc="the wrong result as a formula over the parameters")),
+                        "detector": Field(Choice(DETECTOR_NAMES, doc="a named detector from quizkit.mistakes")),
+                        "message": Field(Text(doc="what to tell the learner"), required=True),
+                    },
+                    title="mistake",
+                ),
+                doc="typical mistakes: shown when the learner's wrong values match on every failing case",
+            ),
+            default=[],
+        ),
         "cases": Field(
             ListOf(
                 Object(
@@ -206,6 +333,7 @@ LESSON = Object(
         "id": Field(_ID, required=True),
         "title": Field(Text(), required=True),
         "description": Field(Text(), default=""),
+        "defaults": Field(DEFAULTS),
         "questions": Field(ListOf(QUESTION), default=[]),
         "exercises": Field(ListOf(EXERCISE), default=[]),
     },

@@ -1,0 +1,256 @@
+"""The question engine: parameters and variants, attempts and the score policy, reading items, plots.
+
+Each test writes a small course of its own into ``tmp_path`` (one lesson, ``engine``), so the
+behaviour is specified here rather than by the content of lesson 3.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+
+from conftest import invoke
+from quizkit.lesson import NumericQuestion, load_lesson, read_lesson
+from quizkit.variants import fill, resolve, variant_count, variant_for, variant_values
+
+LESSON = """\
+id: engine
+title: Engine
+defaults: {attempts: 2, attempt_scores: [1, 0.5], hint_penalty: 0.25}
+questions:
+  - id: intro
+    type: info
+    title: A worked example
+    text: One step moves a weight toward zero by alpha times lam.
+  - id: step
+    type: numeric
+    parameters:
+      w: {low: 0.3, high: 0.9, step: 0.1}
+      lam: [0.2, 0.5]
+    prompt: "w = {w}, alpha = 0.1, lam = {lam}: the new w?"
+    answer: "= w - 0.1*lam"
+    hints: ["Subtract {0.1*lam:.2f}."]
+    wrong_answers:
+      - answer: "= w + 0.1*lam"
+        feedback: "Away from zero: that is {w} + {0.1*lam}."
+    explanation: "{w} - 0.1*{lam} = {answer}"
+  - id: pick
+    type: choice
+    attempts: 1
+    prompt: Pick b.
+    options:
+      - text: A
+      - text: B
+        correct: true
+    shuffle: false
+"""
+
+
+def write_course(root: Path, text: str = LESSON) -> Path:
+    lesson = root / "exercises" / "engine" / "lesson.yaml"
+    lesson.parent.mkdir(parents=True)
+    lesson.write_text(text, encoding="utf-8")
+    return lesson
+
+
+@pytest.fixture
+def course(tmp_path: Path, home: Path) -> Path:
+    write_course(tmp_path / "course")
+    return tmp_path / "course"
+
+
+def run(course: Path, *args: object, input: str | None = None) -> Result:
+    return invoke(["--course", course, *args], input)
+
+
+def saved(home: Path) -> dict:
+    return json.loads((home / "progress" / "engine.json").read_text(encoding="utf-8"))
+
+
+def step_question(course: Path) -> NumericQuestion:
+    question = load_lesson(course / "exercises" / "engine" / "lesson.yaml").question("step")
+    assert isinstance(question, NumericQuestion)
+    return question
+
+
+# --- variants ---------------------------------------------------------------------------------
+
+
+def test_a_range_with_a_step_gives_exact_values(course: Path) -> None:
+    question = step_question(course)
+    assert [float(v) for v in question.parameters[0].values] == [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+    assert variant_count(question.parameters) == 14
+
+
+def test_the_variant_of_a_seed_is_always_the_same(course: Path) -> None:
+    question = step_question(course)
+    assert len({variant_for(question, 1234) for _ in range(5)}) == 1
+
+
+def test_different_seeds_get_different_variants(course: Path) -> None:
+    question = step_question(course)
+    assert len({variant_for(question, seed) for seed in range(40)}) > 5
+
+
+def test_a_resolved_variant_has_its_numbers_in_prompt_key_and_feedback(course: Path) -> None:
+    question = step_question(course)
+    index = next(i for i in range(14) if {k: float(v) for k, v in variant_values(question.parameters, i).items()} == {"w": 0.4, "lam": 0.5})
+    shown = resolve(question, index)
+    assert shown.prompt == "w = 0.4, alpha = 0.1, lam = 0.5: the new w?"
+    assert shown.answer == pytest.approx(0.35)
+    assert shown.wrong_answers[0].answer == pytest.approx(0.45)
+    assert shown.wrong_answers[0].feedback == "Away from zero: that is 0.4 + 0.05."
+    assert shown.hints == ("Subtract 0.05.",)
+    assert shown.explanation == "0.4 - 0.1*0.5 = 0.35"
+
+
+def test_template_braces_are_escaped_by_doubling() -> None:
+    assert fill("{{w}} = {w:.1f}", {"w": 0.25}) == "{w} = 0.2"
+
+
+def test_check_takes_a_variant(course: Path) -> None:
+    question = step_question(course)
+    key = resolve(question, 3).answer
+    result = run(course, "check", "engine", "step", f"{key}", "--variant", 3, "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.output)["variant"] == 3
+
+
+def test_check_with_a_seed_judges_that_learners_variant(course: Path) -> None:
+    question = step_question(course)
+    key = resolve(question, variant_for(question, 77)).answer
+    assert run(course, "check", "engine", "step", f"{key}", "--seed", 77).exit_code == 0
+
+
+def test_check_refuses_a_variant_the_question_does_not_have(course: Path) -> None:
+    result = run(course, "check", "engine", "step", "0.3", "--variant", 14)
+    assert result.exit_code == 2
+    assert "has 14 variant(s)" in result.output
+
+
+BROKEN_WRONG_ANSWER = LESSON.replace('answer: "= w + 0.1*lam"', 'answer: "= w + 0.1*lam - 0.2*lam"')
+
+
+def test_validate_reports_a_wrong_answer_equal_to_the_key_at_its_line(tmp_path: Path, home: Path) -> None:
+    path = write_course(tmp_path / "course", BROKEN_WRONG_ANSWER)
+    result = invoke(["validate", path])
+    assert result.exit_code == 1
+    line = BROKEN_WRONG_ANSWER.splitlines().index('      - answer: "= w + 0.1*lam - 0.2*lam"') + 1
+    assert f"lesson.yaml:{line}:17: variant 0 (w = 0.3, lam = 0.2): this wrong answer (0.28) is accepted as the key" in result.output
+
+
+def test_validate_reports_a_key_that_cannot_be_computed_for_one_variant(tmp_path: Path, home: Path) -> None:
+    text = LESSON.replace('answer: "= w - 0.1*lam"', 'answer: "= w - 0.1/(lam - 0.5)"')
+    path = write_course(tmp_path / "course", text)
+    result = invoke(["validate", path])
+    line = text.splitlines().index('    answer: "= w - 0.1/(lam - 0.5)"') + 1
+    assert f"lesson.yaml:{line}:13: variant 1 (w = 0.3, lam = 0.5): cannot compute" in result.output
+    assert "divides by zero" in result.output
+
+
+def test_validate_reports_a_key_outside_its_bounds(tmp_path: Path, home: Path) -> None:
+    text = LESSON.replace("    explanation: \"{w}", "    bounds: [0, 0.5]\n    explanation: \"{w}")
+    path = write_course(tmp_path / "course", text)
+    result = invoke(["validate", path])
+    assert "is outside the bounds [0, 0.5]" in result.output
+
+
+def test_a_template_naming_an_unknown_parameter_is_a_loading_error(tmp_path: Path) -> None:
+    text = LESSON.replace("lam = {lam}: the new w?", "lam = {lambda_}: the new w?")
+    _, problems = read_lesson(write_course(tmp_path, text))
+    line = text.splitlines().index('    prompt: "w = {w}, alpha = 0.1, lam = {lambda_}: the new w?"') + 1
+    assert [(p.line, "template" in p.message) for p in problems] == [(line, True)]
+
+
+def test_a_step_that_does_not_divide_the_range_is_an_error(tmp_path: Path) -> None:
+    text = LESSON.replace("step: 0.1}", "step: 0.25}")
+    _, problems = read_lesson(write_course(tmp_path, text))
+    assert any("does not divide" in p.message for p in problems)
+
+
+def test_a_numeric_answer_in_words_is_still_refused(tmp_path: Path) -> None:
+    text = LESSON.replace('answer: "= w - 0.1*lam"', "answer: lots")
+    _, problems = read_lesson(write_course(tmp_path, text))
+    assert any("expected a number, found text ('lots')" in p.message for p in problems)
+
+
+# --- attempts and the score policy ------------------------------------------------------------
+
+
+def _wrong_and_right(course: Path, seed: int) -> tuple[str, str]:
+    question = step_question(course)
+    shown = resolve(question, variant_for(question, seed))
+    return f"{shown.answer + 0.11:.4f}", f"{shown.answer:.6f}"
+
+
+def test_a_wrong_first_attempt_can_be_retried_for_half_marks(course: Path, home: Path) -> None:
+    wrong, right = _wrong_and_right(course, 5)
+    output = run(course, "take", "engine", "--seed", 5, input=f"\n{wrong}\n{right}\nq\n").output
+    assert "Try again: attempt 2 of 2." in output
+    assert "✓ Correct (0.5/1)" in output
+    assert saved(home)["items"]["step"]["score"] == 0.5
+
+
+def test_the_answer_is_not_shown_while_attempts_are_left(course: Path) -> None:
+    wrong, _ = _wrong_and_right(course, 5)
+    output = run(course, "take", "engine", "--seed", 5, input=f"\n{wrong}\nq\n").output
+    assert "Answer:" not in output
+
+
+def test_the_answer_and_explanation_are_shown_when_attempts_are_used_up(course: Path) -> None:
+    wrong, _ = _wrong_and_right(course, 5)
+    output = run(course, "take", "engine", "--seed", 5, input=f"\n{wrong}\n{wrong}\nq\n").output
+    assert "Answer:" in output
+    assert " - 0.1*" in output  # the explanation, filled in
+
+
+def test_attempts_resume_after_quit_and_restart(course: Path, home: Path) -> None:
+    wrong, right = _wrong_and_right(course, 5)
+    run(course, "take", "engine", "--seed", 5, input=f"\n{wrong}\nq\n")
+    assert saved(home)["items"]["step"]["status"] == "trying"
+    assert saved(home)["items"]["step"]["attempts"] == 1
+    output = run(course, "take", "engine", input=f"{right}\nq\n").output
+    assert "attempt 2 of 2" in output
+    assert "✓ Correct (0.5/1)" in output
+    assert saved(home)["items"]["step"]["score"] == 0.5
+
+
+def test_a_hint_costs_its_penalty(course: Path, home: Path) -> None:
+    _, right = _wrong_and_right(course, 5)
+    run(course, "take", "engine", "--seed", 5, input=f"\nh\n{right}\nq\n")
+    assert saved(home)["items"]["step"]["score"] == 0.75
+    assert saved(home)["items"]["step"]["hints_used"] == 1
+
+
+def test_a_version_1_progress_file_is_read(course: Path, home: Path) -> None:
+    record = {"status": "correct", "score": 1, "max_score": 1, "answer": "b", "attempts": 1}
+    document = {"version": 1, "lesson": "engine", "seed": 5, "items": {"pick": record, "intro": {**record, "status": "read"}}}
+    (home / "progress").mkdir(parents=True)
+    (home / "progress" / "engine.json").write_text(json.dumps(document), encoding="utf-8")
+    output = run(course, "take", "engine", input="q\n").output
+    assert "Welcome back: 1 of 2 done" in output
+    assert saved(home)["version"] == 2
+
+
+# --- reading items ----------------------------------------------------------------------------
+
+
+def test_info_items_are_shown_in_order_and_continue_on_enter(course: Path) -> None:
+    output = run(course, "take", "engine", "--seed", 5, input="\nq\n").output
+    assert output.index("A worked example") < output.index("[1/2]")
+    assert "One step moves a weight toward zero" in output
+
+
+def test_a_read_info_item_is_not_shown_again(course: Path) -> None:
+    run(course, "take", "engine", "--seed", 5, input="\nq\n")
+    output = run(course, "take", "engine", input="q\n").output
+    assert "A worked example" not in output
+
+
+def test_list_counts_reading_items_apart_from_questions(course: Path) -> None:
+    output = run(course, "list").output
+    assert "2 questions, 0 exercises, 1 reading" in output
