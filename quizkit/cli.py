@@ -211,8 +211,9 @@ def take(state: AppState, lesson_id: str, restart: bool, seed: int | None, no_pl
     show_default=True,
     help="Output format.",
 )
+@click.option("--no-plots", is_flag=True, help="With --format text: do not draw your function against the reference.")
 @pass_state
-def submit(state: AppState, args: tuple[str, ...], exercise_id: str | None, fmt: str) -> None:
+def submit(state: AppState, args: tuple[str, ...], exercise_id: str | None, fmt: str, no_plots: bool) -> None:
     """Grade exercise files; exits 0 only when every file gets full marks.
 
     The exercise is taken from --exercise or from the file name (soft_threshold.py). LESSON may be
@@ -235,7 +236,15 @@ def submit(state: AppState, args: tuple[str, ...], exercise_id: str | None, fmt:
         if runner.warning:
             warn(runner.warning)
         results = grade_files(lesson, files, exercise_id, runner)
-    click.echo(render(results, fmt, color=sys.stdout.isatty()))
+        click.echo(render(results, fmt, color=sys.stdout.isatty()))
+        if fmt == "text" and not no_plots:
+            from quizkit.grading import exercise_for_file
+            from quizkit.sweeps import render_sweep
+
+            for file, result in zip(files, results):
+                exercise = exercise_for_file(lesson, file, exercise_id)
+                if exercise.sweep is not None and result.run_status == "ok":
+                    click.echo(render_sweep(exercise, file, runner, color=sys.stdout.isatty()))
     sys.exit(0 if all(r.score >= r.max_score for r in results) else 1)
 
 

@@ -254,3 +254,89 @@ def test_a_read_info_item_is_not_shown_again(course: Path) -> None:
 def test_list_counts_reading_items_apart_from_questions(course: Path) -> None:
     output = run(course, "list").output
     assert "2 questions, 0 exercises, 1 reading" in output
+
+
+# --- plots ------------------------------------------------------------------------------------
+
+RUBBER_BAND = """\
+id: band
+type: info
+title: The rubber band
+text: The minimum slides to 0 and sticks there.
+plot:
+  title: "(w - 0.3)^2 + lam |w|"
+  x: w
+  range: [-0.5, 1]
+  mark_minima: true
+  curves:
+    - formula: (w - 0.3)^2 + lam*|w|
+      label: "lam = {lam}"
+      each: {lam: [0, 0.3, 0.6, 1.0]}
+"""
+SNAPSHOTS = Path(__file__).resolve().parent / "data" / "plots"
+
+
+def rubber_band_plot(tmp_path: Path):
+    text = "id: plots\ntitle: Plots\nquestions:\n" + textwrap.indent(RUBBER_BAND, "    ").replace("    id: band", "  - id: band", 1)
+    lesson = load_lesson(write_course(tmp_path, text))
+    plot = lesson.readings[0].plot
+    assert plot is not None
+    return plot
+
+
+def test_a_plot_renders_to_the_snapshot_at_80_columns_without_colour(tmp_path: Path) -> None:
+    from quizkit.plots import render_plot
+
+    drawn = render_plot(rubber_band_plot(tmp_path), width=80, color=False)
+    assert drawn == (SNAPSHOTS / "rubber_band_80.txt").read_text(encoding="utf-8").rstrip("\n")
+
+
+def test_a_plot_without_colour_has_no_escape_codes_and_fits_its_width(tmp_path: Path) -> None:
+    from quizkit.plots import render_plot
+
+    drawn = render_plot(rubber_band_plot(tmp_path), width=80, color=False)
+    assert "\x1b" not in drawn
+    assert max(len(line) for line in drawn.splitlines()[:-1]) <= 80
+
+
+def test_the_minima_of_the_rubber_band_are_found_where_the_lesson_says(tmp_path: Path) -> None:
+    from quizkit.plots import minima, plot_series
+
+    xs, series = plot_series(rubber_band_plot(tmp_path))
+    found = [minima(xs, item)[0] for item in series]  # type: ignore[index]
+    # w* = S_{lam/2}(0.3): 0.3, 0.15, then 0 from lam = 0.6 on.
+    assert found == pytest.approx([0.3, 0.15, 0.0, 0.0], abs=1e-9)
+
+
+def test_a_plot_formula_with_an_undeclared_name_is_an_error_at_its_line(tmp_path: Path) -> None:
+    text = LESSON.replace("    text: One step", "    plot: {x: w, range: [0, 1], curves: [{formula: w + mu}]}\n    text: One step")
+    _, problems = read_lesson(write_course(tmp_path, text))
+    line = text.splitlines().index("    plot: {x: w, range: [0, 1], curves: [{formula: w + mu}]}") + 1
+    assert [p.line for p in problems] == [line]
+    assert "formula 'w + mu'" in problems[0].message
+
+
+def test_take_draws_an_info_plot_and_no_plots_skips_it(tmp_path: Path, home: Path) -> None:
+    plot = "    plot:\n" + textwrap.indent(RUBBER_BAND.split("plot:\n", 1)[1], "    ")
+    text = LESSON.replace("    text: One step", plot + "    text: One step")
+    write_course(tmp_path / "course", text)
+    drawn = run(tmp_path / "course", "take", "engine", input="\nq\n").output
+    assert "lowest point (X marks it) at w = lam = 0: 0.3" in drawn
+    skipped = run(tmp_path / "course", "take", "engine", "--restart", "--no-plots", input="\nq\n").output
+    assert "lowest point" not in skipped
+
+
+def test_a_sweep_draws_the_learners_function_against_the_reference() -> None:
+    from quizkit.sandbox import InProcessRunner
+    from quizkit.sweeps import render_sweep
+
+    root = Path(__file__).resolve().parent.parent
+    lesson = load_lesson(root / "exercises" / "lesson3" / "lesson.yaml")
+    exercise = lesson.exercise("soft_threshold")
+    assert exercise is not None
+    learners = Path(__file__).resolve().parent / "learners" / "soft_threshold"
+    wrong = render_sweep(exercise, learners / "bad_hard_threshold.py", InProcessRunner())
+    assert "soft_threshold(w, threshold=0.5): yours against the reference" in wrong
+    assert "differs from the reference at" in wrong
+    right = render_sweep(exercise, learners / "ok_where.py", InProcessRunner())
+    assert "Your curve matches the reference at every point drawn." in right
