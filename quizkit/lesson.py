@@ -672,7 +672,10 @@ def _build_exercise(item: Record, lesson_dir: Path, solutions_dir: Path, checker
             continue
         if mistake["formula"] is not None:
             _check_formula(mistake, "formula", parameters, checker)
-        mistakes.append(Mistake(mistake["message"].strip(), mistake["formula"] or "", mistake["detector"] or ""))
+            if mistake["message"] is None:
+                checker.error(mistake.node, "a mistake with a formula needs a message")
+                continue
+        mistakes.append(Mistake((mistake["message"] or "").strip(), mistake["formula"] or "", mistake["detector"] or ""))
     return Exercise(
         id=item["id"],
         title=item["title"],

@@ -15,7 +15,7 @@ from quizkit.rawyaml import Node
 
 # Detectors an exercise may name under ``mistakes`` (they need more than a formula can say);
 # listed here, without importing numpy, and implemented in quizkit.mistakes.NAMED_DETECTORS.
-DETECTOR_NAMES = ("treated_tiny_as_zero", "shrinks_by_wrong_amount", "lasso_support", "signbit_flip")
+DETECTOR_NAMES = ("treated_tiny_as_zero", "shrinks_by_wrong_amount", "lasso_support")
 
 IDENTIFIER = r"[a-z0-9][a-z0-9_-]*"
 PYTHON_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
@@ -287,7 +287,7 @@ EXERCISE = Object(
                     {
                         "formula": Field(Text(doc="the wrong result as a formula over the parameters")),
                         "detector": Field(Choice(DETECTOR_NAMES, doc="a named detector from quizkit.mistakes")),
-                        "message": Field(Text(doc="what to tell the learner"), required=True),
+                        "message": Field(Text(doc="what to tell the learner (a named detector has its own)")),
                     },
                     title="mistake",
                 ),

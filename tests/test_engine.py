@@ -340,3 +340,67 @@ def test_a_sweep_draws_the_learners_function_against_the_reference() -> None:
     assert "differs from the reference at" in wrong
     right = render_sweep(exercise, learners / "ok_where.py", InProcessRunner())
     assert "Your curve matches the reference at every point drawn." in right
+
+
+# --- typical mistakes written in YAML ---------------------------------------------------------
+
+MISTAKE_EXERCISE = """\
+id: hints
+title: Hints
+exercises:
+  - id: sign_gradient
+    title: Sign gradient
+    prompt: lam * sign(w)
+    parameters: [w, lam]
+    mistakes:
+      - formula: 2*lam*w
+        message: "proportional to w: that is the L2 gradient"
+    cases:
+      - name: mixed
+        args: {w: [1.5, -0.25, 0.0], lam: 0.1}
+      - name: scalar
+        args: {w: 2.0, lam: 0.3}
+"""
+REFERENCE = "import numpy as np\\n\\ndef sign_gradient(w, lam):\\n    return lam * np.sign(w)\\n"
+
+
+def grade_source(tmp_path: Path, body: str) -> tuple[str, ...]:
+    from quizkit.grading import grade_file
+    from quizkit.sandbox import InProcessRunner
+
+    course = tmp_path / "course"
+    (course / "exercises" / "hints").mkdir(parents=True)
+    (course / "exercises" / "hints" / "lesson.yaml").write_text(MISTAKE_EXERCISE, encoding="utf-8")
+    (course / "exercises" / "hints" / "sign_gradient.py").write_text("def sign_gradient(w, lam):\n    pass\n")
+    (course / "solutions" / "hints").mkdir(parents=True)
+    (course / "solutions" / "hints" / "sign_gradient.py").write_text(REFERENCE.replace("\\n", "\n"))
+    lesson = load_lesson(course / "exercises" / "hints" / "lesson.yaml")
+    learner = tmp_path / "sign_gradient.py"
+    learner.write_text("import numpy as np\n\ndef sign_gradient(w, lam):\n    return " + body + "\n")
+    exercise = lesson.exercise("sign_gradient")
+    assert exercise is not None
+    return grade_file(lesson, exercise, learner, InProcessRunner()).hints
+
+
+def test_a_yaml_mistake_fires_when_the_output_matches_its_formula(tmp_path: Path) -> None:
+    assert "proportional to w: that is the L2 gradient" in grade_source(tmp_path, "2 * lam * np.asarray(w, dtype=float)")
+
+
+def test_a_yaml_mistake_is_silent_on_a_correct_submission(tmp_path: Path) -> None:
+    assert grade_source(tmp_path, "lam * np.sign(w)") == ()
+
+
+def test_a_yaml_mistake_is_silent_on_an_unrelated_wrong_submission(tmp_path: Path) -> None:
+    hints = grade_source(tmp_path, "lam * np.sign(w) + 1.0")
+    assert "proportional to w: that is the L2 gradient" not in hints
+
+
+def test_a_mistake_formula_with_an_unknown_name_is_an_error_at_its_line(tmp_path: Path) -> None:
+    text = MISTAKE_EXERCISE.replace("formula: 2*lam*w", "formula: 2*mu*w")
+    lesson = tmp_path / "exercises" / "hints" / "lesson.yaml"
+    lesson.parent.mkdir(parents=True)
+    lesson.write_text(text, encoding="utf-8")
+    (lesson.parent / "sign_gradient.py").write_text("")
+    _, problems = read_lesson(lesson)
+    line = text.splitlines().index("      - formula: 2*mu*w") + 1
+    assert [(p.line, p.column) for p in problems] == [(line, 18)]
