@@ -208,9 +208,11 @@ def _power(base: Any, exponent: Any, text: str) -> Any:
 
 def format_number(value: Any, spec: str = "") -> str:
     """How a computed value is written into a prompt: ``spec`` as in Python's format (``.2f``), or
-    by default up to 12 significant digits without trailing zeros (0.32, not 0.32000000000000006)."""
+    by default up to 12 significant digits without trailing zeros (0.32, not 0.32000000000000006)
+    and a typographic minus (−0.2)."""
     number = float(value)
     if spec:
         return format(number, spec)
     text = f"{number:.12g}"
-    return "0" if text == "-0" else text
+    # The typographic minus, as the lessons write it (answers accept both).
+    return "0" if text == "-0" else text.replace("-", "\u2212", 1) if text.startswith("-") else text
