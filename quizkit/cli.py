@@ -83,7 +83,7 @@ def list_lessons(state: AppState) -> None:
         return
     broken = 0
     for lesson_id in lesson_ids:
-        lesson, problems = read_lesson(course.lesson_path(lesson_id), course.solutions_for(lesson_id))
+        lesson, problems = read_lesson(course.lesson_path(lesson_id), course.solutions_for(lesson_id), formulas=False)
         if lesson is None:
             broken += 1
             click.echo(f"  {lesson_id:<12} " + click.style(f"has {len(problems)} problem(s): run quizkit validate", fg="red"))

@@ -15,6 +15,7 @@ numpy is imported only by :meth:`Formula.array`, which only the grading process 
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import operator
 from collections.abc import Callable, Iterable, Mapping
@@ -111,7 +112,7 @@ class Formula:
     def __init__(self, text: str, names: Iterable[str]) -> None:
         self.text = text
         self.names = tuple(names)
-        self._source, self._tree = expression_tree(text, self.names)
+        self._source, self._tree = _read(text, self.names)
 
     def names_used(self) -> set[str]:
         """The declared names the formula mentions."""
@@ -184,6 +185,13 @@ class Formula:
         assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
         arguments = [self._vector(argument, values, functions, np) for argument in node.args]
         return functions[node.func.id](*arguments)
+
+
+@functools.lru_cache(maxsize=512)
+def _read(text: str, names: tuple[str, ...]) -> tuple[str, ast.expr]:
+    """The checked tree of ``text``; memoised, since a lesson repeats its templates ({0.1*lam}) and
+    plots and mistakes read the same formulas again (the tree is never modified)."""
+    return expression_tree(text, names)
 
 
 def _exact(value: Any) -> Any:

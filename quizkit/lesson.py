@@ -325,10 +325,15 @@ class Lesson:
 # ---------------------------------------------------------------------------------------------
 
 
-def read_lesson(path: Path, solutions_dir: Path | None = None) -> tuple[Lesson | None, list[Problem]]:
+def read_lesson(
+    path: Path, solutions_dir: Path | None = None, *, formulas: bool = True
+) -> tuple[Lesson | None, list[Problem]]:
     """Load a lesson file, returning the lesson (if it has no problems) and every problem found.
 
     ``solutions_dir`` is where reference solutions live (default: ``<course>/solutions/<lesson dir>``).
+    ``formulas=False`` skips reading the formulas and templates (a third of the loading time of
+    lesson 3): ``quizkit list`` and ``take`` use it to start fast, since a formula is read again
+    where it is used and a bad one is reported there; ``validate`` and tests read them all.
     """
     display = str(path)
     try:
@@ -343,7 +348,7 @@ def read_lesson(path: Path, solutions_dir: Path | None = None) -> tuple[Lesson |
     root, problems = rawyaml.load(text, display)
     if root is None:
         return None, problems
-    checker = Checker(display, problems)
+    checker = Checker(display, problems, formulas=formulas)
     record = LESSON.check(root, checker)
     if solutions_dir is None:
         solutions_dir = path.parent.parent.parent / "solutions" / path.parent.name
@@ -351,9 +356,9 @@ def read_lesson(path: Path, solutions_dir: Path | None = None) -> tuple[Lesson |
     return (lesson if not checker.problems else None), checker.problems
 
 
-def load_lesson(path: Path, solutions_dir: Path | None = None) -> Lesson:
+def load_lesson(path: Path, solutions_dir: Path | None = None, *, formulas: bool = True) -> Lesson:
     """Load a lesson file or raise :class:`LessonError` with every problem in it."""
-    lesson, problems = read_lesson(path, solutions_dir)
+    lesson, problems = read_lesson(path, solutions_dir, formulas=formulas)
     if problems or lesson is None:
         raise LessonError(problems)
     return lesson
@@ -416,8 +421,6 @@ def _scoring(item: Record | None, defaults: Scoring, checker: Checker) -> Scorin
 
 
 def _parameters(item: Record, checker: Checker) -> tuple[Parameter, ...]:
-    from quizkit.variants import parameter_values
-
     parameters = []
     for name, spec in item["parameters"].items():
         if isinstance(spec, Record):
@@ -434,11 +437,24 @@ def _parameters(item: Record, checker: Checker) -> tuple[Parameter, ...]:
     return tuple(parameters)
 
 
+def parameter_values(low: float, high: float, step: float) -> tuple[Fraction, ...]:
+    """low, low + step, ..., up to high, exact (0.1 + 0.2 is 0.3 here). Raises ValueError."""
+    start, stop, size = (Fraction(repr(float(v))) for v in (low, high, step))
+    if stop < start:
+        raise ValueError("high must not be below low")
+    count = (stop - start) / size
+    if count.denominator != 1:
+        raise ValueError(f"step {float(size):g} does not divide high - low = {float(stop - start):g}")
+    if count >= 10_000:
+        raise ValueError("a range of more than 10000 values")
+    return tuple(start + k * size for k in range(int(count) + 1))
+
+
 def _check_template(record: Record, key: str, names: tuple[str, ...], checker: Checker) -> None:
     from quizkit.variants import template_problems
 
     text = record[key]
-    if isinstance(text, str):
+    if isinstance(text, str) and checker.formulas:
         for message in template_problems(text, names):
             checker.error(record.at(key), f"template: {message}")
 
@@ -446,6 +462,8 @@ def _check_template(record: Record, key: str, names: tuple[str, ...], checker: C
 def _check_formula(record: Record, key: str, names: tuple[str, ...], checker: Checker) -> bool:
     from quizkit.formula import Formula, ParseError
 
+    if not checker.formulas:
+        return True
     try:
         Formula(record[key], names)
     except ParseError as error:
@@ -512,7 +530,7 @@ def _build_question(item: Record, defaults: Scoring, checker: Checker) -> AnyQue
             _check_template(item, key, text_names, checker)
         from quizkit.variants import template_problems
 
-        for index, hint in enumerate(item["hints"]):
+        for index, hint in enumerate(item["hints"] if checker.formulas else ()):
             for message in template_problems(hint, names):
                 checker.error(item.at("hints").value[index], f"template: {message}")  # type: ignore[index]
         for wrong in item["wrong_answers"] if "wrong_answers" in item else ():
@@ -551,7 +569,7 @@ def _build_question(item: Record, defaults: Scoring, checker: Checker) -> AnyQue
 def _numeric_key(record: Record, names: tuple[str, ...], checker: Checker) -> tuple[float, str]:
     """(value, formula) of a numeric key or wrong answer: a number, or a formula over ``names``
     (computed now when there are no parameters, per variant otherwise)."""
-    from quizkit.formula import Formula, FormulaError
+    from quizkit.formula import Formula, FormulaError, ParseError
 
     written = record["answer"]
     if isinstance(written, float):
@@ -562,6 +580,9 @@ def _numeric_key(record: Record, names: tuple[str, ...], checker: Checker) -> tu
         return math.nan, written
     try:
         return Formula(written, ()).number({}), ""
+    except ParseError as error:
+        checker.error(record.at("answer"), f"formula {written!r}: {error.message}")
+        return math.nan, ""
     except FormulaError as error:
         checker.error(record.at("answer"), str(error))
         return math.nan, ""

@@ -357,10 +357,15 @@ NAMED_DETECTORS: dict[str, CaseDetector] = {
 
 def exercise_detectors(exercise: Exercise) -> tuple[Detector, ...]:
     """The detectors an exercise's YAML lists under ``mistakes``, in the order written."""
+    from quizkit.formula import ParseError
+
     detectors: list[Detector] = []
     for mistake in exercise.mistakes:
         if mistake.formula:
-            detectors.append(FormulaMistake(mistake.message, mistake.formula, exercise.parameters))
+            try:
+                detectors.append(FormulaMistake(mistake.message, mistake.formula, exercise.parameters))
+            except (ParseError, ValueError):  # validate reports it at its line; grading goes on
+                continue
         else:
             detectors.append(on_any_case(NAMED_DETECTORS[mistake.detector]))
     return tuple(detectors)

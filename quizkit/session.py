@@ -322,9 +322,15 @@ class Session:
     def _plot(self, plot: Plot, values: dict[str, float]) -> None:
         if not self.plots:
             return
+        from quizkit.formula import ParseError
         from quizkit.plots import render_plot
+        from quizkit.variants import TemplateError
 
-        self.io.say(render_plot(plot, values, color=self.io.color))
+        try:
+            self.io.say(render_plot(plot, values, color=self.io.color))
+        except (ParseError, TemplateError) as error:  # validate reports it at its line
+            message = error.message if isinstance(error, ParseError) else str(error)
+            self.io.say(f"(This plot cannot be drawn: {message}. Tell your instructor.)")
 
     def _hint(self, item_id: str, hints: tuple[str, ...]) -> None:
         assert self.progress is not None

@@ -95,19 +95,6 @@ def checked_variants(question: AnyQuestion, limit: int = MAX_CHECKED_VARIANTS) -
     return sorted(sample | {0, count - 1})
 
 
-def parameter_values(low: float, high: float, step: float) -> tuple[Fraction, ...]:
-    """low, low + step, ..., up to high, exact (0.1 + 0.2 is 0.3 here). Raises ValueError."""
-    start, stop, size = (Fraction(repr(float(v))) for v in (low, high, step))
-    if stop < start:
-        raise ValueError("high must not be below low")
-    count = (stop - start) / size
-    if count.denominator != 1:
-        raise ValueError(f"step {float(size):g} does not divide high - low = {float(stop - start):g}")
-    if count >= 10_000:
-        raise ValueError("a range of more than 10000 values")
-    return tuple(start + k * size for k in range(int(count) + 1))
-
-
 # ---------------------------------------------------------------------------------------------
 # Templates
 # ---------------------------------------------------------------------------------------------
@@ -135,8 +122,10 @@ def template_problems(template: str, names: Sequence[str]) -> list[str]:
     problems = []
     try:
         for match, expression, _ in _fields(template):
+            if expression in names:
+                continue  # a plain parameter name, the common case: nothing to parse
             try:
-                Formula(expression, names)
+                Formula(expression, tuple(names))
             except ParseError as error:
                 problems.append(f"in '{match.group(0)}': {error.message}")
     except TemplateError as error:
