@@ -475,13 +475,19 @@ def _check_formula(record: Record, key: str, names: tuple[str, ...], checker: Ch
     return True
 
 
+def _range(record: Record, checker: Checker) -> tuple[float, float]:
+    """The ``range: [low, high]`` of a plot or a sweep, checked."""
+    low, high = record["range"][0], record["range"][-1]
+    if len(record["range"]) != 2 or not low < high:
+        checker.error(record.at("range"), "a range is [low, high] with low < high")
+    return low, high
+
+
 def _build_plot(record: Record | None, names: tuple[str, ...], checker: Checker) -> Plot | None:
     """A plot block; its formulas are read over x, each curve's ``each`` names and ``names``."""
     if record is None:
         return None
-    low, high = record["range"][0], record["range"][-1]
-    if len(record["range"]) != 2 or not low < high:
-        checker.error(record.at("range"), "a range is [low, high] with low < high")
+    low, high = _range(record, checker)
     curves = []
     for curve in record["curves"]:
         each = tuple((name, tuple(float(v) for v in values)) for name, values in curve["each"].items())
@@ -721,9 +727,7 @@ def _build_exercise(item: Record, lesson_dir: Path, solutions_dir: Path, checker
 def _build_sweep(record: Record | None, parameters: tuple[str, ...], checker: Checker) -> Sweep | None:
     if record is None:
         return None
-    low, high = record["range"][0], record["range"][-1]
-    if len(record["range"]) != 2 or not low < high:
-        checker.error(record.at("range"), "a range is [low, high] with low < high")
+    low, high = _range(record, checker)
     if record["vary"] not in parameters:
         checker.error(record.at("vary"), f"'{record['vary']}' is not a parameter (parameters: {', '.join(parameters)})")
     fixed = record["args"]

@@ -404,3 +404,15 @@ def test_a_mistake_formula_with_an_unknown_name_is_an_error_at_its_line(tmp_path
     _, problems = read_lesson(lesson)
     line = text.splitlines().index("      - formula: 2*mu*w") + 1
     assert [(p.line, p.column) for p in problems] == [(line, 18)]
+
+
+def test_a_sweep_naming_an_unknown_parameter_is_an_error_at_its_line(tmp_path: Path) -> None:
+    text = MISTAKE_EXERCISE.replace("    mistakes:\n", "    sweep: {vary: x, range: [-1, 1], args: {lam: 0.5}}\n    mistakes:\n")
+    lesson = tmp_path / "exercises" / "hints" / "lesson.yaml"
+    lesson.parent.mkdir(parents=True)
+    lesson.write_text(text, encoding="utf-8")
+    (lesson.parent / "sign_gradient.py").write_text("")
+    _, problems = read_lesson(lesson)
+    line = text.splitlines().index("    sweep: {vary: x, range: [-1, 1], args: {lam: 0.5}}") + 1
+    assert any(p.line == line and "'x' is not a parameter" in p.message for p in problems)
+    assert any(p.line == line and "needs a value for w" in p.message for p in problems)
