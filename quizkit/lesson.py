@@ -24,6 +24,7 @@ from quizkit.casevalues import check_exercise_values
 from quizkit.errors import LessonError, Problem
 from quizkit.files import NotReadable, read_regular_file
 from quizkit.lesson_schema import (  # noqa: F401  (re-exported: `from quizkit.lesson import ...` keeps working)
+    ASSUMPTIONS,
     CASE_VALUE,
     EXERCISE,
     GENERATOR,
