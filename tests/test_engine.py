@@ -416,3 +416,45 @@ def test_a_sweep_naming_an_unknown_parameter_is_an_error_at_its_line(tmp_path: P
     line = text.splitlines().index("    sweep: {vary: x, range: [-1, 1], args: {lam: 0.5}}") + 1
     assert any(p.line == line and "'x' is not a parameter" in p.message for p in problems)
     assert any(p.line == line and "needs a value for w" in p.message for p in problems)
+
+
+def test_a_symbolic_key_gets_the_variants_numbers(tmp_path: Path) -> None:
+    text = """\
+id: sym
+title: Sym
+questions:
+  - id: band
+    type: symbolic
+    parameters: {c: [0.3, 0.4]}
+    prompt: "d/dw of (w − {c})² + λ|w| for w > 0"
+    variables: {w: positive, lam: positive}
+    answer: 2*(w - c) + lam
+    wrong_answers:
+      - answer: (w - c) + lam
+        feedback: "The factor 2 of (w − {c})² is missing."
+"""
+    question = load_lesson(write_course(tmp_path, text)).question("band")
+    assert question is not None
+    shown = resolve(question, 1)
+    assert (shown.prompt, shown.answer) == ("d/dw of (w − 0.4)² + λ|w| for w > 0", "2*(w - (2/5)) + lam")
+    assert shown.wrong_answers[0].answer == "(w - (2/5)) + lam"
+    assert shown.wrong_answers[0].feedback == "The factor 2 of (w − 0.4)² is missing."
+
+
+def test_the_variant_a_learner_is_on_is_saved_in_progress(course: Path, home: Path) -> None:
+    wrong, _ = _wrong_and_right(course, 5)
+    run(course, "take", "engine", "--seed", 5, input=f"\n{wrong}\nq\n")
+    assert saved(home)["items"]["step"]["variant"] == variant_for(step_question(course), 5)
+
+
+def test_an_explanation_plot_uses_the_variants_parameters(tmp_path: Path) -> None:
+    from quizkit.plots import plot_series
+
+    text = LESSON.replace(
+        '    explanation: "{w}', '    plot: {x: v, range: [0, 1], points: 5, curves: [{formula: v - w}]}\n    explanation: "{w}'
+    )
+    question = load_lesson(write_course(tmp_path, text)).question("step")
+    assert question is not None and question.plot is not None
+    shown = resolve(question, 0)  # w = 0.3
+    _, series = plot_series(shown.plot, dict(shown.values))
+    assert series[0].ys == pytest.approx((-0.3, -0.05, 0.2, 0.45, 0.7))
