@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from fractions import Fraction
 from pathlib import Path
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from quizkit import rawyaml
 from quizkit.casevalues import check_exercise_values
@@ -35,6 +34,9 @@ from quizkit.lesson_schema import (  # noqa: F401  (re-exported: `from quizkit.l
     json_schema,
 )
 from quizkit.schema import INVALID, Checker, Record
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 # Lesson 3, the largest so far, is 60 KB; a file a hundred times larger is not a lesson.
 MAX_LESSON_BYTES = 4 << 20
 
@@ -422,6 +424,10 @@ def _scoring(item: Record | None, defaults: Scoring, checker: Checker) -> Scorin
 
 
 def _parameters(item: Record, checker: Checker) -> tuple[Parameter, ...]:
+    if not item["parameters"]:
+        return ()
+    from fractions import Fraction  # exact values: 0.1 + 0.2 is 0.3 here
+
     parameters = []
     for name, spec in item["parameters"].items():
         if isinstance(spec, Record):
@@ -440,6 +446,8 @@ def _parameters(item: Record, checker: Checker) -> tuple[Parameter, ...]:
 
 def parameter_values(low: float, high: float, step: float) -> tuple[Fraction, ...]:
     """low, low + step, ..., up to high, exact (0.1 + 0.2 is 0.3 here). Raises ValueError."""
+    from fractions import Fraction
+
     start, stop, size = (Fraction(repr(float(v))) for v in (low, high, step))
     if stop < start:
         raise ValueError("high must not be below low")
@@ -452,19 +460,20 @@ def parameter_values(low: float, high: float, step: float) -> tuple[Fraction, ..
 
 
 def _check_template(record: Record, key: str, names: tuple[str, ...], checker: Checker) -> None:
+    text = record[key]
+    if not isinstance(text, str) or not checker.formulas:
+        return
     from quizkit.variants import template_problems
 
-    text = record[key]
-    if isinstance(text, str) and checker.formulas:
-        for message in template_problems(text, names):
-            checker.error(record.at(key), f"template: {message}")
+    for message in template_problems(text, names):
+        checker.error(record.at(key), f"template: {message}")
 
 
 def _check_formula(record: Record, key: str, names: tuple[str, ...], checker: Checker) -> bool:
-    from quizkit.formula import Formula, ParseError
-
     if not checker.formulas:
         return True
+    from quizkit.formula import Formula, ParseError
+
     try:
         Formula(record[key], names)
     except ParseError as error:
@@ -531,13 +540,13 @@ def _build_question(item: Record, defaults: Scoring, checker: Checker) -> AnyQue
         plot=_build_plot(item["plot"], names, checker),
     )
     kind = item["type"]
-    if parameters:
+    if parameters and checker.formulas:
         text_names = (*names, "answer") if kind == "numeric" else names
         for key in ("prompt", "explanation"):
             _check_template(item, key, text_names, checker)
         from quizkit.variants import template_problems
 
-        for index, hint in enumerate(item["hints"] if checker.formulas else ()):
+        for index, hint in enumerate(item["hints"]):
             for message in template_problems(hint, names):
                 checker.error(item.at("hints").value[index], f"template: {message}")  # type: ignore[index]
         for wrong in item["wrong_answers"] if "wrong_answers" in item else ():
@@ -576,15 +585,16 @@ def _build_question(item: Record, defaults: Scoring, checker: Checker) -> AnyQue
 def _numeric_key(record: Record, names: tuple[str, ...], checker: Checker) -> tuple[float, str]:
     """(value, formula) of a numeric key or wrong answer: a number, or a formula over ``names``
     (computed now when there are no parameters, per variant otherwise)."""
-    from quizkit.formula import Formula, FormulaError, ParseError
-
     written = record["answer"]
     if isinstance(written, float):
         return written, ""
+    if names:  # computed per variant; read here only when the formulas are checked
+        _check_formula(record, "answer", names, checker)
+        return math.nan, written
     if not _check_formula(record, "answer", names, checker):
         return math.nan, written
-    if names:
-        return math.nan, written
+    from quizkit.formula import Formula, FormulaError, ParseError
+
     try:
         return Formula(written, ()).number({}), ""
     except ParseError as error:
