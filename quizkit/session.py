@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Protocol
 import click
 
 from quizkit.appstate import warn
+from quizkit.errors import QuizkitError
 from quizkit.lesson import AnyQuestion, ChoiceQuestion, Exercise, InfoItem, Lesson, MultiQuestion, Plot, SymbolicQuestion
 from quizkit.progress import TRYING, ItemRecord, LessonProgress, ProgressStore, install_starter
 from quizkit.questions import LETTERS, correct_answer_text, judge, option_order
@@ -72,6 +73,23 @@ class TerminalIO:
         answer = line.rstrip("\r\n")
         click.echo(answer)
         return answer
+
+
+def _variant(question: AnyQuestion, seed: int, attempt: int) -> int:
+    """The learner's variant (0 for a question without parameters, without loading the engine)."""
+    if not question.parameters:
+        return 0
+    from quizkit.variants import variant_for
+
+    return variant_for(question, seed, attempt)
+
+
+def _resolved(question: AnyQuestion, variant: int) -> AnyQuestion:
+    if not question.parameters:
+        return question
+    from quizkit.variants import resolve
+
+    return resolve(question, variant)
 
 
 class _Quit(Exception):
@@ -224,8 +242,6 @@ class Session:
         quits and comes back resumes on the next attempt, with the same variant unless the
         question gives a new one per retry.
         """
-        from quizkit.variants import VariantError, resolve, variant_for
-
         assert self.progress is not None
         io = self.io
         scoring = question.scoring
@@ -235,11 +251,11 @@ class Session:
         points = f"{question.points:g} point{'s' if question.points != 1 else ''}"
         shown_variant: int | None = None
         while True:
-            variant = variant_for(question, self.progress.seed, attempt)
+            variant = _variant(question, self.progress.seed, attempt)
             if variant != shown_variant:
                 try:
-                    shown = resolve(question, variant)
-                except VariantError as error:  # validate catches these before learners do
+                    shown = _resolved(question, variant)
+                except QuizkitError as error:  # a variant validate would have refused
                     io.say(f"This question cannot be shown ({error}); it is skipped. Tell your instructor.")
                     return True
                 shown_variant = variant
@@ -472,9 +488,7 @@ class Session:
                 if isinstance(item, Exercise):
                     io.say(f"    best score {record.score:g}/{item.points:g}; file: {record.answer}")
                     continue
-                from quizkit.variants import resolve
-
-                shown = resolve(item, record.variant or 0)
+                shown = _resolved(item, record.variant or 0)
                 order = option_order(shown, self.progress.seed) if isinstance(shown, (ChoiceQuestion, MultiQuestion)) else None
                 io.say(f"    you answered: {record.answer}")
                 io.say(f"    correct: {correct_answer_text(shown, order)}")
