@@ -285,8 +285,8 @@ NUMERIC_KEYS: dict[str, tuple[Callable[[Values], tuple[str, ...]], Callable[[Val
         lambda v: l1_steps(0.12, 0.1, 0.5, steps=3),
     ),
     "l2-rubber-band-min": (
-        lambda v: ("(w − 0.3)² + λw²", "λ = 0.2"),
-        lambda v: minimise(lambda w: (w - 0.3) ** 2 + 0.2 * w * w),
+        lambda v: ("(w − 0.3)² + λw²", f"λ = {v['lam']:g}"),
+        lambda v: minimise(lambda w: (w - 0.3) ** 2 + v["lam"] * w * w),
     ),
     "ista-step-zeros": (
         lambda v: ("w = (0.5, −0.05, 0)", "(0.2, 0.1, −0.3)", "α = 0.5", "λ = 0.4"),
@@ -338,7 +338,8 @@ def _numeric_variant(lesson, question_id: str, index: int) -> tuple[Values, Nume
 
 def test_parameterised_questions_have_several_variants(lesson):
     counts = {q.id: variant_count(q.parameters) for q in lesson.questions if q.parameters}
-    assert {"l1-step-no-cross", "l1-step-with-data", "l2-shrink-after-ten", "rubber-band-min-small-lambda"} <= counts.keys()
+    parameterised = {"l1-step-no-cross", "l1-step-with-data", "l2-shrink-after-ten", "rubber-band-min-small-lambda", "l2-rubber-band-min"}
+    assert parameterised <= counts.keys()
     assert all(count > 1 for count in counts.values())
 
 
