@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -83,8 +84,10 @@ def render_plot(plot: Any, values: Mapping[str, float] | None = None, *, width: 
                 marks.append(point)
     text = draw(xs, series, title=plot.title, x_label=plot.x, marks=marks, width=width, color=color)
     if marks:
-        listed = ", ".join(f"{item.label}: {_short(x)}" for item, (x, _) in zip(series, marks))
-        text += f"\n  lowest point (X marks it) at {plot.x} = " + listed
+        # Each entry is kept on one line (no-break spaces while wrapping), so "w = 0" never splits.
+        entries = [f"{item.label} at {plot.x} = {_short(x)}".replace(" ", "\u00a0") for item, (x, _) in zip(series, marks)]
+        wrapped = textwrap.fill("lowest points (X): " + "; ".join(entries), width, initial_indent="  ", subsequent_indent="    ")
+        text += "\n" + wrapped.replace("\u00a0", " ")
     return text
 
 

@@ -63,12 +63,16 @@ def variant_values(parameters: Sequence[Parameter], index: int) -> dict[str, Fra
 
 def variant_for(question: AnyQuestion, seed: int, attempt: int = 1) -> int:
     """The variant a learner with ``seed`` gets; deterministic. With ``retry_variant`` each attempt
-    has its own draw, otherwise every attempt is the first one's variant."""
+    after the first draws one of the other variants, otherwise every attempt is the first one's."""
     count = variant_count(question.parameters)
     if count <= 1:
         return 0
-    draw = attempt if question.scoring.retry_variant else 1
-    return random.Random(f"{seed}:{question.id}:variant:{draw}").randrange(count)
+    if attempt <= 1 or not question.scoring.retry_variant:
+        return random.Random(f"{seed}:{question.id}:variant:1").randrange(count)
+    # A retry draws among the other variants, so "new numbers" are never the same numbers again.
+    previous = variant_for(question, seed, attempt - 1)
+    pick = random.Random(f"{seed}:{question.id}:variant:{attempt}").randrange(count - 1)
+    return pick + 1 if pick >= previous else pick
 
 
 def chosen_variant(question: AnyQuestion, seed: int | None, variant: int | None) -> int:
