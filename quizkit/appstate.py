@@ -24,7 +24,8 @@ class AppState:
         from quizkit.lesson import load_lesson
 
         course = self.course
-        return load_lesson(course.lesson_path(lesson_id), course.solutions_for(lesson_id))
+        # Formulas are read where they are used (a variant, a plot), so commands start fast.
+        return load_lesson(course.lesson_path(lesson_id), course.solutions_for(lesson_id), formulas=False)
 
 
 pass_state = click.make_pass_decorator(AppState)

@@ -111,7 +111,7 @@ def list_lessons(state: AppState) -> None:
         if lesson is None:
             from quizkit.lesson import read_lesson
 
-            loaded, problems = read_lesson(path, solutions)
+            loaded, problems = read_lesson(path, solutions, formulas=False)
             if loaded is None:
                 broken += 1
                 message = f"has {len(problems)} problem(s): run quizkit validate"
@@ -120,6 +120,8 @@ def list_lessons(state: AppState) -> None:
             lessoncache.store_summary(path, solutions, loaded)
             lesson = lessoncache.LessonSummary.of(loaded)
         counts = f"{plural(lesson.question_count, 'question')}, {plural(lesson.exercise_count, 'exercise')}"
+        if lesson.reading_count:  # reading items are not scored, so they are counted apart
+            counts += f", {plural(lesson.reading_count, 'reading')}"
         progress = store.peek(lesson)
         click.echo(f"  {lesson_id:<12} {lesson.title}  [{counts}]  {progress}")
     if broken:
@@ -134,8 +136,18 @@ def list_lessons(state: AppState) -> None:
 @click.argument("question_id", metavar="QID")
 @click.argument("answer_words", metavar="ANSWER", nargs=-1, required=True, type=click.UNPROCESSED)
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
+@click.option("--seed", type=int, help="Check against the variant a learner with this seed gets.")
+@click.option("--variant", type=click.IntRange(min=0), help="Check against this variant (0, 1, ...) of a question with parameters.")
 @pass_state
-def check(state: AppState, lesson_id: str, question_id: str, answer_words: tuple[str, ...], as_json: bool) -> None:
+def check(
+    state: AppState,
+    lesson_id: str,
+    question_id: str,
+    answer_words: tuple[str, ...],
+    as_json: bool,
+    seed: int | None,
+    variant: int | None,
+) -> None:
     """Grade one ANSWER to question QID of LESSON, without a session.
 
     Choice questions take the option letter in the order the lesson file lists them (a, b, ...);
@@ -158,6 +170,10 @@ def check(state: AppState, lesson_id: str, question_id: str, answer_words: tuple
         if question is None:
             known = ", ".join(q.id for q in lesson.questions) or "none"
             raise UsageError(f"unknown question '{question_id}' in {lesson_id} (questions: {known})")
+        from quizkit.variants import chosen_variant, resolve
+
+        index = chosen_variant(question, seed, variant)
+        question = resolve(question, index)
         if checker is None and isinstance(question, SymbolicQuestion):
             checker = _early_symbolic_checker(answer, force=True)
         verdict = judge(question, answer, symbolic=checker)
@@ -173,7 +189,8 @@ def check(state: AppState, lesson_id: str, question_id: str, answer_words: tuple
         else:
             checker.close(grace=0.0)  # started on a guess that proved wrong: stop it now
     if as_json:
-        click.echo(json.dumps({"lesson": lesson.id, "question": question.id, **verdict.to_dict()}, indent=2, ensure_ascii=False))
+        shown = {"variant": question.variant} if question.variant is not None else {}
+        click.echo(json.dumps({"lesson": lesson.id, "question": question.id, **shown, **verdict.to_dict()}, indent=2, ensure_ascii=False))
     else:
         click.echo(render_verdict(verdict, question))
     sys.exit(0 if verdict.is_correct else 1)
@@ -194,9 +211,10 @@ def _early_symbolic_checker(answer: str, *, force: bool = False) -> Any:
 @course_option
 @click.argument("lesson_id", metavar="LESSON")
 @click.option("--restart", is_flag=True, help="Forget saved progress and start the lesson over.")
-@click.option("--seed", type=int, help="Seed for the option order (default: one per learner, kept in progress).")
+@click.option("--seed", type=int, help="Seed for the option order and the variants (default: one per learner, kept in progress).")
+@click.option("--no-plots", is_flag=True, help="Do not draw plots.")
 @pass_state
-def take(state: AppState, lesson_id: str, restart: bool, seed: int | None) -> None:
+def take(state: AppState, lesson_id: str, restart: bool, seed: int | None, no_plots: bool) -> None:
     """Work through LESSON: questions one at a time, then the coding exercises.
 
     Type the answer and press Enter; 'h' shows a hint, 's' skips, 'q' saves and quits. Progress is
@@ -208,7 +226,7 @@ def take(state: AppState, lesson_id: str, restart: bool, seed: int | None) -> No
 
     lesson = state.lesson(lesson_id)
     store = ProgressStore.default()
-    session = Session(lesson, store, TerminalIO(), restart=restart, seed=seed, course=state.course)
+    session = Session(lesson, store, TerminalIO(), restart=restart, seed=seed, course=state.course, plots=not no_plots)
     sys.exit(session.run())
 
 
@@ -224,8 +242,9 @@ def take(state: AppState, lesson_id: str, restart: bool, seed: int | None) -> No
     show_default=True,
     help="Output format.",
 )
+@click.option("--no-plots", is_flag=True, help="With --format text: do not draw your function against the reference.")
 @pass_state
-def submit(state: AppState, args: tuple[str, ...], exercise_id: str | None, fmt: str) -> None:
+def submit(state: AppState, args: tuple[str, ...], exercise_id: str | None, fmt: str, no_plots: bool) -> None:
     """Grade exercise files; exits 0 only when every file gets full marks.
 
     The exercise is taken from --exercise or from the file name (soft_threshold.py). LESSON may be
@@ -251,8 +270,16 @@ def submit(state: AppState, args: tuple[str, ...], exercise_id: str | None, fmt:
         results = grade_files(lesson, files, exercise_id, runner)
         if runner.warning:
             warn(runner.warning)
+        click.echo(render(results, fmt, color=sys.stdout.isatty()))
+        if fmt == "text" and not no_plots:
+            from quizkit.grading import exercise_for_file
+            from quizkit.sweeps import render_sweep
+
+            for file, result in zip(files, results):
+                exercise = exercise_for_file(lesson, file, exercise_id)
+                if exercise.sweep is not None and result.run_status == "ok":
+                    click.echo(render_sweep(exercise, file, runner, color=sys.stdout.isatty()))
         runner.abandon()  # the servers end by themselves; the result need not wait for them
-    click.echo(render(results, fmt, color=sys.stdout.isatty()))
     sys.exit(0 if all(r.score >= r.max_score for r in results) else 1)
 
 

@@ -52,7 +52,7 @@ import numpy as np
 from quizkit import plancache
 from quizkit.errors import QuizkitError
 from quizkit.lesson import ArrayLiteral, CaseValue, Exercise, Generator, RandomCases, Tolerance
-from quizkit.mistakes import diagnose
+from quizkit.mistakes import diagnose, exercise_detectors
 from quizkit.results import CaseResult, CaseStatus, Difference, ExerciseResult, GroupResult
 from quizkit.sandbox import CallOutcome, InProcessRunner, Job, Limits, Runner, RunResult, RunStatus, Source
 from quizkit.verdict import Status
@@ -405,7 +405,7 @@ def judge(plan: GradingPlan, run: RunResult, source: Path, lesson_id: str = "") 
         run_status=run.status,
         run_message=message,
         run_detail=run.detail,
-        hints=diagnose(exercise.id, run.status.value, _evidence(cases)),
+        hints=diagnose(exercise.id, run.status.value, _evidence(cases), exercise_detectors(exercise)),
         output="" if withheld else run.output,
         output_truncated=False if withheld else run.output_truncated,
         seconds=run.seconds,

@@ -1,5 +1,11 @@
 """The lesson model and its loading: YAML file -> checked records -> frozen dataclasses.
 
+The declarations of what a lesson file may hold (the ``Object``/``Field`` trees, also the source of
+``quizkit schema``) live in :mod:`quizkit.lesson_schema`. The builder stays here, beside the model
+it builds: it is the one place that turns checked records into model objects and checks what
+spans several keys (duplicate ids, ``uses``, domains), and it changes whenever the model does,
+while the declarations change with the file format.
+
 Loading never stops at the first problem: every problem in the file is collected with its line and
 column, then raised together as one :class:`~quizkit.errors.LessonError`. Nothing here imports
 numpy or sympy, so listing lessons stays fast.
@@ -10,31 +16,27 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from quizkit import rawyaml
 from quizkit.casevalues import check_exercise_values
 from quizkit.errors import LessonError, Problem
 from quizkit.files import NotReadable, read_regular_file
-from quizkit.mathparse import ASSUMPTIONS  # the reader of answers owns its vocabulary
-from quizkit.schema import (
-    INVALID,
-    AnyOf,
-    Boolean,
-    Checker,
-    Choice,
-    Field,
-    ListOf,
-    MapOf,
-    Number,
-    Object,
-    Record,
-    Tagged,
-    Text,
+from quizkit.lesson_schema import (  # noqa: F401  (re-exported: `from quizkit.lesson import ...` keeps working)
+    ASSUMPTIONS,
+    CASE_VALUE,
+    EXERCISE,
+    GENERATOR,
+    IDENTIFIER,
+    LESSON,
+    PYTHON_NAME,
+    QUESTION,
+    json_schema,
 )
+from quizkit.schema import INVALID, Checker, Record
 
-IDENTIFIER = r"[a-z0-9][a-z0-9_-]*"
-PYTHON_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+if TYPE_CHECKING:
+    from fractions import Fraction
 # Lesson 3, the largest so far, is 60 KB; a file a hundred times larger is not a lesson.
 MAX_LESSON_BYTES = 4 << 20
 
@@ -65,12 +67,58 @@ class Tolerance:
 class NumericWrong:
     answer: float
     feedback: str
+    formula: str = ""  # an expression over the question's parameters; ``answer`` is then per variant
 
 
 @dataclass(frozen=True)
 class ExpressionWrong:
     answer: str
     feedback: str
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A question parameter: every value it can take, in order (a list, or a range with a step)."""
+
+    name: str
+    values: tuple[Fraction, ...]
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One formula drawn over the plot's x range; once per combination of its ``each`` values."""
+
+    formula: str
+    label: str = ""  # a template over the ``each`` names and the question's parameters
+    each: tuple[tuple[str, tuple[float, ...]], ...] = ()
+
+
+@dataclass(frozen=True)
+class Plot:
+    """Curves of formulas over ``x`` in [low, high], drawn in the terminal."""
+
+    x: str
+    low: float
+    high: float
+    curves: tuple[Curve, ...]
+    title: str = ""
+    mark_minima: bool = False
+    points: int = 121
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """How many attempts a question allows and what each is worth (the lesson's ``defaults``)."""
+
+    attempts: int = 1
+    attempt_scores: tuple[float, ...] = (1.0,)  # fraction of the points per attempt; the last repeats
+    hint_penalty: float = 0.0  # fraction of the points each hint seen before the answer costs
+    retry_variant: bool = False  # a retry gets new numbers (questions with parameters)
+
+    def fraction(self, attempt: int, hints: int) -> float:
+        """The share of the points a correct answer on ``attempt`` (1-based) earns after ``hints``."""
+        by_attempt = self.attempt_scores[min(attempt, len(self.attempt_scores)) - 1]
+        return max(0.0, by_attempt - self.hint_penalty * hints)
 
 
 @dataclass(frozen=True)
@@ -83,6 +131,11 @@ class Question:
     hints: tuple[str, ...]
     explanation: str
     line: int
+    parameters: tuple[Parameter, ...] = ()  # prompt, keys and explanation are templates over these
+    scoring: Scoring = Scoring()
+    plot: Plot | None = None  # drawn with the explanation
+    variant: int | None = None  # set on a question resolved for one variant (see quizkit.variants)
+    values: tuple[tuple[str, float], ...] = ()  # that variant's parameter values
 
     type = "question"
 
@@ -110,6 +163,8 @@ class NumericQuestion(Question):
     answer: float = 0.0
     tolerance: Tolerance = Tolerance()
     wrong_answers: tuple[NumericWrong, ...] = ()
+    formula: str = ""  # the key as an expression over the parameters; ``answer`` is then per variant
+    bounds: tuple[float, float] | None = None  # every variant's key must lie in [low, high]
     type = "numeric"
 
 
@@ -124,6 +179,39 @@ class SymbolicQuestion(Question):
 
 
 AnyQuestion = Union[ChoiceQuestion, MultiQuestion, NumericQuestion, SymbolicQuestion]
+
+
+@dataclass(frozen=True)
+class InfoItem:
+    """A reading item between questions: text (a worked example, say) and optionally a plot."""
+
+    id: str
+    title: str
+    text: str
+    line: int
+    plot: Plot | None = None
+    points = 0.0
+    type = "info"
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """After grading, the learner's function and the reference drawn over one argument."""
+
+    vary: str
+    low: float
+    high: float
+    args: tuple[tuple[str, float], ...]  # the other arguments, fixed
+    points: int = 41
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A typical mistake of an exercise: a formula over its parameters, or a named detector."""
+
+    message: str
+    formula: str = ""
+    detector: str = ""
 
 
 @dataclass(frozen=True)
@@ -190,6 +278,8 @@ class Exercise:
     random: tuple[RandomCases, ...]
     line: int
     uses: tuple[str, ...] = ()  # other exercises whose functions this one may call
+    sweep: Sweep | None = None
+    mistakes: tuple[Mistake, ...] = ()
     # The reference solutions of ``uses``: trusted code run in the learner's module before the
     # learner's file, so a function the learner does not define comes from the reference.
     preload: tuple[Path, ...] = ()
@@ -207,11 +297,20 @@ class Lesson:
     path: Path
     questions: tuple[AnyQuestion, ...]
     exercises: tuple[Exercise, ...]
+    readings: tuple[InfoItem, ...] = ()
+    order: tuple[str, ...] = ()  # ids of the questions and readings as the file lists them
 
     @property
     def items(self) -> tuple[AnyQuestion | Exercise, ...]:
-        """Everything a learner works through, questions first."""
+        """Everything that is scored, questions first."""
         return (*self.questions, *self.exercises)
+
+    @property
+    def sequence(self) -> tuple[AnyQuestion | InfoItem | Exercise, ...]:
+        """Everything a learner works through, in order: questions and readings as written, then exercises."""
+        by_id = {item.id: item for item in (*self.questions, *self.readings)}
+        listed = tuple(by_id[item_id] for item_id in self.order if item_id in by_id) if self.order else self.questions
+        return (*listed, *self.exercises)
 
     def question(self, question_id: str) -> AnyQuestion | None:
         return next((q for q in self.questions if q.id == question_id), None)
@@ -225,225 +324,19 @@ class Lesson:
 
 
 # ---------------------------------------------------------------------------------------------
-# The schema (also the source of `quizkit schema`)
-# ---------------------------------------------------------------------------------------------
-
-_ID = Text(pattern=IDENTIFIER, pattern_hint="use lower-case letters, digits, '-' and '_'")
-_POINTS = Number(exclusive_minimum=0, doc="points for a full answer (default 1)")
-_HINTS = ListOf(Text(), doc="hints shown one at a time when the learner asks")
-_TOLERANCE = Object(
-    {
-        "abs": Field(Number(minimum=0, doc="absolute tolerance")),
-        "rel": Field(Number(minimum=0, doc="relative tolerance")),
-    },
-    title="tolerance",
-    doc="|answer - key| <= abs + rel * |key|",
-)
-_OPTION = Object(
-    {
-        "text": Field(Text(doc="what the learner reads"), required=True),
-        "correct": Field(Boolean(doc="true for a correct option"), default=False),
-        "feedback": Field(Text(doc="shown when the learner picks this option")),
-    },
-    title="option",
-)
-
-
-def _question(type_name: str, doc: str, **fields: Field) -> Object:
-    common = {
-        "id": Field(_ID, required=True),
-        "type": Field(Choice((type_name,)), required=True),
-        "prompt": Field(Text(doc="the question as the learner sees it"), required=True),
-        "points": Field(_POINTS, default=1),
-        "hints": Field(_HINTS, default=[]),
-        "explanation": Field(Text(doc="shown after the question is answered"), default=""),
-    }
-    return Object({**common, **fields}, title=f"{type_name} question", doc=doc)
-
-
-def _wrong_answers(answer: Number | Text, doc: str) -> Field:
-    wrong = Object(
-        {"answer": Field(answer, required=True), "feedback": Field(Text(), required=True)}, title="wrong answer"
-    )
-    return Field(ListOf(wrong, doc=doc), default=[])
-
-
-_OPTIONS = ListOf(_OPTION, min_items=2, doc="options, shown with letters a, b, c, ...")
-_SHUFFLE = Field(Boolean(doc="shuffle options per learner (default true)"), default=True)
-
-QUESTION = Tagged(
-    "type",
-    {
-        "choice": _question(
-            "choice", "Pick the one correct option.", options=Field(_OPTIONS, required=True), shuffle=_SHUFFLE
-        ),
-        "multi": _question(
-            "multi", "Select all that apply; partial credit.", options=Field(_OPTIONS, required=True), shuffle=_SHUFFLE
-        ),
-        "numeric": _question(
-            "numeric",
-            "A number, compared with a tolerance.",
-            answer=Field(Number(doc="the key"), required=True),
-            tolerance=Field(_TOLERANCE),
-            wrong_answers=_wrong_answers(Number(), "known wrong values and what to tell a learner who gives them"),
-        ),
-        "symbolic": _question(
-            "symbolic",
-            "An expression checked for equivalence with SymPy.",
-            answer=Field(Text(doc="the key, in SymPy syntax"), required=True),
-            variables=Field(
-                MapOf(Choice(ASSUMPTIONS), min_items=1, doc="every symbol a learner may use, with its assumption"),
-                required=True,
-            ),
-            wrong_answers=_wrong_answers(Text(), "known wrong expressions and what to tell a learner who gives them"),
-            tolerance=Field(Number(exclusive_minimum=0, doc="relative tolerance of the numeric check"), default=1e-9),
-            domain=Field(
-                MapOf(ListOf(Number(), min_items=2), doc="sampling range [low, high] per variable"),
-                default={},
-            ),
-        ),
-    },
-    doc="a question",
-)
-
-class _NestedNumbers(ListOf):
-    """Nested lists of numbers (arrays of any dimension)."""
-
-    def __init__(self) -> None:
-        super().__init__(Number(finite=False))
-        self.item = AnyOf((Number(finite=False), self))
-
-    def json_schema(self) -> dict[str, Any]:
-        return {"type": "array", "items": {"anyOf": [{"type": "number"}, {"type": "array"}]}}
-
-
-_DTYPES = ("float64", "float32", "int64")
-_ARRAY = Object(
-    {
-        "array": Field(AnyOf((Number(finite=False), _NestedNumbers())), required=True),
-        "shape": Field(ListOf(Number(integer=True, minimum=0))),
-        "dtype": Field(Choice(_DTYPES), default="float64"),
-    },
-    title="array",
-    doc="an explicit numpy array; a bare number here gives a 0-d array",
-)
-CASE_VALUE = AnyOf(
-    (Number(finite=False), _NestedNumbers(), _ARRAY),
-    doc="a number (Python float), nested lists (float64 array) or {array: ..., shape: ..., dtype: ...}",
-)
-_FRACTION = Number(minimum=0, maximum=1)
-_HIDDEN = Field(
-    Boolean(doc="a hidden case: feedback names it and says passed or failed, never its inputs, expected value or result"),
-    default=False,
-)
-GENERATOR = Object(
-    {
-        "shape": Field(ListOf(Number(integer=True, minimum=0), doc="array shape; omit for a Python float, [] for 0-d")),
-        "low": Field(Number(), required=True),
-        "high": Field(Number(), required=True),
-        "zeros": Field(_FRACTION, default=0.0),
-        "ties_with": Field(Text(pattern=PYTHON_NAME, pattern_hint="a parameter name")),
-        "ties": Field(_FRACTION, default=0.0),
-        "dtype": Field(Choice(_DTYPES), default="float64"),
-    },
-    title="random argument",
-    doc="uniform in [low, high]; 'zeros' of the entries exactly 0.0, 'ties' of them exactly +/- the scalar 'ties_with'",
-)
-_WEIGHT = Field(
-    Number(
-        exclusive_minimum=0,
-        doc="share of the exercise's points for passing this group, relative to the other groups (default 1)",
-    ),
-    default=1.0,
-)
-EXERCISE = Object(
-    {
-        "id": Field(Text(pattern=PYTHON_NAME, pattern_hint="the Python function name"), required=True),
-        "title": Field(Text(), required=True),
-        "prompt": Field(Text(doc="the task as the learner sees it"), required=True),
-        "points": Field(_POINTS, default=1),
-        "parameters": Field(ListOf(Text(pattern=PYTHON_NAME), min_items=1), required=True),
-        "starter": Field(Text(doc="starter file, relative to the lesson folder (default <id>.py)")),
-        "reference": Field(Text(doc="reference solution, relative to solutions/<lesson>/ (default <id>.py)")),
-        "hints": Field(_HINTS, default=[]),
-        "time_limit": Field(Number(exclusive_minimum=0, maximum=60, doc="seconds for the whole run"), default=2.0),
-        "memory_mb": Field(
-            Number(integer=True, minimum=64, maximum=1_048_576, doc="memory limit of the learner's process"), default=512
-        ),
-        "tolerance": Field(_TOLERANCE),
-        "uses": Field(
-            ListOf(
-                Text(pattern=PYTHON_NAME, pattern_hint="an exercise id"),
-                doc="ids of other exercises whose functions this one calls; their reference solutions are "
-                "loaded before the learner's file, so a function the file does not define comes from the "
-                "reference (learner code can read that reference)",
-            ),
-            default=[],
-        ),
-        "cases": Field(
-            ListOf(
-                Object(
-                    {
-                        "name": Field(Text(), required=True),
-                        "args": Field(MapOf(CASE_VALUE), required=True),
-                        "weight": _WEIGHT,
-                        "hidden": _HIDDEN,
-                    },
-                    title="case",
-                )
-            ),
-            default=[],
-        ),
-        "random": Field(
-            ListOf(
-                Object(
-                    {
-                        "name": Field(Text(), required=True),
-                        "seed": Field(Number(integer=True, minimum=0), required=True),
-                        "count": Field(Number(integer=True, minimum=1, maximum=1_000), required=True),
-                        "args": Field(MapOf(GENERATOR), required=True),
-                        "weight": _WEIGHT,
-                        "hidden": _HIDDEN,
-                    },
-                    title="random cases",
-                )
-            ),
-            default=[],
-        ),
-    },
-    title="exercise",
-)
-LESSON = Object(
-    {
-        "id": Field(_ID, required=True),
-        "title": Field(Text(), required=True),
-        "description": Field(Text(), default=""),
-        "questions": Field(ListOf(QUESTION), default=[]),
-        "exercises": Field(ListOf(EXERCISE), default=[]),
-    },
-    title="lesson",
-)
-
-
-def json_schema() -> dict[str, Any]:
-    """The JSON Schema of a lesson file, built from the same declarations that check it."""
-    schema = LESSON.json_schema()
-    return {
-        "$schema": "http://json-schema.org/draft-07/schema#",
-        "$id": "https://quizkit.dev/schema/lesson.json",
-        **schema,
-    }
-
-
-# ---------------------------------------------------------------------------------------------
 # Loading
 # ---------------------------------------------------------------------------------------------
 
 
-def read_lesson(path: Path, solutions_dir: Path | None = None) -> tuple[Lesson | None, list[Problem]]:
+def read_lesson(
+    path: Path, solutions_dir: Path | None = None, *, formulas: bool = True
+) -> tuple[Lesson | None, list[Problem]]:
     """Load a lesson file, returning the lesson (if it has no problems) and every problem found.
 
     ``solutions_dir`` is where reference solutions live (default: ``<course>/solutions/<lesson dir>``).
+    ``formulas=False`` skips reading the formulas and templates (a third of the loading time of
+    lesson 3): ``quizkit list`` and ``take`` use it to start fast, since a formula is read again
+    where it is used and a bad one is reported there; ``validate`` and tests read them all.
     """
     display = str(path)
     try:
@@ -458,7 +351,7 @@ def read_lesson(path: Path, solutions_dir: Path | None = None) -> tuple[Lesson |
     root, problems = rawyaml.load(text, display)
     if root is None:
         return None, problems
-    checker = Checker(display, problems)
+    checker = Checker(display, problems, formulas=formulas)
     record = LESSON.check(root, checker)
     if solutions_dir is None:
         solutions_dir = path.parent.parent.parent / "solutions" / path.parent.name
@@ -466,9 +359,9 @@ def read_lesson(path: Path, solutions_dir: Path | None = None) -> tuple[Lesson |
     return (lesson if not checker.problems else None), checker.problems
 
 
-def load_lesson(path: Path, solutions_dir: Path | None = None) -> Lesson:
+def load_lesson(path: Path, solutions_dir: Path | None = None, *, formulas: bool = True) -> Lesson:
     """Load a lesson file or raise :class:`LessonError` with every problem in it."""
-    lesson, problems = read_lesson(path, solutions_dir)
+    lesson, problems = read_lesson(path, solutions_dir, formulas=formulas)
     if problems or lesson is None:
         raise LessonError(problems)
     return lesson
@@ -485,9 +378,14 @@ def _build_lesson(record: Record, path: Path, solutions_dir: Path, checker: Chec
             seen[item_id] = item.at("id").line
 
     questions = []
+    readings = []
+    defaults = _scoring(record["defaults"], Scoring(), checker)
     for item in record["questions"]:
         claim_id(item)
-        questions.append(_build_question(item, checker))
+        if item["type"] == "info":
+            readings.append(_build_info(item, checker))
+        else:
+            questions.append(_build_question(item, defaults, checker))
     exercises = []
     for item in record["exercises"]:
         claim_id(item)
@@ -501,6 +399,8 @@ def _build_lesson(record: Record, path: Path, solutions_dir: Path, checker: Chec
         path=path,
         questions=tuple(questions),
         exercises=tuple(exercises),
+        readings=tuple(readings),
+        order=tuple(item["id"] for item in record["questions"]),
     )
 
 
@@ -510,7 +410,124 @@ def _tolerance(value: Record | None, default: Tolerance) -> Tolerance:
     return Tolerance(abs=value["abs"] or 0.0, rel=value["rel"] or 0.0)
 
 
-def _build_question(item: Record, checker: Checker) -> AnyQuestion:
+def _scoring(item: Record | None, defaults: Scoring, checker: Checker) -> Scoring:
+    """The scoring keys written on ``item`` over ``defaults``."""
+    if item is None:
+        return defaults
+    written = {name: item[name] for name in ("attempts", "attempt_scores", "hint_penalty", "retry_variant") if item[name] is not None}
+    if "attempt_scores" in written:
+        written["attempt_scores"] = tuple(float(v) for v in written["attempt_scores"])
+    scoring = replace(defaults, **written)
+    if item.written("attempt_scores") and len(scoring.attempt_scores) > scoring.attempts:
+        checker.error(item.at("attempt_scores"), f"{len(scoring.attempt_scores)} scores for {scoring.attempts} attempt(s)")
+    return scoring
+
+
+def _parameters(item: Record, checker: Checker) -> tuple[Parameter, ...]:
+    if not item["parameters"]:
+        return ()
+    from fractions import Fraction  # exact values: 0.1 + 0.2 is 0.3 here
+
+    parameters = []
+    for name, spec in item["parameters"].items():
+        if isinstance(spec, Record):
+            try:
+                values = parameter_values(spec["low"], spec["high"], spec["step"])
+            except ValueError as exc:
+                checker.error(spec.node, str(exc))
+                continue
+        else:
+            values = tuple(Fraction(repr(float(v))) for v in spec)
+            if len(set(values)) != len(values):
+                checker.error(item["parameters"].at(name), f"parameter '{name}' lists a value twice")
+        parameters.append(Parameter(name, values))
+    return tuple(parameters)
+
+
+def parameter_values(low: float, high: float, step: float) -> tuple[Fraction, ...]:
+    """low, low + step, ..., up to high, exact (0.1 + 0.2 is 0.3 here). Raises ValueError."""
+    from fractions import Fraction
+
+    start, stop, size = (Fraction(repr(float(v))) for v in (low, high, step))
+    if stop < start:
+        raise ValueError("high must not be below low")
+    count = (stop - start) / size
+    if count.denominator != 1:
+        raise ValueError(f"step {float(size):g} does not divide high - low = {float(stop - start):g}")
+    if count >= 10_000:
+        raise ValueError("a range of more than 10000 values")
+    return tuple(start + k * size for k in range(int(count) + 1))
+
+
+def _check_template(record: Record, key: str, names: tuple[str, ...], checker: Checker) -> None:
+    text = record[key]
+    if not isinstance(text, str) or not checker.formulas:
+        return
+    from quizkit.variants import template_problems
+
+    for message in template_problems(text, names):
+        checker.error(record.at(key), f"template: {message}")
+
+
+def _check_formula(record: Record, key: str, names: tuple[str, ...], checker: Checker) -> bool:
+    if not checker.formulas:
+        return True
+    from quizkit.formula import Formula, ParseError
+
+    try:
+        Formula(record[key], names)
+    except ParseError as error:
+        checker.error(record.at(key), f"formula {record[key]!r}: {error.message}")
+        return False
+    except ValueError as error:
+        checker.error(record.at(key), f"formula {record[key]!r}: {error}")
+        return False
+    return True
+
+
+def _range(record: Record, checker: Checker) -> tuple[float, float]:
+    """The ``range: [low, high]`` of a plot or a sweep, checked."""
+    low, high = record["range"][0], record["range"][-1]
+    if len(record["range"]) != 2 or not low < high:
+        checker.error(record.at("range"), "a range is [low, high] with low < high")
+    return low, high
+
+
+def _build_plot(record: Record | None, names: tuple[str, ...], checker: Checker) -> Plot | None:
+    """A plot block; its formulas are read over x, each curve's ``each`` names and ``names``."""
+    if record is None:
+        return None
+    low, high = _range(record, checker)
+    curves = []
+    for curve in record["curves"]:
+        each = tuple((name, tuple(float(v) for v in values)) for name, values in curve["each"].items())
+        curve_names = (record["x"], *(name for name, _ in each), *names)
+        if len(set(curve_names)) != len(curve_names):
+            checker.error(curve.node, "x, the 'each' names and the question's parameters must all be different")
+            continue
+        _check_formula(curve, "formula", curve_names, checker)
+        if curve["label"] is not None:
+            _check_template(curve, "label", curve_names[1:], checker)
+        curves.append(Curve(curve["formula"], curve["label"] or curve["formula"], each))
+    return Plot(record["x"], low, high, tuple(curves), record["title"] or "", record["mark_minima"], record["points"])
+
+
+def _build_info(item: Record, checker: Checker) -> InfoItem:
+    return InfoItem(
+        id=item["id"],
+        title=(item["title"] or "").strip(),
+        text=item["text"].strip(),
+        line=item.node.line,
+        plot=_build_plot(item["plot"], (), checker),
+    )
+
+
+def _build_question(item: Record, defaults: Scoring, checker: Checker) -> AnyQuestion:
+    parameters = _parameters(item, checker)
+    names = tuple(p.name for p in parameters)
+    scoring = _scoring(item, defaults, checker)
+    if scoring.retry_variant and item.written("retry_variant") and not parameters:
+        checker.error(item.at("retry_variant"), "retry_variant needs parameters: without them every variant is the same")
     common = dict(
         id=item["id"],
         prompt=item["prompt"].strip(),
@@ -518,22 +535,33 @@ def _build_question(item: Record, checker: Checker) -> AnyQuestion:
         hints=tuple(h.strip() for h in item["hints"]),
         explanation=item["explanation"].strip(),
         line=item.node.line,
+        parameters=parameters,
+        scoring=scoring,
+        plot=_build_plot(item["plot"], names, checker),
     )
     kind = item["type"]
+    if parameters and checker.formulas:
+        text_names = (*names, "answer") if kind == "numeric" else names
+        for key in ("prompt", "explanation"):
+            _check_template(item, key, text_names, checker)
+        from quizkit.variants import template_problems
+
+        for index, hint in enumerate(item["hints"]):
+            for message in template_problems(hint, names):
+                checker.error(item.at("hints").value[index], f"template: {message}")  # type: ignore[index]
+        for wrong in item["wrong_answers"] if "wrong_answers" in item else ():
+            _check_template(wrong, "feedback", text_names, checker)
     if kind in ("choice", "multi"):
         options = tuple(Option(o["text"].strip(), o["correct"], (o["feedback"] or "").strip()) for o in item["options"])
         _check_options(item, options, kind, checker)
         cls = ChoiceQuestion if kind == "choice" else MultiQuestion
         return cls(**common, options=options, shuffle=item["shuffle"])
     if kind == "numeric":
-        tolerance = _tolerance(item["tolerance"], Tolerance(abs=1e-9, rel=1e-6))
-        wrongs = []
-        for wrong in item["wrong_answers"]:
-            if tolerance.accepts(wrong["answer"], item["answer"]):
-                checker.error(wrong.at("answer"), "this wrong answer is accepted as correct by the key's tolerance")
-            wrongs.append(NumericWrong(wrong["answer"], wrong["feedback"].strip()))
-        return NumericQuestion(**common, answer=item["answer"], tolerance=tolerance, wrong_answers=tuple(wrongs))
+        return _build_numeric(item, common, names, checker)
     variables = tuple(item["variables"].items())
+    clash = sorted(set(names) & set(item["variables"]))
+    if clash:
+        checker.error(item.at("parameters"), f"{', '.join(clash)} is both a parameter and a variable")
     domain = []
     for name, bounds in item["domain"].items():
         domain_record = item["domain"]
@@ -551,6 +579,51 @@ def _build_question(item: Record, checker: Checker) -> AnyQuestion:
         wrong_answers=wrongs,
         tolerance=item["tolerance"],
         domain=tuple(domain),
+    )
+
+
+def _numeric_key(record: Record, names: tuple[str, ...], checker: Checker) -> tuple[float, str]:
+    """(value, formula) of a numeric key or wrong answer: a number, or a formula over ``names``
+    (computed now when there are no parameters, per variant otherwise)."""
+    written = record["answer"]
+    if isinstance(written, float):
+        return written, ""
+    if names:  # computed per variant; read here only when the formulas are checked
+        _check_formula(record, "answer", names, checker)
+        return math.nan, written
+    if not _check_formula(record, "answer", names, checker):
+        return math.nan, written
+    from quizkit.formula import Formula, FormulaError, ParseError
+
+    try:
+        return Formula(written, ()).number({}), ""
+    except ParseError as error:
+        checker.error(record.at("answer"), f"formula {written!r}: {error.message}")
+        return math.nan, ""
+    except FormulaError as error:
+        checker.error(record.at("answer"), str(error))
+        return math.nan, ""
+
+
+def _build_numeric(item: Record, common: dict[str, Any], names: tuple[str, ...], checker: Checker) -> NumericQuestion:
+    tolerance = _tolerance(item["tolerance"], Tolerance(abs=1e-9, rel=1e-6))
+    answer, formula = _numeric_key(item, names, checker)
+    wrongs = []
+    for wrong in item["wrong_answers"]:
+        value, wrong_formula = _numeric_key(wrong, names, checker)
+        if not formula and not wrong_formula and tolerance.accepts(value, answer):
+            checker.error(wrong.at("answer"), "this wrong answer is accepted as correct by the key's tolerance")
+        wrongs.append(NumericWrong(value, wrong["feedback"].strip(), wrong_formula))
+    bounds = None
+    if item["bounds"] is not None:
+        if len(item["bounds"]) != 2 or not item["bounds"][0] <= item["bounds"][1]:
+            checker.error(item.at("bounds"), "bounds are [low, high] with low <= high")
+        else:
+            bounds = (item["bounds"][0], item["bounds"][1])
+            if not formula and not bounds[0] <= answer <= bounds[1]:
+                checker.error(item.at("answer"), f"the key {answer:g} is outside the bounds [{bounds[0]:g}, {bounds[1]:g}]")
+    return NumericQuestion(
+        **common, answer=answer, tolerance=tolerance, wrong_answers=tuple(wrongs), formula=formula, bounds=bounds
     )
 
 
@@ -629,6 +702,18 @@ def _build_exercise(item: Record, lesson_dir: Path, solutions_dir: Path, checker
     if not cases and not randoms:
         checker.error(item.node, "an exercise needs at least one case under 'cases' or 'random'")
     check_exercise_values(item, checker)  # what numpy will be asked to build, checked without numpy
+    sweep = _build_sweep(item["sweep"], parameters, checker)
+    mistakes = []
+    for mistake in item["mistakes"]:
+        if (mistake["formula"] is None) == (mistake["detector"] is None):
+            checker.error(mistake.node, "a mistake has either a formula or a detector")
+            continue
+        if mistake["formula"] is not None:
+            _check_formula(mistake, "formula", parameters, checker)
+            if mistake["message"] is None:
+                checker.error(mistake.node, "a mistake with a formula needs a message")
+                continue
+        mistakes.append(Mistake((mistake["message"] or "").strip(), mistake["formula"] or "", mistake["detector"] or ""))
     return Exercise(
         id=item["id"],
         title=item["title"],
@@ -645,7 +730,26 @@ def _build_exercise(item: Record, lesson_dir: Path, solutions_dir: Path, checker
         random=tuple(randoms),
         line=item.node.line,
         uses=tuple(item["uses"]),
+        sweep=sweep,
+        mistakes=tuple(mistakes),
     )
+
+
+def _build_sweep(record: Record | None, parameters: tuple[str, ...], checker: Checker) -> Sweep | None:
+    if record is None:
+        return None
+    low, high = _range(record, checker)
+    if record["vary"] not in parameters:
+        checker.error(record.at("vary"), f"'{record['vary']}' is not a parameter (parameters: {', '.join(parameters)})")
+    fixed = record["args"]
+    for name in fixed:
+        if name not in parameters or name == record["vary"]:
+            checker.error(fixed.node.key_nodes[name], f"'{name}' is not one of the other parameters")
+    missing = [name for name in parameters if name != record["vary"] and name not in fixed]
+    if missing:
+        checker.error(record.node, f"the sweep needs a value for {', '.join(missing)} under 'args'")
+    args = tuple((name, float(fixed[name])) for name in parameters if name in fixed)
+    return Sweep(record["vary"], low, high, args, record["points"])
 
 
 def _resolve_uses(item: Record, exercise: Exercise, exercises: list[Exercise], checker: Checker) -> Exercise:

@@ -105,9 +105,11 @@ class LessonSummary:
     Duck-types :class:`quizkit.lesson.Lesson` for :meth:`quizkit.progress.ProgressStore.peek`.
     """
 
-    def __init__(self, lesson_id: str, title: str, questions: int, exercises: int, items: list[SummaryItem]) -> None:
+    def __init__(
+        self, lesson_id: str, title: str, questions: int, exercises: int, readings: int, items: list[SummaryItem]
+    ) -> None:
         self.id, self.title = lesson_id, title
-        self.question_count, self.exercise_count = questions, exercises
+        self.question_count, self.exercise_count, self.reading_count = questions, exercises, readings
         self.items = tuple(items)
 
     @property
@@ -117,7 +119,8 @@ class LessonSummary:
     @classmethod
     def of(cls, lesson: Any) -> LessonSummary:
         items = [SummaryItem(item.id, float(item.points)) for item in lesson.items]
-        return cls(lesson.id, lesson.title, len(lesson.questions), len(lesson.exercises), items)
+        readings = len(getattr(lesson, "readings", ()))
+        return cls(lesson.id, lesson.title, len(lesson.questions), len(lesson.exercises), readings, items)
 
     def to_plain(self) -> dict[str, Any]:
         return {
@@ -125,13 +128,15 @@ class LessonSummary:
             "title": self.title,
             "questions": self.question_count,
             "exercises": self.exercise_count,
+            "readings": self.reading_count,
             "items": [[item.id, item.points] for item in self.items],
         }
 
     @classmethod
     def from_plain(cls, plain: dict[str, Any]) -> LessonSummary:
         items = [SummaryItem(str(item_id), float(points)) for item_id, points in plain["items"]]
-        return cls(str(plain["id"]), str(plain["title"]), int(plain["questions"]), int(plain["exercises"]), items)
+        counts = int(plain["questions"]), int(plain["exercises"]), int(plain["readings"])
+        return cls(str(plain["id"]), str(plain["title"]), *counts, items)
 
 
 def _summary_entry(lesson_path: Path, solutions_dir: Path) -> tuple[Path, str] | None:

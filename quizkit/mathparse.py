@@ -1257,6 +1257,24 @@ def evaluate_number(text: str) -> float:
     return float(_NumberEvaluator(reading).value(body))
 
 
+def expression_tree(text: str, names: Iterable[str]) -> tuple[str, ast.expr]:
+    """The allow-listed syntax tree of ``text`` over the real-valued ``names``, with the text it was
+    read from (for exact literals): the same reading and refusals as :func:`parse`, for evaluators
+    that compute numbers without SymPy (:mod:`quizkit.formula`). Raises :class:`ParseError`, or
+    ``ValueError`` when ``names`` are not usable variable names."""
+    reading, body = _checked_tree(text, _declare({name: "real" for name in names}))
+    return reading.text, body
+
+
+def exact_literal(literal: str) -> Fraction | None:
+    """A decimal literal as an exact fraction, or None if its exponent is absurd."""
+    return _exact_literal(literal)
+
+
+FUNCTION_NAMES = frozenset(_FUNCTIONS)
+CONSTANT_NAMES = frozenset(_CONSTANTS)
+
+
 class _NumberEvaluator:
     def __init__(self, reading: _Reading) -> None:
         self.reading = reading

@@ -9,14 +9,16 @@ A detector looks at the failing :class:`~quizkit.exercises.CaseResult` objects o
   flattened result, integer rounding, nan from 0/0; two make claims about the whole result and
   need every failing case with wrong values to agree: the sign flipped, and zeros returned whatever
   the input;
-- *known wrong formulas* per exercise (the L2 gradient ``2 * lam * w`` instead of
-  ``lam * sign(w)``, soft thresholding without the clamp at 0, ``<=`` for ``<`` in the flip test,
-  ...): the hint is given when the learner's wrong values equal the formula's on *every* failing
-  case with wrong values, since one matching case is weak evidence (many bugs give all zeros on
-  some case). Detectors for the lesson 3 exercises are keyed by exercise id; other exercises get
-  the generic ones only.
+- *an exercise's own mistakes*, listed in its lesson file under ``mistakes``: a formula over the
+  exercise's parameters with a message (the L2 gradient ``2*lam*w`` instead of ``lam*sign(w)``,
+  soft thresholding without the clamp at 0, ...), given when the learner's wrong values equal the
+  formula's on *every* failing case with wrong values, since one matching case is weak evidence
+  (many bugs give all zeros on some case); or a detector named from :data:`NAMED_DETECTORS`, for
+  mistakes a formula cannot describe (a shrink by the wrong amount, which features a Lasso
+  missed). Nothing here is keyed by exercise id, so another lesson's ``sign_gradient`` inherits
+  nothing it did not ask for.
 
-Hints are listed most specific first (known formulas, then generic ones), each at most once.
+Hints are listed most specific first (the exercise's own, then generic ones), each at most once.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from quizkit.exercises import CaseResult
+    from quizkit.lesson import Exercise
 
 MAX_HINTS = 4
 
@@ -248,21 +251,6 @@ def _same(a: np.ndarray, b: np.ndarray) -> bool:
         return bool(np.allclose(a, b, rtol=1e-9, atol=0, equal_nan=True))
 
 
-_L2_GRADIENT = (
-    "this looks like the L2 gradient (proportional to w): the L1 gradient is lam * sign(w), "
-    "the same size lam for every non-zero weight"
-)
-_ZERO_GRADIENT = "at w == 0 the gradient must be 0.0 (sign(0) is 0), not +lam or -lam"
-_CLAMP_LESS_EQUAL = (
-    "sign flips but you used <= instead of <: an entry with w_before * w_after == 0 (a weight "
-    "leaving or reaching zero) did not flip and must stay unchanged"
-)
-_NO_CLAMP = (
-    "you returned the threshold-shifted value without clamping at 0: entries with |w| <= threshold "
-    "must become exactly 0.0 (np.maximum(..., 0.0))"
-)
-
-
 def _treated_tiny_as_zero(case: CaseResult) -> str | None:
     """sign_gradient: tiny non-zero weights given gradient 0, as with ``abs(w) < 1e-12``."""
     if not _comparable(case) or case.got is None or case.expected is None or case.got.dtype.kind != "f":
@@ -304,11 +292,6 @@ def _shrinks_by_wrong_amount(case: CaseResult) -> str | None:
     return None
 
 
-def _flip_product(before: np.ndarray, after: np.ndarray) -> np.ndarray:
-    """The sign of ``before * after`` without its overflow and underflow (1e-300 * 1e-300 == 0)."""
-    return np.sign(before) * np.sign(after)
-
-
 def _lasso_support(case: CaseResult) -> str | None:
     """lasso_ista: which features the learner missed or kept, and the objective both weights reach.
 
@@ -343,80 +326,50 @@ def _lasso_support(case: CaseResult) -> str | None:
     )
 
 
-FORMULA_DETECTORS: dict[str, tuple[Detector, ...]] = {
-    "sign_gradient": (
-        WrongFormula(_L2_GRADIENT, lambda w, lam: 2 * lam * w),
-        WrongFormula(_L2_GRADIENT, lambda w, lam: lam * w),
-        WrongFormula("you ignored lam: the gradient is lam * sign(w), not sign(w)", lambda w, lam: np.sign(w)),
-        WrongFormula(
-            "negative weights need -lam: the slope of lam * |w| is -lam for w < 0, so the result takes the "
-            "sign of w (lam * np.sign(w)), not always +lam",
-            lambda w, lam: np.where(w != 0, lam, 0.0),
-        ),
-        WrongFormula(_ZERO_GRADIENT, lambda w, lam: np.where(w >= 0, lam, -lam)),
-        WrongFormula(_ZERO_GRADIENT, lambda w, lam: np.where(w > 0, lam, -lam)),
-        WrongFormula(_ZERO_GRADIENT, lambda w, lam: np.copysign(lam, w)),
-        on_any_case(_treated_tiny_as_zero),
-    ),
-    "clamp_to_zero": (
-        WrongFormula(
-            "you returned w_after unchanged: entries whose sign flipped must be set to exactly 0.0",
-            lambda before, after: after,
-        ),
-        WrongFormula(_CLAMP_LESS_EQUAL, lambda before, after: np.where(_flip_product(before, after) <= 0, 0.0, after)),
-        # the same bug written with the raw product, which also underflows to 0 for tiny weights
-        WrongFormula(_CLAMP_LESS_EQUAL, lambda before, after: np.where(before * after <= 0, 0.0, after)),
-        WrongFormula(
-            "-0.0 is zero, not a negative weight: np.signbit(-0.0) is True, so compare signs with "
-            "w_before * w_after < 0 (or np.sign) instead",
-            lambda before, after: np.where(np.signbit(before) != np.signbit(after), 0.0, after),
-        ),
-        WrongFormula(
-            "your condition is reversed: you zeroed entries that did not flip (flipped means w_before * w_after < 0)",
-            lambda before, after: np.where(_flip_product(before, after) > 0, 0.0, after),
-        ),
-        WrongFormula(
-            "your condition is reversed: you zeroed entries that did not flip (flipped means w_before * w_after < 0)",
-            lambda before, after: np.where(_flip_product(before, after) >= 0, 0.0, after),
-        ),
-        WrongFormula(
-            "you took values from w_before: the result is w_after, with only the flipped entries set to 0.0",
-            lambda before, after: np.where(_flip_product(before, after) < 0, 0.0, before),
-        ),
-    ),
-    "soft_threshold": (
-        WrongFormula(
-            "you returned w unchanged: every weight must move toward zero by threshold, and weights with "
-            "|w| <= threshold must become exactly 0.0",
-            lambda w, t: w,
-        ),
-        WrongFormula(_NO_CLAMP, lambda w, t: np.sign(w) * (np.abs(w) - t)),
-        WrongFormula(_NO_CLAMP, lambda w, t: w - np.sign(w) * t),
-        WrongFormula(
-            "you subtracted threshold without looking at the sign: negative weights must move up toward zero",
-            lambda w, t: w - t,
-        ),
-        WrongFormula(
-            "you clamped negative weights to 0: max(w - threshold, 0) only works for positive w; "
-            "use sign(w) * max(|w| - threshold, 0)",
-            lambda w, t: np.maximum(w - t, 0.0),
-        ),
-        WrongFormula(
-            "this is hard thresholding: weights outside the threshold must also shrink toward zero by threshold",
-            lambda w, t: np.where(np.abs(w) <= t, 0.0, w),
-        ),
-        WrongFormula(
-            "this is hard thresholding: weights outside the threshold must also shrink toward zero by threshold",
-            lambda w, t: np.where(np.abs(w) < t, 0.0, w),
-        ),
-        WrongFormula(
-            "your weights move away from zero: subtract the threshold from |w|, don't add it",
-            lambda w, t: np.sign(w) * (np.abs(w) + t),
-        ),
-        on_any_case(_shrinks_by_wrong_amount),
-    ),
-    "lasso_ista": (on_any_case(_lasso_support),),
+class FormulaMistake:
+    """A typical mistake written in the lesson file: the wrong result as a formula over the
+    exercise's parameters (read with the answer reader's allow-list, computed with numpy by
+    :class:`quizkit.formula.Formula`, never evaluated as code), diagnosed like :class:`WrongFormula`."""
+
+    def __init__(self, hint: str, formula: str, parameters: Sequence[str]) -> None:
+        from quizkit.formula import Formula
+
+        self.hint = hint
+        self.formula = Formula(formula, parameters)
+
+    def __call__(self, failing: Sequence[CaseResult]) -> str | None:
+        return on_every_wrong_case(self.hint, self._matches)(failing)
+
+    def _matches(self, case: CaseResult, got: np.ndarray) -> bool:
+        values = {name: np.array(value, dtype=np.float64) for name, value in case.inputs}
+        candidate = self.formula.array(values)
+        return candidate.shape == got.shape and _same(got, candidate)
+
+
+# Detectors that need more than a formula can say; an exercise opts in by name under `mistakes`
+# (`detector: lasso_support`). The names are declared in quizkit.lesson_schema.DETECTOR_NAMES.
+NAMED_DETECTORS: dict[str, CaseDetector] = {
+    "treated_tiny_as_zero": lambda case: _treated_tiny_as_zero(case),
+    "shrinks_by_wrong_amount": lambda case: _shrinks_by_wrong_amount(case),
+    "lasso_support": lambda case: _lasso_support(case),
 }
+
+
+def exercise_detectors(exercise: Exercise) -> tuple[Detector, ...]:
+    """The detectors an exercise's YAML lists under ``mistakes``, in the order written."""
+    from quizkit.formula import ParseError
+
+    detectors: list[Detector] = []
+    for mistake in exercise.mistakes:
+        if mistake.formula:
+            try:
+                detectors.append(FormulaMistake(mistake.message, mistake.formula, exercise.parameters))
+            except (ParseError, ValueError):  # validate reports it at its line; grading goes on
+                continue
+        else:
+            detectors.append(on_any_case(NAMED_DETECTORS[mistake.detector]))
+    return tuple(detectors)
+
 
 # Hints about the run as a whole, by the sandbox's run status.
 RUN_HINTS: dict[str, str] = {
@@ -426,13 +379,16 @@ RUN_HINTS: dict[str, str] = {
 }
 
 
-def diagnose(exercise_id: str, run_status: str, cases: Sequence[CaseResult]) -> tuple[str, ...]:
-    """Likely mistakes behind the failing ``cases``, most specific first, without repeats."""
+def diagnose(
+    exercise_id: str, run_status: str, cases: Sequence[CaseResult], detectors: Sequence[Detector] = ()
+) -> tuple[str, ...]:
+    """Likely mistakes behind the failing ``cases``, most specific first, without repeats:
+    ``detectors`` are the exercise's own (see :func:`exercise_detectors`), then the generic ones."""
     failing = [case for case in cases if not case.passed]
     hints: list[str] = []
     if run_status in RUN_HINTS:
         hints.append(RUN_HINTS[run_status])
-    for detector in (*FORMULA_DETECTORS.get(exercise_id, ()), *GENERIC_DETECTORS):
+    for detector in (*detectors, *GENERIC_DETECTORS):
         hint = detector(failing)
         if hint is not None and hint not in hints:
             hints.append(hint)

@@ -48,7 +48,10 @@ from quizkit.files import (
 if TYPE_CHECKING:
     from quizkit.lesson import Lesson
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Version 1 files (before attempts and variants) read as they are: their records have no variant,
+# and every answered question in them was final.
+READABLE_VERSIONS = (1, 2)
 # A real progress file is a few kilobytes; anything this large was not written by quizkit.
 MAX_PROGRESS_BYTES = 4 << 20
 # A progress document nests four levels deep; the guard keeps json from recursing on a hostile file.
@@ -70,7 +73,7 @@ __all__ = [
 class ItemRecord:
     """What the learner did with one question or exercise."""
 
-    status: str  # Status value, or "skipped"
+    status: str  # Status value, "skipped", or TRYING (answered wrong, attempts left); "read" for info items
     score: float
     max_score: float
     answer: str = ""
@@ -78,10 +81,14 @@ class ItemRecord:
     attempts: int = 0
     feedback: list[str] = field(default_factory=list)
     updated: float = 0.0
+    variant: int | None = None  # the variant the learner is on (questions with parameters)
 
     @property
     def done(self) -> bool:
-        return self.status != "skipped"
+        return self.status not in ("skipped", TRYING)
+
+
+TRYING = "trying"
 
 
 @dataclass
@@ -109,7 +116,7 @@ class LessonProgress:
     @classmethod
     def from_json(cls, data: Any) -> "LessonProgress":
         """Parse a progress document; raises ValueError on anything unexpected."""
-        if not isinstance(data, dict) or data.get("version") != FORMAT_VERSION:
+        if not isinstance(data, dict) or data.get("version") not in READABLE_VERSIONS:
             raise ValueError("unknown progress format")
         items_data = data.get("items")
         hints = data.get("hints_seen", {})
@@ -137,6 +144,7 @@ _RECORD_TYPES: dict[str, tuple[type, ...]] = {
     "attempts": (int,),
     "feedback": (list,),
     "updated": (int, float),
+    "variant": (int, type(None)),
 }
 
 

@@ -37,6 +37,7 @@ class Checker:
 
     path: str
     problems: list[Problem] = field(default_factory=list)
+    formulas: bool = True  # read the formulas and templates of a lesson too (see quizkit.lesson.read_lesson)
 
     def error(self, node: Node, message: str) -> Any:
         self.problems.append(Problem(self.path, node.line, node.column, message))

@@ -14,15 +14,16 @@ from __future__ import annotations
 import sys
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import click
 
 from quizkit.appstate import warn
-from quizkit.lesson import AnyQuestion, ChoiceQuestion, Exercise, Lesson, MultiQuestion, SymbolicQuestion
-from quizkit.progress import ItemRecord, LessonProgress, ProgressStore, install_starter
+from quizkit.errors import QuizkitError
+from quizkit.lesson import AnyQuestion, ChoiceQuestion, Exercise, InfoItem, Lesson, MultiQuestion, Plot, SymbolicQuestion
+from quizkit.progress import TRYING, ItemRecord, LessonProgress, ProgressStore, install_starter
 from quizkit.questions import LETTERS, correct_answer_text, judge, option_order
 from quizkit.render import render_options, render_verdict
 from quizkit.text import plural, wrap
@@ -74,6 +75,23 @@ class TerminalIO:
         return answer
 
 
+def _variant(question: AnyQuestion, seed: int, attempt: int) -> int:
+    """The learner's variant (0 for a question without parameters, without loading the engine)."""
+    if not question.parameters:
+        return 0
+    from quizkit.variants import variant_for
+
+    return variant_for(question, seed, attempt)
+
+
+def _resolved(question: AnyQuestion, variant: int) -> AnyQuestion:
+    if not question.parameters:
+        return question
+    from quizkit.variants import resolve
+
+    return resolve(question, variant)
+
+
 class _Quit(Exception):
     """The learner typed q."""
 
@@ -106,8 +124,10 @@ class Session:
         restart: bool = False,
         seed: int | None = None,
         course: "Course | None" = None,
+        plots: bool = True,
     ) -> None:
         self.lesson = lesson
+        self.plots = plots
         self.store = store
         self.io = io
         self.restart = restart
@@ -162,12 +182,13 @@ class Session:
         if self.progress is not None:
             self.store.save(self.progress)
 
-    def _pending(self) -> list[AnyQuestion | Exercise]:
+    def _pending(self) -> list[AnyQuestion | InfoItem | Exercise]:
         assert self.progress is not None
-        return [item for item in self.lesson.items if not self._done(item)]
+        return [item for item in self.lesson.sequence if not self._done(item)]
 
-    def _done(self, item: AnyQuestion | Exercise) -> bool:
-        """Answered questions are done; an exercise stays open until it gets full marks."""
+    def _done(self, item: AnyQuestion | InfoItem | Exercise) -> bool:
+        """Read items and finally answered questions are done; an exercise stays open until it
+        gets full marks; a question answered wrong with attempts left stays open."""
         assert self.progress is not None
         record = self.progress.items.get(item.id)
         if record is None or not record.done:
@@ -179,15 +200,16 @@ class Session:
         lesson = self.lesson
         pending = self._pending()
         total = len(lesson.items)
+        scored_pending = [item for item in pending if not isinstance(item, InfoItem)]
         self.io.say(click.style(f"{lesson.title}", bold=True) + f"  ({lesson.id})")
         if lesson.description:
             self.io.say(wrap(lesson.description, ""))
         if not pending:
             self.io.say("You have finished this lesson. Use --restart to take it again.")
             return self._summary()
-        done = total - len(pending)
+        done = total - len(scored_pending)
         if done:
-            self.io.say(f"Welcome back: {done} of {total} done, {len(pending)} to go.")
+            self.io.say(f"Welcome back: {done} of {total} done, {len(scored_pending)} to go.")
         else:
             counts = f"{plural(len(lesson.questions), 'question')} and {plural(len(lesson.exercises), 'coding exercise')}"
             self.io.say(f"{counts}. {HELP}")
@@ -197,8 +219,11 @@ class Session:
         skipped_once: set[str] = set()
         while queue:
             item = queue.popleft()
-            number = lesson.items.index(item) + 1
             self.io.say()
+            if isinstance(item, InfoItem):
+                self._info(item)
+                continue
+            number = lesson.items.index(item) + 1
             if isinstance(item, Exercise):
                 skipped = self._exercise(item, number, total)
             else:
@@ -211,21 +236,40 @@ class Session:
     # -- questions -----------------------------------------------------------------------------
 
     def _question(self, question: AnyQuestion, number: int, total: int) -> bool:
-        """Ask one question until it is answered (True if skipped)."""
+        """Ask one question until it is answered for good (True if skipped).
+
+        A wrong answer with attempts left is saved as such (status ``trying``), so a learner who
+        quits and comes back resumes on the next attempt, with the same variant unless the
+        question gives a new one per retry.
+        """
         assert self.progress is not None
         io = self.io
+        scoring = question.scoring
+        previous = self.progress.items.get(question.id)
+        attempt = previous.attempts + 1 if previous is not None and previous.status == TRYING else 1
         kind = {"choice": "choose one", "multi": "select all that apply", "numeric": "number", "symbolic": "expression"}
-        io.say(click.style(f"[{number}/{total}] ", fg="blue") + f"{kind[question.type]} · {question.points:g} point{'s' if question.points != 1 else ''}")
-        io.say(wrap(question.prompt))
-        order = None
-        reserved: set[str] = set()
-        if isinstance(question, (ChoiceQuestion, MultiQuestion)):
-            order = option_order(question, self.progress.seed)
-            io.say(render_options(question, order))
-            reserved = set(LETTERS[: len(order)])
-            if isinstance(question, MultiQuestion):
-                io.say("  (several letters, e.g. a,c)")
+        points = f"{question.points:g} point{'s' if question.points != 1 else ''}"
+        shown_variant: int | None = None
         while True:
+            variant = _variant(question, self.progress.seed, attempt)
+            if variant != shown_variant:
+                try:
+                    shown = _resolved(question, variant)
+                except QuizkitError as error:  # a variant validate would have refused
+                    io.say(f"This question cannot be shown ({error}); it is skipped. Tell your instructor.")
+                    return True
+                shown_variant = variant
+                tries = f" · attempt {attempt} of {scoring.attempts}" if scoring.attempts > 1 else ""
+                io.say(click.style(f"[{number}/{total}] ", fg="blue") + f"{kind[question.type]} · {points}{tries}")
+                io.say(wrap(shown.prompt))
+                order = None
+                reserved: set[str] = set()
+                if isinstance(shown, (ChoiceQuestion, MultiQuestion)):
+                    order = option_order(shown, self.progress.seed)
+                    io.say(render_options(shown, order))
+                    reserved = set(LETTERS[: len(order)])
+                    if isinstance(shown, MultiQuestion):
+                        io.say("  (several letters, e.g. a,c)")
             command = _parse_command(io.ask("> "), reserved)
             if command.name == "quit":
                 raise _Quit
@@ -233,35 +277,76 @@ class Session:
                 io.say(HELP)
                 continue
             if command.name == "hint":
-                self._hint(question.id, question.hints)
+                self._hint(question.id, shown.hints)
                 continue
             if command.name == "skip":
-                self._record(question.id, ItemRecord("skipped", 0.0, question.points))
+                if previous is None or previous.status == "skipped":
+                    self._record(question.id, ItemRecord("skipped", 0.0, question.points))
                 io.say("Skipped.")
                 return True
             if not command.text.strip():
                 continue
-            verdict = judge(question, command.text, order=order, symbolic=self._checker)
+            verdict = judge(shown, command.text, order=order, symbolic=self._checker)
             if not verdict.counts_as_attempt:
-                io.say(render_verdict(verdict, question, order, reveal=True))
+                io.say(render_verdict(verdict, shown, order, reveal=True))
                 continue
+            hints = self.progress.hints_seen.get(question.id, 0)
+            verdict = replace(verdict, score=round(verdict.score * scoring.fraction(attempt, hints), 4))
+            final = verdict.is_correct or attempt >= scoring.attempts
             # Saved first, shown second: a verdict on screen is always a verdict on disk.
-            self._record(
-                question.id,
-                ItemRecord(
-                    status=verdict.status.value,
-                    score=verdict.score,
-                    max_score=verdict.max_score,
-                    answer=command.text.strip(),
-                    hints_used=self.progress.hints_seen.get(question.id, 0),
-                    attempts=1,
-                    feedback=list(verdict.feedback),
-                ),
+            previous = ItemRecord(
+                status=verdict.status.value if final else TRYING,
+                score=verdict.score if final else 0.0,
+                max_score=verdict.max_score,
+                answer=command.text.strip(),
+                hints_used=hints,
+                attempts=attempt,
+                feedback=list(verdict.feedback),
+                variant=variant if question.parameters else None,
             )
-            io.say(render_verdict(verdict, question, order, reveal=True))
-            if question.explanation:
-                io.say(wrap(question.explanation))
-            return False
+            self._record(question.id, previous)
+            io.say(render_verdict(verdict, shown, order, reveal=final))
+            if final:
+                if shown.explanation:
+                    io.say(wrap(shown.explanation))
+                if shown.plot is not None:
+                    self._plot(shown.plot, dict(shown.values))
+                return False
+            attempt += 1
+            again = "Try again" + (" with new numbers" if scoring.retry_variant and question.parameters else "")
+            io.say(f"{again}: attempt {attempt} of {scoring.attempts}.")
+
+    # -- reading items and plots ---------------------------------------------------------------
+
+    def _info(self, item: InfoItem) -> None:
+        """Show a reading item; Enter continues, q saves and quits."""
+        io = self.io
+        io.say(click.style("── " + (item.title or "Read this") + " ", bold=True) + "─" * max(0, 60 - len(item.title)))
+        io.say(wrap(item.text))
+        if item.plot is not None:
+            self._plot(item.plot, {})
+        while True:
+            command = _parse_command(io.ask("[Enter] continue · q quit > "), set())
+            if command.name == "quit":
+                raise _Quit
+            if command.name in ("help", "hint"):
+                io.say("Press Enter to go on to the next item, or q to save and quit.")
+                continue
+            break
+        self._record(item.id, ItemRecord("read", 0.0, 0.0))
+
+    def _plot(self, plot: Plot, values: dict[str, float]) -> None:
+        if not self.plots:
+            return
+        from quizkit.formula import ParseError
+        from quizkit.plots import render_plot
+        from quizkit.variants import TemplateError
+
+        try:
+            self.io.say(render_plot(plot, values, color=self.io.color))
+        except (ParseError, TemplateError) as error:  # validate reports it at its line
+            message = error.message if isinstance(error, ParseError) else str(error)
+            self.io.say(f"(This plot cannot be drawn: {message}. Tell your instructor.)")
 
     def _hint(self, item_id: str, hints: tuple[str, ...]) -> None:
         assert self.progress is not None
@@ -343,6 +428,10 @@ class Session:
                 ItemRecord(status.value, result.score, result.max_score, answer=str(path), attempts=(previous.attempts if previous else 0) + 1),
             )
         self.io.say(render_text([result], color=self.io.color))  # after the save, like every verdict
+        if self.plots and exercise.sweep is not None and result.run_status == "ok":
+            from quizkit.sweeps import render_sweep
+
+            self.io.say(render_sweep(exercise, path, self._sandbox(), color=self.io.color))
         if result.score >= result.max_score:
             return True
         self.io.say("Fix your file and press Enter to grade again, or s to move on.")
@@ -382,8 +471,8 @@ class Session:
         missed = []
         for item in lesson.items:
             record = self.progress.items.get(item.id)
-            if record is None or record.status == "skipped":
-                mark, note = click.style("–", fg="yellow"), "not answered"
+            if record is None or not record.done:
+                mark, note = click.style("–", fg="yellow"), "not answered" if record is None or record.status == "skipped" else "attempts left"
             elif record.status == Status.CORRECT.value:
                 mark, note = click.style("✓", fg="green"), ""
             else:
@@ -399,9 +488,10 @@ class Session:
                 if isinstance(item, Exercise):
                     io.say(f"    best score {record.score:g}/{item.points:g}; file: {record.answer}")
                     continue
-                order = option_order(item, self.progress.seed) if isinstance(item, (ChoiceQuestion, MultiQuestion)) else None
+                shown = _resolved(item, record.variant or 0)
+                order = option_order(shown, self.progress.seed) if isinstance(shown, (ChoiceQuestion, MultiQuestion)) else None
                 io.say(f"    you answered: {record.answer}")
-                io.say(f"    correct: {correct_answer_text(item, order)}")
+                io.say(f"    correct: {correct_answer_text(shown, order)}")
         unanswered = [item.id for item in lesson.items if not self._done(item)]
         if unanswered:
             io.say(f"\n{plural(len(unanswered), 'item')} still open. Run `quizkit take {lesson.id}` to come back to them.")

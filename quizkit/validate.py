@@ -178,9 +178,13 @@ def _validate_one(target: LessonTarget, options: ValidateOptions, tools: _Tools)
         return LessonReport(target.path, None, (loaded, skipped))
     positions = _Positions(target.path)
     checks = [loaded]
-    symbolic = [q for q in lesson.questions if isinstance(q, SymbolicQuestion)]
+    symbolic = [q for q in lesson.questions if isinstance(q, SymbolicQuestion) and not q.parameters]
     if symbolic:
         checks.append(_check_symbolic_keys(symbolic, lesson, positions, tools.symbolic))
+    if any(q.parameters for q in lesson.questions):
+        from quizkit.variant_checks import check_variants
+
+        checks.append(check_variants(lesson, positions, lambda: tools.symbolic))
     for index, exercise in enumerate(lesson.exercises):
         checks.extend(_check_exercise(exercise, index, lesson, positions, options, tools))
     return LessonReport(target.path, lesson.id, tuple(checks))
@@ -233,7 +237,7 @@ def _check_symbolic_keys(
 
     problems: list[Problem] = []
     for question in questions:
-        index = lesson.questions.index(question)
+        index = lesson.order.index(question.id)  # its place in the file's list (readings included)
         spec = symbolic_spec(question)
         key_messages = checker.key_problems(replace(spec, wrong_answers=()))
         problems += [positions.problem(message, "questions", index, "answer") for message in key_messages]

@@ -31,7 +31,7 @@ from quizkit.exercises import (
     to_argument,
 )
 from quizkit.grading import exercise_for_file, grade_file, grade_files, grade_many
-from quizkit.lesson import ArrayLiteral, Case, Exercise, Generator, Lesson, RandomCases, Tolerance, load_lesson
+from quizkit.lesson import ArrayLiteral, Case, Exercise, Generator, Lesson, Mistake, RandomCases, Tolerance, load_lesson
 from quizkit.mistakes import MAX_HINTS, diagnose
 from quizkit.report import render_text
 from quizkit.sandbox import CallOutcome, InProcessRunner, Job, RunResult, RunStatus
@@ -55,6 +55,10 @@ def soft_threshold(w, threshold):
 # ---------------------------------------------------------------------------------------------
 
 
+# A typical mistake as a lesson file writes it: zero inside the threshold, w unchanged outside.
+HARD_THRESHOLDING = Mistake("this is hard thresholding: keep shrinking the survivors", "w*Max(sign(|w| - threshold), 0)")
+
+
 def make_exercise(
     tmp_path: Path,
     cases: Sequence[tuple[str, dict[str, object]]] = (("basic", {"w": [2.0, -0.5, 0.3], "threshold": 0.5}),),
@@ -62,6 +66,7 @@ def make_exercise(
     reference: str = SOFT_THRESHOLD,
     points: float = 1.0,
     tolerance: Tolerance = Tolerance(abs=0.0, rel=1e-9),
+    mistakes: Sequence[Mistake] = (HARD_THRESHOLDING,),
 ) -> Exercise:
     """A soft_threshold exercise whose reference lives in ``tmp_path``."""
     (tmp_path / "solutions").mkdir(exist_ok=True)
@@ -82,6 +87,7 @@ def make_exercise(
         cases=tuple(Case(name, tuple(args.items()), line) for line, (name, args) in enumerate(cases, 1)),
         random=tuple(random),
         line=1,
+        mistakes=tuple(mistakes),
     )
 
 

@@ -1,4 +1,4 @@
-"""`quizkit --help` and `quizkit list` stay fast: they must not import numpy or sympy.
+"""`quizkit --help` and `quizkit list` stay fast: they must not import numpy, sympy or plotext.
 
 Each check runs in a fresh interpreter, since the test process itself has imported everything.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-HEAVY = ("numpy", "sympy")
+HEAVY = ("numpy", "sympy", "plotext")  # plotext: only imported when a plot is drawn
 
 SCRIPT = """
 import json, sys

@@ -27,6 +27,8 @@ from quizkit.lesson import (
     load_lesson,
 )
 
+from quizkit.variants import resolve, variant_count, variant_values
+
 LESSON_PATH = Path(__file__).resolve().parent.parent / "exercises" / "lesson3" / "lesson.yaml"
 
 SYMBOLIC_IDS = {"l1-gradient", "l2-gradient", "rubber-band-gradient", "elastic-net-gradient", "l1-update"}
@@ -41,6 +43,23 @@ def _question(lesson, question_id: str):
     question = lesson.question(question_id)
     assert question is not None, f"question {question_id!r} is missing from {LESSON_PATH.name}"
     return question
+
+
+def variants(question) -> list[tuple[dict[str, float], object]]:
+    """Every variant of ``question`` as (parameter values, resolved question); one for a plain question."""
+    count = variant_count(question.parameters)
+    return [
+        ({name: float(value) for name, value in variant_values(question.parameters, index).items()}, resolve(question, index))
+        for index in range(count)
+    ]
+
+
+def _variant_with(lesson, question_id: str, **values: float):
+    """The resolved variant of ``question_id`` with these parameter values."""
+    for found, shown in variants(_question(lesson, question_id)):
+        if all(abs(found[name] - value) < 1e-12 for name, value in values.items()):
+            return shown
+    raise AssertionError(f"{question_id} has no variant with {values}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -93,7 +112,8 @@ def test_every_wrong_option_teaches(lesson):
 
 def test_numeric_prompts_state_precision_that_matches_tolerance(lesson):
     """'Give ... to N decimal places' must accept key +- 0.4*10^-N and reject key +- 1.5*10^-N."""
-    for question in lesson.questions:
+    shown_variants = [shown for question in lesson.questions for _, shown in variants(question)]
+    for question in shown_variants:
         if not isinstance(question, NumericQuestion):
             continue
         match = re.search(r"(\d+) decimal places?", question.prompt)
@@ -245,36 +265,58 @@ def smallest_lambda_with_zero_minimiser() -> float:
     return hi
 
 
-# question id -> (fragments its prompt must contain, so the numbers here match the prompt; recomputation)
-NUMERIC_KEYS: dict[str, tuple[tuple[str, ...], Callable[[], float]]] = {
-    "l1-step-clamp": (("w = 0.05", "α = 0.1", "λ = 0.8", "data gradient"), lambda: l1_step(0.05, 0.1, 0.8)),
-    "l1-step-no-cross": (("w = 0.4", "α = 0.1", "λ = 0.8", "data gradient 0"), lambda: l1_step(0.4, 0.1, 0.8)),
+# question id -> (fragments its prompt must contain, so the numbers here match the prompt; recomputation).
+# For a question with parameters both are functions of the variant's values (a dict), and every
+# variant is recomputed.
+Values = dict[str, float]
+NUMERIC_KEYS: dict[str, tuple[Callable[[Values], tuple[str, ...]], Callable[[Values], float]]] = {
+    "l1-step-clamp": (lambda v: ("w = 0.05", "α = 0.1", "λ = 0.8", "data gradient"), lambda v: l1_step(0.05, 0.1, 0.8)),
+    "l1-step-no-cross": (
+        lambda v: (f"w = {v['w']:g}", "α = 0.1", f"λ = {v['lam']:g}", "data gradient 0"),
+        lambda v: l1_step(v["w"], 0.1, v["lam"]),
+    ),
     "prox-stays-at-zero": (
-        ("w = 0", "−0.15", "α = 0.1", "λ = 0.2"),
-        lambda: l1_step(0.0, 0.1, 0.2, data_grad=-0.15),
+        lambda v: ("w = 0", "−0.15", "α = 0.1", "λ = 0.2"),
+        lambda v: l1_step(0.0, 0.1, 0.2, data_grad=-0.15),
     ),
-    "prox-leaves-zero": (("w = 0", "−0.3", "α = 0.1", "λ = 0.2"), lambda: l1_step(0.0, 0.1, 0.2, data_grad=-0.3)),
+    "prox-leaves-zero": (lambda v: ("w = 0", "−0.3", "α = 0.1", "λ = 0.2"), lambda v: l1_step(0.0, 0.1, 0.2, data_grad=-0.3)),
     "worked-example-l1-vs-l2": (
-        ("w = 0.12", "α = 0.1", "λ = 0.5", "third L1 step"),
-        lambda: l1_steps(0.12, 0.1, 0.5, steps=3),
+        lambda v: ("w = 0.12", "α = 0.1", "λ = 0.5", "third L1 step"),
+        lambda v: l1_steps(0.12, 0.1, 0.5, steps=3),
     ),
-    "l2-rubber-band-min": (("(w − 0.3)² + λw²", "λ = 0.2"), lambda: minimise(lambda w: (w - 0.3) ** 2 + 0.2 * w * w)),
+    "l2-rubber-band-min": (
+        lambda v: ("(w − 0.3)² + λw²", f"λ = {v['lam']:g}"),
+        lambda v: minimise(lambda w: (w - 0.3) ** 2 + v["lam"] * w * w),
+    ),
     "ista-step-zeros": (
-        ("w = (0.5, −0.05, 0)", "(0.2, 0.1, −0.3)", "α = 0.5", "λ = 0.4"),
-        lambda: ista_step_zero_count((0.5, -0.05, 0.0), (0.2, 0.1, -0.3), 0.5, 0.4),
+        lambda v: ("w = (0.5, −0.05, 0)", "(0.2, 0.1, −0.3)", "α = 0.5", "λ = 0.4"),
+        lambda v: ista_step_zero_count((0.5, -0.05, 0.0), (0.2, 0.1, -0.3), 0.5, 0.4),
     ),
-    "sklearn-alpha": (("λ = 5", "n = 100", "(1/(2n))"), lambda: matching_sklearn_alpha(5.0, 100)),
+    "sklearn-alpha": (lambda v: ("λ = 5", "n = 100", "(1/(2n))"), lambda v: matching_sklearn_alpha(5.0, 100)),
     "l1-step-with-data": (
-        ("w = 0.3", "α = 0.1", "λ = 0.5", "∂L_data/∂w = −0.2"),
-        lambda: l1_step(0.3, 0.1, 0.5, data_grad=-0.2),
+        lambda v: ("w = 0.3", "α = 0.1", f"λ = {v['lam']:g}", f"∂L_data/∂w = {v['g']:g}"),
+        lambda v: l1_step(0.3, 0.1, v["lam"], data_grad=v["g"]),
     ),
-    "l1-steps-to-zero": (("w = 0.23", "α = 0.1", "λ = 0.5"), lambda: l1_steps_until_zero(0.23, 0.1, 0.5)),
-    "l2-step": (("w = 0.002", "α = 0.1", "λ = 0.5", "λw²"), lambda: l2_step(0.002, 0.1, 0.5)),
-    "l2-shrink-after-ten": (("α = 0.1", "λ = 0.5", "10 gradient steps"), lambda: l2_fraction_left(10, 0.1, 0.5)),
-    "rubber-band-min-small-lambda": (("(w − 0.3)² + λ|w|", "λ = 0.2"), lambda: rubber_band_minimiser(0.2)),
-    "rubber-band-threshold": (("(w − 0.3)² + λ|w|", "smallest λ"), smallest_lambda_with_zero_minimiser),
-    "rubber-band-min-large-lambda": (("(w − 0.3)² + λ|w|", "λ = 0.8"), lambda: rubber_band_minimiser(0.8)),
+    "l1-steps-to-zero": (lambda v: ("w = 0.23", "α = 0.1", "λ = 0.5"), lambda v: l1_steps_until_zero(0.23, 0.1, 0.5)),
+    "l2-step": (lambda v: ("w = 0.002", "α = 0.1", "λ = 0.5", "λw²"), lambda v: l2_step(0.002, 0.1, 0.5)),
+    "l2-shrink-after-ten": (
+        lambda v: ("α = 0.1", f"λ = {v['lam']:g}", "10 gradient steps"),
+        lambda v: l2_fraction_left(10, 0.1, v["lam"]),
+    ),
+    "rubber-band-min-small-lambda": (
+        lambda v: ("(w − 0.3)² + λ|w|", f"λ = {v['lam']:g}"),
+        lambda v: rubber_band_minimiser(v["lam"]),
+    ),
+    "rubber-band-threshold": (lambda v: ("(w − 0.3)² + λ|w|", "smallest λ"), lambda v: smallest_lambda_with_zero_minimiser()),
+    "rubber-band-min-large-lambda": (lambda v: ("(w − 0.3)² + λ|w|", "λ = 0.8"), lambda v: rubber_band_minimiser(0.8)),
 }
+
+# Every (question, variant) pair, recomputed one by one.
+NUMERIC_VARIANTS = [
+    (question_id, index)
+    for question_id in sorted(NUMERIC_KEYS)
+    for index in range(variant_count(load_lesson(LESSON_PATH).question(question_id).parameters))
+]
 
 
 def test_every_numeric_question_has_a_recomputation(lesson):
@@ -285,32 +327,49 @@ def test_every_numeric_question_has_a_recomputation(lesson):
     assert not stale, f"recomputations for questions that no longer exist: {stale}"
 
 
-@pytest.mark.parametrize("question_id", sorted(NUMERIC_KEYS))
-def test_numeric_key_matches_recomputation(lesson, question_id):
+def _numeric_variant(lesson, question_id: str, index: int) -> tuple[Values, NumericQuestion]:
     question = _question(lesson, question_id)
     assert isinstance(question, NumericQuestion)
+    values = {name: float(value) for name, value in variant_values(question.parameters, index).items()}
+    shown = resolve(question, index)
+    assert isinstance(shown, NumericQuestion)
+    return values, shown
+
+
+def test_parameterised_questions_have_several_variants(lesson):
+    counts = {q.id: variant_count(q.parameters) for q in lesson.questions if q.parameters}
+    parameterised = {"l1-step-no-cross", "l1-step-with-data", "l2-shrink-after-ten", "rubber-band-min-small-lambda", "l2-rubber-band-min"}
+    assert parameterised <= counts.keys()
+    assert all(count > 1 for count in counts.values())
+
+
+@pytest.mark.parametrize(("question_id", "index"), NUMERIC_VARIANTS)
+def test_numeric_key_matches_recomputation(lesson, question_id, index):
+    values, question = _numeric_variant(lesson, question_id, index)
     fragments, recompute = NUMERIC_KEYS[question_id]
-    for fragment in fragments:
-        assert fragment in question.prompt, f"{question_id}: prompt no longer mentions {fragment!r}"
-    truth = float(recompute())
+    for fragment in fragments(values):
+        assert fragment.replace("-", "−") in question.prompt, (
+            f"{question_id} variant {index}: prompt no longer mentions {fragment!r}"
+        )
+    truth = float(recompute(values))
     assert question.tolerance.accepts(truth, question.answer), (
-        f"{question_id}: key {question.answer} but recomputed {truth}"
+        f"{question_id} variant {index}: key {question.answer} but recomputed {truth}"
     )
 
 
-@pytest.mark.parametrize("question_id", sorted(NUMERIC_KEYS))
-def test_numeric_wrong_answers_are_not_accepted(lesson, question_id):
-    question = _question(lesson, question_id)
-    truth = float(NUMERIC_KEYS[question_id][1]())
-    values = [wrong.answer for wrong in question.wrong_answers]
-    assert len(set(values)) == len(values), f"{question_id}: a wrong answer is listed twice"
+@pytest.mark.parametrize(("question_id", "index"), NUMERIC_VARIANTS)
+def test_numeric_wrong_answers_are_not_accepted(lesson, question_id, index):
+    values, question = _numeric_variant(lesson, question_id, index)
+    truth = float(NUMERIC_KEYS[question_id][1](values))
+    answers = [wrong.answer for wrong in question.wrong_answers]
+    assert len(set(answers)) == len(answers), f"{question_id} variant {index}: a wrong answer is listed twice"
     for wrong in question.wrong_answers:
         assert wrong.feedback.strip(), f"{question_id}: wrong answer {wrong.answer} has no feedback"
         assert not question.tolerance.accepts(wrong.answer, question.answer), (
-            f"{question_id}: wrong answer {wrong.answer} is accepted by the key's tolerance"
+            f"{question_id} variant {index}: wrong answer {wrong.answer} is accepted by the key's tolerance"
         )
         assert not question.tolerance.accepts(wrong.answer, truth), (
-            f"{question_id}: wrong answer {wrong.answer} is within tolerance of the true value {truth}"
+            f"{question_id} variant {index}: wrong answer {wrong.answer} is within tolerance of the true value {truth}"
         )
 
 
@@ -685,7 +744,9 @@ def test_exact_value_questions_reject_near_misses(lesson, question_id, answer):
     [("0.336", "L2 step"), ("0.368", "w·(1 − αλ)"), ("0.32", "")],
 )
 def test_l1_step_no_cross_separates_l1_l2_and_proportional_rules(lesson, answer, fragment):
-    verdict = _judged(lesson, "l1-step-no-cross", answer)
+    from quizkit.questions import judge
+
+    verdict = judge(_variant_with(lesson, "l1-step-no-cross", w=0.4, lam=0.8), answer)
     assert verdict.is_correct == (fragment == "")
     assert fragment in " ".join(verdict.feedback)
 

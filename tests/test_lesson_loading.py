@@ -618,7 +618,7 @@ def test_problems_read_as_file_line_column_message(tmp_path: Path) -> None:
     path = write_lesson(tmp_path, text)
     _, problems = read_lesson(path)
     assert [str(p) for p in problems] == [
-        f"{path}:3:1: unknown key 'colour' in lesson (known keys: id, title, description, questions, exercises)"
+        f"{path}:3:1: unknown key 'colour' in lesson (known keys: id, title, description, defaults, questions, exercises)"
     ]
 
 

@@ -1,0 +1,122 @@
+"""``quizkit validate``'s check of question variants: every variant (or a fixed sample) is built and
+its keys checked, each problem placed on the line of the key, wrong answer or text it concerns.
+
+For each variant of each question with parameters:
+
+- every template (prompt, hints, explanation, feedback) fills in;
+- a numeric key computes to a finite number inside the question's ``bounds``, and no wrong answer
+  is accepted by the key's tolerance (then the wrong answer would be graded correct);
+- a symbolic key with the numbers put in parses, and no wrong answer is equivalent to it (SymPy, in
+  the worker; a smaller sample, since each check takes a while).
+
+One problem per key and message is reported, naming the first variant that shows it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from quizkit.errors import Problem
+from quizkit.formula import FormulaError, ParseError
+from quizkit.lesson import Lesson, NumericQuestion, SymbolicQuestion
+from quizkit.variants import TemplateError, VariantError, checked_variants, resolve, variant_count, variant_values
+
+if TYPE_CHECKING:
+    from quizkit.symbolic import SymbolicChecker
+    from quizkit.validate import CheckResult
+
+# Symbolic variants each take a SymPy check; this many per question is a fair sample.
+MAX_SYMBOLIC_VARIANTS = 12
+
+
+def check_variants(lesson: Lesson, positions: Any, symbolic: Callable[[], "SymbolicChecker"]) -> "CheckResult":
+    """Build and check the variants of every question with parameters (see the module docstring)."""
+    from quizkit.validate import CheckResult
+
+    problems: dict[tuple[object, ...], Problem] = {}
+    checked = total = 0
+    for question in lesson.questions:
+        if not question.parameters:
+            continue
+        where = ("questions", lesson.order.index(question.id))
+        total += variant_count(question.parameters)
+        limit = MAX_SYMBOLIC_VARIANTS if isinstance(question, SymbolicQuestion) else None
+        indices = checked_variants(question, limit) if limit else checked_variants(question)
+        for index in indices:
+            checked += 1
+            for keys, message in _variant_problems(question, index, symbolic):
+                shown = ", ".join(f"{name} = {float(value):g}" for name, value in variant_values(question.parameters, index).items())
+                problems.setdefault((*where, *keys, message), positions.problem(f"variant {index} ({shown}): {message}", *where, *keys))
+    summary = f"{checked} of {total} variants built and their keys checked"
+    return CheckResult("variants", summary, tuple(problems.values()))
+
+
+def _variant_problems(question: Any, index: int, symbolic: Callable[[], "SymbolicChecker"]) -> list[tuple[tuple[object, ...], str]]:
+    try:
+        shown = resolve(question, index)
+    except TemplateError as error:
+        return [(_template_keys(question, error.detail), error.detail)]
+    except VariantError as error:
+        return [(_formula_keys(question, index), error.detail)]
+    found: list[tuple[tuple[object, ...], str]] = []
+    if isinstance(shown, NumericQuestion):
+        key = shown.answer
+        if key != key or abs(key) == float("inf"):
+            found.append((("answer",), f"the key is {key}, not a finite number"))
+        elif shown.bounds is not None and not shown.bounds[0] <= key <= shown.bounds[1]:
+            low, high = shown.bounds
+            found.append((("answer",), f"the key {key:g} is outside the bounds [{low:g}, {high:g}]"))
+        for number, wrong in enumerate(shown.wrong_answers):
+            if shown.tolerance.accepts(wrong.answer, key):
+                found.append(
+                    (("wrong_answers", number, "answer"), f"this wrong answer ({wrong.answer:g}) is accepted as the key {key:g}")
+                )
+    elif isinstance(shown, SymbolicQuestion):
+        from quizkit.questions import symbolic_spec
+
+        spec = symbolic_spec(shown)
+        checker = symbolic()
+        key_messages = checker.key_problems(replace(spec, wrong_answers=()))
+        found += [(("answer",), message) for message in key_messages]
+        if not key_messages:
+            for number, wrong in enumerate(spec.wrong_answers):
+                for message in checker.key_problems(replace(spec, wrong_answers=(wrong,))):
+                    found.append((("wrong_answers", number, "answer"), message))
+    return found
+
+
+def _template_keys(question: Any, message: str) -> tuple[object, ...]:
+    """The key of the text a template problem is about (the prompt when it cannot be told)."""
+    for key in ("prompt", "explanation"):
+        field = getattr(question, key)
+        if field and any(part in field for part in _fields_named(message)):
+            return (key,)
+    return ("prompt",)
+
+
+def _fields_named(message: str) -> list[str]:
+    start = message.find("'{")
+    end = message.find("}'", start)
+    return [message[start + 1 : end + 1]] if start >= 0 and end > start else []
+
+
+def _formula_keys(question: Any, index: int) -> tuple[object, ...]:
+    """Which formula of a numeric question fails to compute for variant ``index``: the key's, or
+    the first wrong answer's that fails (the key when none can be told)."""
+    from quizkit.formula import Formula
+
+    if isinstance(question, NumericQuestion):
+        values = variant_values(question.parameters, index)
+        candidates = [(("answer",), question.formula)] + [
+            (("wrong_answers", number, "answer"), wrong.formula) for number, wrong in enumerate(question.wrong_answers)
+        ]
+        for keys, formula in candidates:
+            if not formula:
+                continue
+            try:
+                Formula(formula, tuple(values)).value(values)
+            except (FormulaError, ParseError, ValueError, ZeroDivisionError):
+                return keys
+    return ("answer",)
