@@ -9,8 +9,8 @@ Minimise 1/2 ||X w - y||^2 + lam * ||w||_1 by repeating, from w = 0, n_steps tim
 and return w (a float array with one weight per column of X). Weights whose data slope stays
 within [-lam, lam] end up exactly 0.0, so the returned w tells you which features were selected.
 
-Reuse your soft_threshold: paste it above lasso_ista, or leave it out and the grader supplies the
-lesson's reference soft_threshold (then this file only runs inside the grader). Do not modify X or y.
+Reuse your soft_threshold: keep your soft_threshold.py from the earlier exercise in this folder
+(the grader loads it before this file), or paste it above lasso_ista. Do not modify X or y.
 n_steps is an integer (possibly a 0-d numpy integer array: range(n_steps) accepts both).
 Grade it with:  quizkit submit lasso_ista.py
 """
