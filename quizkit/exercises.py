@@ -193,7 +193,7 @@ def draw_random_cases(
 def _draw_uniform(generator: Generator, rng: np.random.Generator) -> object:
     size = () if generator.shape is None else generator.shape
     if generator.dtype.startswith("int"):
-        drawn = rng.integers(math.ceil(generator.low), math.floor(generator.high), size=size, endpoint=True)
+        drawn: np.ndarray = rng.integers(math.ceil(generator.low), math.floor(generator.high), size=size, endpoint=True)
     else:
         drawn = rng.uniform(generator.low, generator.high, size=size)
     array = np.asarray(drawn, dtype=generator.dtype)
@@ -310,7 +310,7 @@ def _expected_values(exercise: Exercise, calls: Sequence[Call], run: RunResult) 
     if run.status is not RunStatus.OK or len(run.outcomes) != len(calls):
         raise ReferenceSolutionError(f"{where} did not run: {run.status.value}: {run.message}")
     expected = []
-    for call, outcome in zip(calls, run.outcomes):
+    for call, outcome in zip(calls, run.outcomes, strict=True):
         if outcome.error is not None:
             raise ReferenceSolutionError(f"{where} failed on case '{call.name}': {outcome.error}")
         if outcome.value is None or outcome.value.dtype.kind not in "biuf":
@@ -342,8 +342,8 @@ def judge(plan: GradingPlan, run: RunResult, source: Path, lesson_id: str = "") 
     exercise = plan.exercise
     outcomes = run.outcomes
     cases: list[CaseResult] = []
-    for index, (call, expected) in enumerate(zip(plan.calls, plan.expected)):
-        inputs = tuple(zip(exercise.parameters, call.args))
+    for index, (call, expected) in enumerate(zip(plan.calls, plan.expected, strict=True)):
+        inputs = tuple(zip(exercise.parameters, call.args, strict=False))
         if index < len(outcomes):
             cases.append(judge_call(call, inputs, expected, outcomes[index], exercise.tolerance))
         else:
@@ -366,7 +366,7 @@ def judge(plan: GradingPlan, run: RunResult, source: Path, lesson_id: str = "") 
     passed = sum(group.passed for group in groups)
     # Full marks are exactly the points, not a sum of rounded shares.
     score = exercise.points if passed == len(groups) else round(sum(group.score for group in groups), 6)
-    status = Status.CORRECT if passed == len(groups) else Status.PARTIAL if passed else Status.INCORRECT
+    overall = Status.CORRECT if passed == len(groups) else Status.PARTIAL if passed else Status.INCORRECT
     ok = run.status is RunStatus.OK
     attempted = plan.calls[: _calls_attempted(run, len(plan.calls))]
     withheld = any(call.hidden for call in attempted)
@@ -379,7 +379,7 @@ def judge(plan: GradingPlan, run: RunResult, source: Path, lesson_id: str = "") 
         exercise_id=exercise.id,
         title=exercise.title,
         source=source,
-        status=status,
+        status=overall,
         score=score,
         max_score=exercise.points,
         groups=groups,
@@ -444,7 +444,7 @@ def judge_call(
         problems += value_problems
     problems += [
         f"modified its input `{name}` in place"
-        for (name, _), modified in zip(inputs, outcome.inputs_modified)
+        for (name, _), modified in zip(inputs, outcome.inputs_modified, strict=False)
         if modified
     ]
     return CaseResult(

@@ -55,7 +55,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from quizkit.errors import UsageError
 from quizkit.files import atomic_write_text, default_home
@@ -674,7 +674,7 @@ class _RunnerScope:
         if self._given is not None:
             return self._given
         self._owned = default_runner(self._options)
-        return self._owned  # type: ignore[no-any-return]
+        return self._owned
 
     def warm_up(self) -> None:
         """Start the workers now, so that they come up while the reference solutions run."""
@@ -744,7 +744,7 @@ class _Batch:
         tasks = self._tasks(root_fd, finished, running)
         for task, result in grade_tasks(tasks, runner, lesson_id=self.lesson.id, workers=self.options.jobs):
             yield from _drain(finished)
-            learner_name, exercise_id, fingerprint = task.key  # type: ignore[misc]
+            learner_name, exercise_id, fingerprint = cast("tuple[str, str, str]", task.key)
             learner = running[learner_name]
             self._take(learner, exercise_id, fingerprint, result)
             self.progress.advance()

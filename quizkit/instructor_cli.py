@@ -139,9 +139,8 @@ def grade(
     interrupted run resume: files already graded and unchanged are not run again. Links, special
     files and unreadable files are never opened: each is a row with 0 points and a note.
     """
-    from quizkit.grade import GradeOptions, course_grade_seed, grade_directory, state_path
-
     from quizkit.files import describe_mode, stat_argument
+    from quizkit.grade import GradeOptions, course_grade_seed, grade_directory, state_path
     from quizkit.text import shorten
 
     info = stat_argument(directory, "folder")

@@ -32,7 +32,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import sympy
+    import sympy  # type: ignore[import-untyped]  # SymPy ships no type information
 
 __all__ = [
     "ASSUMPTIONS",
@@ -1313,7 +1313,7 @@ _printer: Any = None
 
 
 def _make_printer() -> Any:
-    from sympy.printing.str import StrPrinter
+    from sympy.printing.str import StrPrinter  # type: ignore[import-untyped]
 
     class DisplayPrinter(StrPrinter):
         """SymPy's str form with Greek letters, |x| and e/π, for one-line feedback."""

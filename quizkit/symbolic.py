@@ -274,7 +274,7 @@ class _Worker:
     """One worker process, with a thread that turns its stdout into a queue of lines."""
 
     def __init__(self, warm_up: bool = True) -> None:
-        self._stderr = tempfile.TemporaryFile()
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (kept open for the worker's life)
         self.process = subprocess.Popen(
             _worker_command(warm_up),
             stdin=subprocess.PIPE,
@@ -897,7 +897,7 @@ class _Engine:
     """Everything the worker does; holds SymPy and the cache of prepared specs."""
 
     def __init__(self) -> None:
-        import sympy
+        import sympy  # type: ignore[import-untyped]  # SymPy ships no type information
 
         self.sp = sympy
         self._specs: OrderedDict[str, _Prepared] = OrderedDict()

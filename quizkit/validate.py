@@ -278,7 +278,7 @@ def _check_exercise(
         else f"fails {len(failed_groups)} of {len(plan.groups)} case groups in the sandbox",
         tuple(_reference_problem(group, number, exercise, positions, where) for number, group in failed_groups),
     )
-    starter_problems = ()
+    starter_problems: tuple[Problem, ...] = ()
     if starter.is_correct:
         message = f"the starter file {exercise.starter} already gets full marks; learners could hand it in unchanged"
         starter_problems = (positions.problem(message, *where, "starter"),)

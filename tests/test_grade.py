@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from click.testing import CliRunner, Result
@@ -837,7 +838,7 @@ def test_a_malformed_grade_seed_file_is_one_line(random_course: tuple[Course, Pa
 class RecordingRunner(MockRunner):
     """Stands in for SubprocessRunner: records the isolation it was asked for."""
 
-    modes: list[str] = []
+    modes: ClassVar[list[str]] = []
 
     def __init__(self, *, isolation: str = "preferred", **_: object) -> None:
         super().__init__(fake_sandbox)

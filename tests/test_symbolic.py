@@ -441,7 +441,7 @@ def test_spec_accepts_pairs_as_the_lesson_model_stores_them() -> None:
 # the worker process
 # --------------------------------------------------------------------------------------------
 
-SLOW = "Max(Max(w,lam,w**2,lam**2,w**3,lam**3,w+lam,w-lam),Min(w,lam,w**2,lam**2,w**3,lam**3,w+lam,w-lam),Max(w*lam,w/lam,lam/w,w**4,lam**4,sin(w),cos(w),tan(lam)))"  # noqa: E501
+SLOW = "Max(Max(w,lam,w**2,lam**2,w**3,lam**3,w+lam,w-lam),Min(w,lam,w**2,lam**2,w**3,lam**3,w+lam,w-lam),Max(w*lam,w/lam,lam/w,w**4,lam**4,sin(w),cos(w),tan(lam)))"
 
 
 def test_check_over_the_time_limit_is_invalid_and_the_worker_is_replaced() -> None:
