@@ -582,9 +582,9 @@ def test_read_as_keeps_the_learners_notation(checker: SymbolicChecker) -> None:
 def _points(assumptions: list[str], domains: list[tuple[float, float] | None] | None = None) -> list[tuple[float, ...]]:
     import random
 
-    from quizkit.symbolic import _sample_points
+    from quizkit.symbolic import sample_points
 
-    return _sample_points(assumptions, domains or [None] * len(assumptions), random.Random())
+    return sample_points(assumptions, domains or [None] * len(assumptions), random.Random())
 
 
 def test_sample_points_are_fresh_for_every_check() -> None:
