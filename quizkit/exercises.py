@@ -53,6 +53,7 @@ from quizkit.errors import QuizkitError
 from quizkit.lesson import ArrayLiteral, CaseValue, Exercise, Generator, RandomCases, Tolerance
 from quizkit.mistakes import diagnose
 from quizkit.results import CaseResult, CaseStatus, Difference, ExerciseResult, GroupResult
+from quizkit.rules import REAL_DTYPE_KINDS
 from quizkit.sandbox import CallOutcome, InProcessRunner, Job, Limits, Runner, RunResult, RunStatus, Source
 from quizkit.verdict import Status
 
@@ -313,7 +314,7 @@ def _expected_values(exercise: Exercise, calls: Sequence[Call], run: RunResult) 
     for call, outcome in zip(calls, run.outcomes, strict=True):
         if outcome.error is not None:
             raise ReferenceSolutionError(f"{where} failed on case '{call.name}': {outcome.error}")
-        if outcome.value is None or outcome.value.dtype.kind not in "biuf":
+        if outcome.value is None or outcome.value.dtype.kind not in REAL_DTYPE_KINDS:
             raise ReferenceSolutionError(f"{where} returned {outcome.return_type} on case '{call.name}'")
         if any(outcome.inputs_modified):
             raise ReferenceSolutionError(f"{where} modified an input on case '{call.name}'")
@@ -398,13 +399,22 @@ def _calls_attempted(run: RunResult, total: int) -> int:
     """How many calls the learner's function was given: those with an outcome and the one it stopped in."""
     if run.status is RunStatus.OK:
         return total
-    if run.status.value in _NOTHING_CALLED:
+    if run.status in _NOTHING_CALLED:
         return 0
     return min(total, len(run.outcomes) + 1)
 
 
 # Run statuses meaning the function was never called (the file could not even be loaded).
-_NOTHING_CALLED = frozenset({"syntax_error", "import_error", "missing_function", "not_callable", "empty_file", "unreadable"})
+_NOTHING_CALLED = frozenset(
+    {
+        RunStatus.SYNTAX_ERROR,
+        RunStatus.IMPORT_ERROR,
+        RunStatus.MISSING_FUNCTION,
+        RunStatus.NOT_CALLABLE,
+        RunStatus.EMPTY_FILE,
+        RunStatus.UNREADABLE,
+    }
+)
 
 
 def _unjudged(run: RunResult, calls_after_last_outcome: int) -> tuple[CaseStatus, str]:
@@ -412,7 +422,7 @@ def _unjudged(run: RunResult, calls_after_last_outcome: int) -> tuple[CaseStatus
     if run.status is RunStatus.OK:
         # The sandbox reported fewer outcomes than calls without saying why: never a pass.
         return CaseStatus.FAILED, "no result was reported for this case"
-    if run.status.value in _NOTHING_CALLED:
+    if run.status in _NOTHING_CALLED:
         return CaseStatus.NOT_RUN, f"not run: {run.message}"
     if calls_after_last_outcome == 0:
         return CaseStatus.FAILED, f"the run was stopped in this case: {run.message}"
@@ -435,7 +445,7 @@ def judge_call(
         problems.append(f"raised {outcome.error.splitlines()[0]}")  # the traceback stays in .error
     elif got is None:
         problems.append(_describe_non_numeric(outcome.return_type, outcome.note))
-    elif got.dtype.kind not in "biuf":
+    elif got.dtype.kind not in REAL_DTYPE_KINDS:
         problems.append(f"returned an array of dtype {got.dtype}, not of floats")
     elif got.shape != expected.shape:
         problems.append(_describe_shape_mismatch(got.shape, expected.shape))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Union
 
-from quizkit import rawyaml
+from quizkit import rawyaml, rules
 from quizkit.casevalues import check_exercise_values
 from quizkit.errors import LessonError, Problem
 from quizkit.files import NotReadable, read_regular_file
@@ -534,13 +534,18 @@ def _build_question(item: Record, checker: Checker) -> AnyQuestion:
             wrongs.append(NumericWrong(wrong["answer"], wrong["feedback"].strip()))
         return NumericQuestion(**common, answer=item["answer"], tolerance=tolerance, wrong_answers=tuple(wrongs))
     variables = tuple(item["variables"].items())
+    tolerance_problem = rules.symbolic_tolerance_problem(item["tolerance"])
+    if tolerance_problem is not None:
+        checker.error(item.at("tolerance"), tolerance_problem)
     domain = []
     for name, bounds in item["domain"].items():
         domain_record = item["domain"]
-        if name not in item["variables"]:
-            checker.error(domain_record.node.key_nodes[name], f"domain names '{name}', which is not one of the variables")
-        elif len(bounds) != 2 or not bounds[0] < bounds[1]:
-            checker.error(domain_record.at(name), "a domain is [low, high] with low < high")
+        name_problem = rules.domain_name_problem(name, item["variables"])
+        bounds_problem = None if name_problem else rules.domain_bounds_problem(name, bounds, item["variables"][name])
+        if name_problem is not None:
+            checker.error(domain_record.node.key_nodes[name], name_problem)
+        elif bounds_problem is not None:
+            checker.error(domain_record.at(name), bounds_problem)
         else:
             domain.append((name, (bounds[0], bounds[1])))
     wrongs = tuple(ExpressionWrong(w["answer"], w["feedback"].strip()) for w in item["wrong_answers"])

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+from quizkit.rules import MAX_ANSWER_LENGTH
+
 if TYPE_CHECKING:
     import sympy  # type: ignore[import-untyped]  # SymPy ships no type information
 
@@ -52,7 +54,7 @@ __all__ = [
     "variable_problems",
 ]
 
-MAX_LENGTH = 500  # characters of learner input
+MAX_LENGTH = MAX_ANSWER_LENGTH  # characters of learner input
 MAX_DEPTH = 25  # nested brackets, bars and calls; real answers need fewer than 10
 MAX_NODES = 200  # expression nodes after parsing
 MAX_EXPONENT = 1000  # |e| for a numeric exponent

@@ -21,6 +21,7 @@ from quizkit.lesson import (
     Option,
     SymbolicQuestion,
 )
+from quizkit.rules import MAX_ANSWER_LENGTH
 from quizkit.text import plural
 from quizkit.verdict import Status, Verdict
 
@@ -32,7 +33,6 @@ _NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 _FRACTION = re.compile(r"^([-+]?\d+)\s*/\s*(\d+)$")
 _PERCENT = re.compile(r"^([-+]?(?:\d+\.?\d*|\.\d+))\s*%$")
 _DECIMALS = re.compile(r"^[-+\u2212]?\d*\.(\d+)$")
-MAX_ANSWER_LENGTH = 500
 
 
 def option_order(question: ChoiceQuestion | MultiQuestion, seed: int | None) -> tuple[int, ...]:

@@ -44,6 +44,7 @@ import click
 import numpy as np
 
 from quizkit.results import CaseResult, CaseStatus, ExerciseResult, GroupResult, encode_number
+from quizkit.rules import REAL_DTYPE_KINDS
 
 FORMATS = ("text", "json", "gradescope", "junit")
 # Text output shows full details for this many failing groups per file; the rest get one line.
@@ -323,7 +324,7 @@ def _json_value(value: object) -> object:
     if value is None:
         return None
     array = np.asarray(value)
-    if array.size > MAX_JSON_ENTRIES or array.dtype.kind not in "biuf":
+    if array.size > MAX_JSON_ENTRIES or array.dtype.kind not in REAL_DTYPE_KINDS:
         return None
     return _json_nested(array.astype(np.float64).tolist())
 

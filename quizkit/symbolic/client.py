@@ -8,6 +8,7 @@ module never imports SymPy.
 from __future__ import annotations
 
 import atexit
+import functools
 import itertools
 import json
 import logging
@@ -198,6 +199,12 @@ class _Worker:
                 log.debug("closing the symbolic worker's stdin: %s", error)
 
 
+@functools.lru_cache(maxsize=256)
+def _spec_problems(spec: SymbolicSpec) -> tuple[str, ...]:
+    # Checked here, once per spec, and never in the worker: the worker trusts the specs it is sent.
+    return tuple(spec_problems(spec.variables, spec.domain, spec.tolerance))
+
+
 class SymbolicChecker:
     """Checks symbolic answers in a warm worker process, each check bounded by ``timeout`` s.
 
@@ -310,6 +317,11 @@ class SymbolicChecker:
             mathparse.precheck(answer)
         except ParseError as error:
             return invalid_result(error)
+        problems = _spec_problems(spec)
+        if problems:
+            reason = "; ".join(problems)
+            message = f"This question's answer key is broken ({reason}); please tell the instructor."
+            return SymbolicResult(Status.INVALID, (message,), None, None)
         request = {
             "op": "check",
             "answer": answer,
@@ -332,9 +344,9 @@ class SymbolicChecker:
     def key_problems(self, spec: SymbolicSpec) -> list[str]:
         """Problems an instructor must fix: the key or a listed wrong answer does not parse,
         a listed wrong answer is equivalent to the key, or the declarations are broken."""
-        problems = spec_problems(spec.variables, spec.domain, spec.tolerance)
+        problems = _spec_problems(spec)
         if problems:
-            return problems
+            return list(problems)
         timeout = self.timeout * (2 + len(spec.wrong_answers))
         request = {"op": "key_problems", "spec": spec_payload(spec), "simplify_budget": self.timeout / 2}
         reply = self._ask(request, timeout)

@@ -24,7 +24,7 @@ from typing import Any
 from quizkit import mathparse
 from quizkit.mathparse import ParseError
 from quizkit.symbolic.sampling import Point, sample_points
-from quizkit.symbolic.spec import TOO_COMPLEX, TOO_LARGE, result_payload, spec_problems
+from quizkit.symbolic.spec import TOO_COMPLEX, TOO_LARGE, result_payload
 from quizkit.verdict import Status
 
 _MIN_AGREEING_POINTS = 8
@@ -188,7 +188,6 @@ class _Prepared:
 
     variables: dict[str, str]  # declared name -> assumption, as the author wrote them
     declared: dict[str, str]  # canonical name -> declared name
-    problems: list[str]
     tolerance: float = 1e-9
     symbols: list[Any] = field(default_factory=list)
     assumptions: list[str] = field(default_factory=list)
@@ -337,15 +336,11 @@ class Engine:
         return found
 
     def _prepare(self, spec: Mapping[str, Any]) -> _Prepared:
+        # The parent has checked the declarations (spec_problems) before sending the spec.
         variables = {str(name): str(assumption) for name, assumption in spec["variables"]}
         domain = {str(name): (float(low), float(high)) for name, low, high in spec["domain"]}
-        tolerance = spec["tolerance"]
-        problems = spec_problems(variables, domain, tolerance)
         declared = {mathparse.canonical_name(name): name for name in variables}
-        prepared = _Prepared(variables, declared, problems)
-        if problems:
-            return prepared
-        prepared.tolerance = float(tolerance)
+        prepared = _Prepared(variables, declared, float(spec["tolerance"]))
         prepared.symbols = list(mathparse.symbols(variables).values())
         prepared.assumptions = [variables[name] for name in declared.values()]
         prepared.domains = [domain.get(name) for name in declared.values()]
@@ -495,7 +490,7 @@ class Engine:
     def check(self, text: str, spec: Mapping[str, Any]) -> dict[str, Any]:
         prepared = self.prepared(spec)
         if prepared.key is None:
-            reason = "; ".join(prepared.problems) or prepared.key_error or "unknown problem"
+            reason = prepared.key_error or "unknown problem"
             return result_payload(
                 Status.INVALID, [f"This question's answer key is broken ({reason}); please tell the instructor."]
             )
@@ -545,9 +540,7 @@ class Engine:
 
     def key_problems(self, spec: Mapping[str, Any]) -> list[str]:
         prepared = self.prepared(spec)
-        problems = list(prepared.problems)
-        if problems:
-            return problems
+        problems: list[str] = []
         key = prepared.key
         if key is None:
             problems.append(f"the answer key {spec['key']!r} cannot be read: {prepared.key_error}")
