@@ -45,7 +45,7 @@ class QuizkitGroup(click.Group):
 
 def fail(exc: QuizkitError) -> NoReturn:
     click.echo(f"quizkit: error: {exc.format_message()}", err=True)
-    sys.exit(exc.exit_code)
+    raise click.exceptions.Exit(exc.exit_code)
 
 
 @click.group(cls=QuizkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -92,7 +92,7 @@ def list_lessons(state: AppState) -> None:
         progress = store.peek(lesson)
         click.echo(f"  {lesson_id:<12} {lesson.title}  [{counts}]  {progress}")
     if broken:
-        sys.exit(1)
+        raise click.exceptions.Exit(1)
 
 
 # An answer may start with "-" (-0.03, "-2λw"): check takes options it does not know as words of
@@ -145,7 +145,7 @@ def check(state: AppState, lesson_id: str, question_id: str, answer_words: tuple
         click.echo(json.dumps({"lesson": lesson.id, "question": question.id, **verdict.to_dict()}, indent=2, ensure_ascii=False))
     else:
         click.echo(render_verdict(verdict, question))
-    sys.exit(0 if verdict.is_correct else 1)
+    raise click.exceptions.Exit(0 if verdict.is_correct else 1)
 
 
 def _early_symbolic_checker(answer: str, *, force: bool = False) -> Any:
@@ -178,7 +178,7 @@ def take(state: AppState, lesson_id: str, restart: bool, seed: int | None) -> No
     lesson = state.lesson(lesson_id)
     store = ProgressStore.default()
     session = Session(lesson, store, TerminalIO(), restart=restart, seed=seed, course=state.course)
-    sys.exit(session.run())
+    raise click.exceptions.Exit(session.run())
 
 
 @main.command()
@@ -218,7 +218,7 @@ def submit(state: AppState, args: tuple[str, ...], exercise_id: str | None, fmt:
             warn(runner.warning)
         results = grade_files(lesson, files, exercise_id, runner)
     click.echo(render(results, fmt, color=sys.stdout.isatty()))
-    sys.exit(0 if all(r.score >= r.max_score for r in results) else 1)
+    raise click.exceptions.Exit(0 if all(r.score >= r.max_score for r in results) else 1)
 
 
 def _split_submit_args(state: AppState, args: tuple[str, ...]) -> tuple[str | None, list[Path]]:

@@ -59,7 +59,7 @@ def validate(state: AppState, paths: tuple[Path, ...], as_json: bool, skip_mutan
         click.echo(json.dumps(to_json(reports), indent=2, ensure_ascii=False))
     else:
         click.echo(render_text(reports))  # click drops the colours when stdout is not a terminal
-    sys.exit(0 if all(report.ok for report in reports) else 1)
+    raise click.exceptions.Exit(0 if all(report.ok for report in reports) else 1)
 
 
 def _check_lesson_path(path: Path) -> None:
@@ -171,7 +171,7 @@ def grade(
             f"\nquizkit: interrupted; what was graded is saved in {state_path(out)}: run the same command to resume",
             err=True,
         )
-        sys.exit(130)
+        raise click.exceptions.Exit(130) from None
     for warning in summary.warnings:
         warn(warning)
     click.echo(summary.describe())

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+from quizkit.errors import DeclarationError
 from quizkit.rules import MAX_ANSWER_LENGTH
 
 if TYPE_CHECKING:
@@ -795,10 +796,10 @@ def variable_problems(variables: Mapping[str, str]) -> list[str]:
 
 
 def _declare(variables: Mapping[str, str]) -> dict[str, str]:
-    """Canonical name -> assumption; raises ValueError for broken declarations (the author's bug)."""
+    """Canonical name -> assumption; raises DeclarationError for broken declarations (the author's bug)."""
     problems = variable_problems(variables)
     if problems:
-        raise ValueError("; ".join(problems))
+        raise DeclarationError("; ".join(problems))
     return {canonical_name(name): assumption for name, assumption in variables.items()}
 
 

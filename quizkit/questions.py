@@ -237,14 +237,14 @@ def _rounded_digits(answer: str, value: float, question: NumericQuestion) -> tup
 
 def symbolic_spec(question: SymbolicQuestion):  # -> SymbolicSpec
     """The checker's view of a symbolic question."""
-    from quizkit.symbolic import SymbolicSpec
+    from quizkit.symbolic import FrozenMap, SymbolicSpec
 
     return SymbolicSpec(
         key=question.answer,
-        variables=question.variables,
+        variables=FrozenMap(question.variables),
         wrong_answers=question.wrong_answers,
         tolerance=question.tolerance,
-        domain=question.domain,
+        domain=FrozenMap(question.domain),
     )
 
 

@@ -644,3 +644,19 @@ def test_sign_of_an_exact_zero_is_never_taken_for_a_counterexample(checker: Symb
     # sin(π/7)·sin(2π/7)·sin(3π/7) = √7/8 exactly; evalf alone calls the sign of the difference 1.
     result = checker.check("λ sign(w) + sign(sin(pi/7)*sin(2*pi/7)*sin(3*pi/7) - sqrt(7)/8)", L1)
     assert result.status in ("correct", "invalid")
+
+
+def test_a_worker_that_cannot_start_is_a_one_line_quizkit_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from quizkit.errors import QuizkitError
+    from quizkit.symbolic import SymbolicWorkerError, client
+
+    script = "import sys; sys.stderr.write('Traceback ...\\nModuleNotFoundError: No module named sympy\\n'); sys.exit(1)"
+    monkeypatch.setattr(client, "_worker_command", lambda warm_up: [sys.executable, "-c", script])
+    with SymbolicChecker(spare=False) as checker, pytest.raises(SymbolicWorkerError) as caught:
+        checker.check("w", SymbolicSpec("w", {"w": "real"}))
+    assert isinstance(caught.value, QuizkitError)
+    assert caught.value.format_message() == (
+        "the symbolic checker failed to start (ModuleNotFoundError: No module named sympy)"
+    )

@@ -25,6 +25,7 @@ from types import TracebackType
 from typing import Any
 
 from quizkit import mathparse
+from quizkit.errors import SymbolicWorkerError
 from quizkit.mathparse import ParseError
 from quizkit.symbolic.spec import (
     TOO_COMPLEX,
@@ -40,13 +41,6 @@ from quizkit.verdict import Status
 log = logging.getLogger(__name__)
 
 STARTUP_TIMEOUT = 30.0  # seconds for a worker to import SymPy; generous for slow CI machines
-
-
-class SymbolicWorkerError(RuntimeError):
-    """The checking process could not be started (for example SymPy is not installed)."""
-
-
-# ============================================================================================
 
 
 class _WorkerTimeout(Exception):
@@ -138,7 +132,10 @@ class _Worker:
             self.kill()
             raise SymbolicWorkerError(f"the symbolic checker did not start within {timeout:g} s") from None
         except _WorkerDied:
-            raise SymbolicWorkerError(f"the symbolic checker failed to start:\n{self.stderr_tail()}") from None
+            tail = self.stderr_tail()
+            last_line = tail.strip().splitlines()[-1] if tail.strip() else "no output"
+            log.error("the symbolic checker failed to start:\n%s", tail)
+            raise SymbolicWorkerError(f"the symbolic checker failed to start ({last_line})", tail) from None
         if not message.get("ready"):
             raise SymbolicWorkerError(f"the symbolic checker sent {message!r} instead of a ready signal")
         self.ready = True
