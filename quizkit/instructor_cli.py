@@ -43,22 +43,17 @@ def validate(state: AppState, paths: tuple[Path, ...], as_json: bool, skip_mutan
     reference solution and reports any that pass every case: that case is missing from the lesson.
     Exit status 0 when everything is clean, 1 when a problem was found.
     """
-    from quizkit.validate import (
-        ValidateOptions,
-        lesson_targets,
-        render_text,
-        to_json,
-        validate_lessons,
-    )
+    from quizkit.report import render_validate_text, validate_to_json
+    from quizkit.validate import ValidateOptions, lesson_targets, validate_lessons
 
     for path in paths:
         _check_lesson_path(path)
     targets = lesson_targets(list(paths), state.course if not paths else None)
     reports = validate_lessons(targets, ValidateOptions(mutants=not skip_mutants, warn=warn))
     if as_json:
-        click.echo(json.dumps(to_json(reports), indent=2, ensure_ascii=False))
+        click.echo(json.dumps(validate_to_json(reports), indent=2, ensure_ascii=False))
     else:
-        click.echo(render_text(reports))  # click drops the colours when stdout is not a terminal
+        click.echo(render_validate_text(reports))  # click drops the colours when stdout is not a terminal
     raise click.exceptions.Exit(0 if all(report.ok for report in reports) else 1)
 
 
