@@ -21,6 +21,18 @@ from click.testing import CliRunner, Result
 
 from quizkit.cli import main
 
+# The suite runs on every core (pytest-xdist, ``-n auto`` in pyproject.toml). These modules look at
+# the whole machine's process table (processes a job left behind, orphans reparented to init), so
+# another worker's jobs would count against them: they run one after another on one worker.
+ONE_WORKER_MODULES = frozenset({"test_sandbox.py", "test_isolation.py"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name in ONE_WORKER_MODULES:
+            item.add_marker(pytest.mark.xdist_group("process_table"))
+
+
 DATA = Path(__file__).resolve().parent / "data"
 DEMO_COURSE = DATA / "course"
 SUBPROCESS_TIMEOUT = 60

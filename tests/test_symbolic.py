@@ -481,7 +481,15 @@ def test_close_stops_the_worker() -> None:
 
 
 def test_check_answer_uses_a_shared_checker() -> None:
+    from quizkit.symbolic import client
+
     assert check_answer("λ|w|/w", L1).status == "correct"
+    shared = client._shared_checker
+    assert shared is not None
+    worker = shared.worker_pid
+    assert check_answer("2λw", L1).status == "incorrect"
+    assert client._shared_checker is shared
+    assert shared.worker_pid == worker  # the same warm worker answered both
 
 
 def test_importing_the_checker_does_not_import_sympy() -> None:
