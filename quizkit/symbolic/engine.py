@@ -1,4 +1,4 @@
-"""The worker side: SymPy parses, evaluates and compares; the only place SymPy is imported.
+"""The worker side: SymPy parses, evaluates and compares (SymPy is imported only in the worker process).
 
 Both expressions are evaluated in floating point at the sample points (:mod:`.sampling`);
 where floating point sees a difference, the point is re-evaluated exactly (rational point, 30
