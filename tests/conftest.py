@@ -33,6 +33,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group("process_table"))
 
 
+def default_sigint() -> None:
+    """``preexec_fn`` for a quizkit process that a test interrupts: Ctrl-C must not be ignored.
+
+    A shell starts background jobs with SIGINT ignored, and an ignored signal stays ignored across
+    exec (Python then installs no KeyboardInterrupt handler), so a suite started that way would
+    send Ctrl-C to processes that cannot hear it. A learner's terminal never ignores it.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 DATA = Path(__file__).resolve().parent / "data"
 DEMO_COURSE = DATA / "course"
 SUBPROCESS_TIMEOUT = 60

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
+from conftest import default_sigint
 
 Run = Callable[..., Result]
 TIMEOUT = 60.0
@@ -291,6 +292,7 @@ class Interactive:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+            preexec_fn=default_sigint,
         )
         self._stdout = bytearray()
         self._lock = threading.Lock()
@@ -418,6 +420,7 @@ class Terminal:
             pytest.skip(f"no pseudo-terminal available: {exc}")
         if self.pid == 0:  # the child: become quizkit
             try:
+                default_sigint()
                 os.execve(argv[0], argv, env)
             finally:
                 os._exit(127)
