@@ -19,6 +19,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from quizkit import mathparse
@@ -276,9 +277,19 @@ class _Round:
         return real_value  # ±inf when finite but beyond floating point
 
 
+class Outcome(Enum):
+    """How a comparison of two expressions ended."""
+
+    SAME = "same"
+    DIFFERENT = "different"  # at a confirmed point, kept in the comparison
+    UNDECIDED = "undecided"  # too few usable points, and simplify could not show them equal
+    TOO_LARGE = "too large"  # too few usable points, and values beyond any float
+    TOO_COMPLEX = "too complex"  # the exact evaluations ran out of time
+
+
 @dataclass
 class _Comparison:
-    outcome: str  # "same" | "different" | "undecided" | "too large" | "too complex"
+    outcome: Outcome
     point: int | None = None
     answer_value: float = math.nan
     expected_value: float = math.nan
@@ -411,7 +422,7 @@ class Engine:
                 # Only choosing feedback: floating point is evidence enough, and a difference far
                 # beyond rounding needs no exact proof; points it cannot evaluate are skipped.
                 if value is not None and expected is not None and not _close(value, expected, _CLEARLY_APART):
-                    return _Comparison("different", number, value, expected)
+                    return _Comparison(Outcome.DIFFERENT, number, value, expected)
                 continue
             exact_expected = round_.exact(reference, number)
             if exact_expected is None or isinstance(exact_expected, _Dropped) or math.isinf(exact_expected):
@@ -427,25 +438,25 @@ class Engine:
             if math.isfinite(exact_value) and _close(exact_value, exact_expected, tolerance):
                 agreeing += 1
                 continue
-            return _Comparison("different", number, exact_value, exact_expected)
+            return _Comparison(Outcome.DIFFERENT, number, exact_value, exact_expected)
         if agreeing >= _MIN_AGREEING_POINTS:
-            return _Comparison("same")
+            return _Comparison(Outcome.SAME)
         if round_.overflowed:
-            return _Comparison("too large")  # not enough evidence, and values beyond any float
+            return _Comparison(Outcome.TOO_LARGE)  # not enough evidence, and values beyond any float
         # Too few usable points to judge numerically: SymPy decides, within a time budget.
         if prove and self._simplifies_to_zero(answer.expression - reference.expression):
-            return _Comparison("same")
+            return _Comparison(Outcome.SAME)
         if round_.timed_out and not undefined:
-            return _Comparison("too complex")
+            return _Comparison(Outcome.TOO_COMPLEX)
         if undefined:
             return self._undefined_at(undefined[0], round_, reference)
-        return _Comparison("undecided")
+        return _Comparison(Outcome.UNDECIDED)
 
     @staticmethod
     def _undefined_at(number: int, round_: _Round, reference: _Reference) -> _Comparison:
         expected = round_.exact(reference, number)
         assert isinstance(expected, float)  # only points where the reference is known are listed
-        return _Comparison("different", number, math.nan, expected)
+        return _Comparison(Outcome.DIFFERENT, number, math.nan, expected)
 
     def _simplifies_to_zero(self, difference: Any) -> bool:
         # Within the simplify budget and what is left of the whole check's time.
@@ -481,7 +492,7 @@ class Engine:
             if derivative.expression.has(self.sp.DiracDelta):
                 without_delta = derivative.expression.replace(self.sp.DiracDelta, lambda *args: self.sp.S.Zero)
                 derivative = self._reference(without_delta, round_.prepared)
-            if self.compare(round_, derivative, key, prove=False).outcome == "same":
+            if self.compare(round_, derivative, key, prove=False).outcome is Outcome.SAME:
                 return mathparse.display_name(symbol.name)
         return None
 
@@ -501,13 +512,13 @@ class Engine:
         interpreted = mathparse.reading(text, prepared.variables)
         round_ = self._round(prepared)
         comparison = self.compare(round_, answer, prepared.key)
-        if comparison.outcome == "same":
+        if comparison.outcome is Outcome.SAME:
             return result_payload(Status.CORRECT, [], interpreted)
-        if comparison.outcome == "too large":
+        if comparison.outcome is Outcome.TOO_LARGE:
             return result_payload(Status.INVALID, [TOO_LARGE], interpreted)
-        if comparison.outcome == "too complex":
+        if comparison.outcome is Outcome.TOO_COMPLEX:
             return result_payload(Status.INVALID, [TOO_COMPLEX], interpreted)
-        if comparison.outcome == "undecided":
+        if comparison.outcome is Outcome.UNDECIDED:
             message = (
                 "Could not decide: your expression or the expected one is undefined at most test points. "
                 "Check where yours is defined, and simplify it."
@@ -517,7 +528,7 @@ class Engine:
         counterexample = self._counterexample(round_, comparison)
         for listed in prepared.listed:
             reference = listed.reference
-            if reference is not None and self.compare(round_, answer, reference, prove=False).outcome == "same":
+            if reference is not None and self.compare(round_, answer, reference, prove=False).outcome is Outcome.SAME:
                 return result_payload(Status.INCORRECT, [listed.feedback], interpreted, counterexample)
         variable = self._antiderivative_of_key(round_, answer)
         if variable is not None:
@@ -554,7 +565,7 @@ class Engine:
         for listed in prepared.listed:
             if listed.error is not None:
                 problems.append(f"the wrong answer {listed.text!r} cannot be read: {listed.error}")
-            elif listed.reference is not None and self.compare(round_, listed.reference, key).outcome == "same":
+            elif listed.reference is not None and self.compare(round_, listed.reference, key).outcome is Outcome.SAME:
                 problems.append(f"the wrong answer {listed.text!r} is equivalent to the answer key")
         return problems
 
