@@ -53,7 +53,7 @@ from quizkit.errors import QuizkitError
 from quizkit.lesson import ArrayLiteral, CaseValue, Exercise, Generator, RandomCases, Tolerance
 from quizkit.mistakes import diagnose
 from quizkit.results import CaseResult, CaseStatus, Difference, ExerciseResult, GroupResult
-from quizkit.rules import REAL_DTYPE_KINDS
+from quizkit.rules import REAL_DTYPE_KINDS, TINY
 from quizkit.sandbox import CallOutcome, InProcessRunner, Job, Limits, Runner, RunResult, RunStatus, Source
 from quizkit.verdict import Status
 
@@ -67,8 +67,6 @@ __all__ = [  # the result types live in quizkit.results; re-exported here for ju
 
 # At most this many differing entries are listed per failing case: enough to see a pattern, never a dump.
 MAX_DIFFERENCES = 5
-# An entry that should be exactly 0.0 but is non-zero and at most this large is called "tiny".
-TINY = 1e-6
 
 
 class ReferenceSolutionError(QuizkitError):

@@ -13,6 +13,10 @@ from collections.abc import Mapping, Sequence
 # The longest answer a learner may type, in characters (the reader refuses longer ones unread).
 MAX_ANSWER_LENGTH = 500
 
+# An entry that should be exactly 0.0 but is non-zero and at most this large is called "tiny", both
+# in the judge's message and in the mistake hints.
+TINY = 1e-6
+
 # numpy dtype kinds that hold real numbers (bool, signed and unsigned int, float): what a result
 # must be to be compared with an expected array.
 REAL_DTYPE_KINDS = "biuf"
