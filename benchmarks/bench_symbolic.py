@@ -153,6 +153,8 @@ def main() -> None:
     for _ in range(options.cold_runs):
         floors.append(run_process(floor_command))
         checks.append(run_process(check_command))
+    if not options.cold_runs:
+        return
     floor, cold = statistics.median(floors), statistics.median(checks)
     ratios = [check / floor for check, floor in zip(checks, floors, strict=True)]
     print(f"cold `quizkit check` (symbolic), {options.cold_runs} interleaved runs each")

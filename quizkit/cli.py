@@ -48,6 +48,29 @@ def fail(exc: QuizkitError) -> NoReturn:
     raise click.exceptions.Exit(exc.exit_code)
 
 
+def run() -> None:
+    """The ``quizkit`` console script: :func:`main`, then leave at once.
+
+    Everything a command promises is on disk (written and fsynced) and on the terminal (flushed)
+    before it returns, so the process ends with ``os._exit``: it waits neither for helper processes
+    (fork servers and SymPy workers end by themselves when their pipes close) nor for the
+    interpreter's teardown of numpy and SymPy. Tests call :func:`main` itself.
+    """
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if exc.code is not None and not isinstance(exc.code, int):
+            print(exc.code, file=sys.stderr)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (quizkit list | head): nothing more to say
+            code = code or 1
+    os._exit(code)
+
+
 @click.group(cls=QuizkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--course", metavar="DIR", help=COURSE_HELP)
 @click.version_option(__version__, prog_name="quizkit")
@@ -70,7 +93,7 @@ def list_lessons(state: AppState) -> None:
 
     Exit status 0, or 1 when a lesson has problems (run quizkit validate to see them).
     """
-    from quizkit.lesson import read_lesson
+    from quizkit import lessoncache
     from quizkit.progress import ProgressStore
     from quizkit.text import plural
 
@@ -83,12 +106,20 @@ def list_lessons(state: AppState) -> None:
         return
     broken = 0
     for lesson_id in lesson_ids:
-        lesson, problems = read_lesson(course.lesson_path(lesson_id), course.solutions_for(lesson_id))
+        path, solutions = course.lesson_path(lesson_id), course.solutions_for(lesson_id)
+        lesson = lessoncache.load_summary(path, solutions)
         if lesson is None:
-            broken += 1
-            click.echo(f"  {lesson_id:<12} " + click.style(f"has {len(problems)} problem(s): run quizkit validate", fg="red"))
-            continue
-        counts = f"{plural(len(lesson.questions), 'question')}, {plural(len(lesson.exercises), 'exercise')}"
+            from quizkit.lesson import read_lesson
+
+            loaded, problems = read_lesson(path, solutions)
+            if loaded is None:
+                broken += 1
+                message = f"has {len(problems)} problem(s): run quizkit validate"
+                click.echo(f"  {lesson_id:<12} " + click.style(message, fg="red"))
+                continue
+            lessoncache.store_summary(path, solutions, loaded)
+            lesson = lessoncache.LessonSummary.of(loaded)
+        counts = f"{plural(lesson.question_count, 'question')}, {plural(lesson.exercise_count, 'exercise')}"
         progress = store.peek(lesson)
         click.echo(f"  {lesson_id:<12} {lesson.title}  [{counts}]  {progress}")
     if broken:
@@ -202,21 +233,25 @@ def submit(state: AppState, args: tuple[str, ...], exercise_id: str | None, fmt:
     """
     from quizkit.files import require_regular_file
 
-    lesson_id, files = _split_submit_args(state, args)
-    for file in files:
-        require_regular_file(file)
-    if lesson_id is None:
-        lesson_id = _lesson_for_exercise(state, exercise_id or files[0].stem)
-    lesson = state.lesson(lesson_id)
-
-    from quizkit.grading import grade_files
-    from quizkit.report import render
     from quizkit.sandbox import SubprocessRunner
 
+    # The fork server's start-up (numpy's import, in the sandbox) is most of a submission's time: start
+    # it first, so that it overlaps this process's own imports, the lesson's loading and planning.
     with SubprocessRunner(isolation="preferred") as runner:
+        lesson_id, files = _split_submit_args(state, args)
+        for file in files:
+            require_regular_file(file)
+        if lesson_id is None:
+            lesson_id = _lesson_for_exercise(state, exercise_id or files[0].stem)
+        lesson = state.lesson(lesson_id)
+
+        from quizkit.grading import grade_files
+        from quizkit.report import render
+
+        results = grade_files(lesson, files, exercise_id, runner)
         if runner.warning:
             warn(runner.warning)
-        results = grade_files(lesson, files, exercise_id, runner)
+        runner.abandon()  # the servers end by themselves; the result need not wait for them
     click.echo(render(results, fmt, color=sys.stdout.isatty()))
     raise click.exceptions.Exit(0 if all(r.score >= r.max_score for r in results) else 1)
 

@@ -49,6 +49,7 @@ from pathlib import Path
 
 import numpy as np
 
+from quizkit import plancache
 from quizkit.errors import QuizkitError
 from quizkit.lesson import ArrayLiteral, CaseValue, Exercise, Generator, RandomCases, Tolerance
 from quizkit.mistakes import diagnose
@@ -271,25 +272,40 @@ def plan_exercise(
     cached = _PLAN_MEMO.get(key)
     if cached is not None and (cached.exercise is exercise or cached.exercise == exercise):
         return cached
-    calls, groups = build_calls(exercise, grade_seed)
-    job = Job(
-        source=reference,
-        function=exercise.id,
-        calls=tuple(call.args for call in calls),
-        limits=limits_for(exercise),
-        preload=preload,
-    )
-    if reference_runner is None:
-        with InProcessRunner() as runner:
-            run = runner.run(job)
+    # A plan kept by an earlier command is reused only for the in-process reference run it replaces;
+    # a caller that runs the reference elsewhere (validate, in the sandbox) wants that run itself.
+    stored_key = plancache.digest(exercise, _read_reference(exercise), preload, grade_seed)
+    stored = plancache.load(stored_key) if reference_runner is None else None
+    if stored is not None:
+        calls, groups, expected = stored
     else:
-        run = reference_runner.run(job)
-    expected = _expected_values(exercise, calls, run)
+        calls, groups = build_calls(exercise, grade_seed)
+        job = Job(
+            source=reference,
+            function=exercise.id,
+            calls=tuple(call.args for call in calls),
+            limits=limits_for(exercise),
+            preload=preload,
+        )
+        if reference_runner is None:
+            with InProcessRunner() as runner:
+                run = runner.run(job)
+        else:
+            run = reference_runner.run(job)
+        expected = _expected_values(exercise, calls, run)
+        plancache.store(stored_key, calls, groups, expected)
     plan = GradingPlan(exercise, calls, groups, expected, preload, grade_seed)
     if len(_PLAN_MEMO) >= _PLAN_MEMO_SIZE:
         _PLAN_MEMO.pop(next(iter(_PLAN_MEMO)))
     _PLAN_MEMO[key] = plan
     return plan
+
+
+def _read_reference(exercise: Exercise) -> bytes:
+    try:
+        return exercise.reference.read_bytes()
+    except OSError as exc:
+        raise ReferenceSolutionError(f"reference solution for '{exercise.id}' cannot be read: {exc}") from exc
 
 
 def _preload_sources(exercise: Exercise) -> tuple[Source, ...]:
@@ -385,7 +401,7 @@ def judge(plan: GradingPlan, run: RunResult, source: Path, lesson_id: str = "") 
         run_status=run.status,
         run_message=message,
         run_detail=run.detail,
-        hints=diagnose(exercise.id, run.status.value, [case for case in cases if not case.hidden]),
+        hints=diagnose(exercise.id, run.status.value, _evidence(cases)),
         output="" if withheld else run.output,
         output_truncated=False if withheld else run.output_truncated,
         seconds=run.seconds,
@@ -413,6 +429,16 @@ _NOTHING_CALLED = frozenset(
         RunStatus.UNREADABLE,
     }
 )
+
+
+# Mistake detectors compare every failing case against several formulas; a dozen cases (explicit
+# ones first, in lesson order) are evidence enough, and batch grading must not pay for hundreds.
+MAX_DIAGNOSED_CASES = 12
+
+
+def _evidence(cases: Sequence[CaseResult]) -> list[CaseResult]:
+    """The failing cases the mistake detectors look at: visible ones only, at most MAX_DIAGNOSED_CASES."""
+    return [case for case in cases if not case.hidden and not case.passed][:MAX_DIAGNOSED_CASES]
 
 
 def _unjudged(run: RunResult, calls_after_last_outcome: int) -> tuple[CaseStatus, str]:

@@ -150,10 +150,12 @@ def temp_prefix(path: Path) -> str:
 TEMP_SUFFIX = ".tmp"
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None:
     """Replace ``path`` by ``data`` durably: readers see the old or the new content, never half.
 
     On any error (a full disk, say) the temporary file is removed and the target is left as it was.
+    ``durable=False`` skips the fsyncs, for a writer that makes many files durable at once later
+    (batch grading's feedback files: see :func:`sync_everything`).
     """
     import tempfile  # here, not at the top: `quizkit list` reads files but never writes one
 
@@ -162,19 +164,30 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     try:
         try:
             write_all(fd, data)
-            os.fsync(fd)
+            if durable:
+                os.fsync(fd)
         finally:
             os.close(fd)
+        if not durable:
+            # Renaming over an existing file makes ext4 write the new data out at once (its
+            # replace-by-rename safeguard), which is what a non-durable write is meant to defer.
+            path.unlink(missing_ok=True)
         os.replace(temp_name, path)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
-    fsync_directory(path.parent)
+    if durable:
+        fsync_directory(path.parent)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str, *, durable: bool = True) -> None:
     """:func:`atomic_write_bytes` for UTF-8 text."""
-    atomic_write_bytes(path, text.encode("utf-8"))
+    atomic_write_bytes(path, text.encode("utf-8"), durable=durable)
+
+
+def sync_everything() -> None:
+    """Make every file written so far durable at once (one ``sync`` instead of an fsync per file)."""
+    os.sync()
 
 
 def default_home() -> Path:
@@ -186,3 +199,57 @@ def default_home() -> Path:
     import click
 
     return Path(click.get_app_dir("quizkit"))
+
+
+KEY_FILE = "grading.key"
+KEY_BYTES = 32
+
+
+class KeyError_(Exception):
+    """The per-user secret exists but cannot be used (unreadable, damaged)."""
+
+
+def secret_key(home: Path | None = None, *, create: bool = True) -> bytes | None:
+    """quizkit's per-user secret: 32 random bytes in ``<home>/grading.key`` (0600), made on first use.
+
+    It authenticates what quizkit keeps on disk and reads back (grade's resume state, the lesson
+    cache), so that a file changed behind quizkit's back is not believed. None when it does not
+    exist and ``create`` is false. Raises OSError when it cannot be read or made, and
+    :class:`KeyError_` when it is damaged.
+    """
+    home = default_home() if home is None else home
+    path = home / KEY_FILE
+    try:
+        return _read_key(path)
+    except FileNotFoundError:
+        if not create:
+            return None
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # Written whole under a temporary name, then linked into place: a reader never sees half a key,
+    # and of two processes making one at the same time, the first link wins and both use it.
+    temp = home / f".{KEY_FILE}.{os.getpid()}.tmp"
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    try:
+        os.write(fd, os.urandom(KEY_BYTES))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.link(temp, path)
+    except FileExistsError:
+        pass
+    finally:
+        temp.unlink(missing_ok=True)
+    return _read_key(path)
+
+
+def _read_key(path: Path) -> bytes:
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    try:
+        info = os.fstat(fd)
+        key = os.read(fd, KEY_BYTES + 1) if stat.S_ISREG(info.st_mode) else b""
+    finally:
+        os.close(fd)
+    if len(key) != KEY_BYTES:
+        raise KeyError_(f"the key {path} is damaged; delete it (what it authenticated is then rebuilt)")
+    return key

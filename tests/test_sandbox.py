@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from quizkit import _sandbox_child as wire
+from quizkit.sandbox import wire
 from quizkit import isolation
 from quizkit.sandbox import (
     CallOutcome,

@@ -1,14 +1,14 @@
 """The learner's side of the sandbox: the wire format, the fork server and the per-job child.
 
-:mod:`quizkit.sandbox` runs this file as a script (``python -I _sandbox_child.py --serve ...``), so
+:mod:`quizkit.sandbox` runs this file as a script (``python -I wire.py --serve ...``), so
 the fork server imports only the standard library and numpy: nothing of quizkit, nothing of a course.
-The parent imports the same file as ``quizkit._sandbox_child`` for the wire format, so both sides
+The parent imports the same file as ``quizkit.sandbox.wire`` for the wire format, so both sides
 encode and decode with one piece of code. numpy is imported inside functions only, because the
 parent imports this module before it needs numpy.
 
 Wire format, one *frame*: a 4-byte big-endian length, that many bytes of a JSON object (the header,
-whose ``payload`` key counts the bytes that follow), then the payload. Arrays travel as ``.npy``
-version 1.0 bytes or as raw bytes whose dtype and shape the header states; pickle is never used.
+whose ``payload`` key counts the bytes that follow), then the payload. Numbers travel as raw bytes whose dtype
+and shape a header states, read with ``numpy.frombuffer``; pickle is never used.
 
 Child to parent, on file descriptor :data:`RESULT_FD` (learner output goes to fds 1 and 2)::
 
@@ -17,7 +17,7 @@ Child to parent, on file descriptor :data:`RESULT_FD` (learner output goes to fd
 
 A returned array's dtype and shape travel in the header (``array``: ``{"dtype", "shape"}`` or null)
 and its C-order bytes as the payload, read with ``numpy.frombuffer``. Scalar arguments travel to
-the child as ``.npy`` bytes.
+the child as raw bytes too, their dtype in the job's header.
 
 Array arguments do not travel in frames: the parent lays them out in one sealed memfd (see
 :func:`layout_arguments`), which the child maps and hands to the function as writable arrays. After
@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -48,7 +49,6 @@ MAX_REASON_CHARS = 2_000
 MAX_DETAIL_CHARS = 20_000
 MAX_TYPE_NAME_CHARS = 200
 NUMERIC_KINDS = "biufc"
-NPY_MAGIC = b"\x93NUMPY\x01\x00"
 
 # Statuses the child itself can report in its "end" frame; the parent adds the ones only it can see.
 CHILD_STATUSES = ("ok", "syntax_error", "import_error", "missing_function", "not_callable", "exited", "memory_limit")
@@ -146,22 +146,8 @@ class FrameReader:
 
 
 # ---------------------------------------------------------------------------------------------
-# Arrays as .npy bytes
+# Arrays and scalars as raw bytes
 # ---------------------------------------------------------------------------------------------
-
-
-def encode_array(array: Any) -> bytes:
-    """``.npy`` v1.0 bytes of a plain numeric ndarray.
-
-    Written by hand from ndarray attributes and ``tobytes()`` (methods of a built-in type, which
-    learner code cannot replace) so that a patched ``numpy.save`` or ``numpy.lib.format`` in the
-    child cannot change what is sent. ``numpy.load`` reads it like any file ``numpy.save`` writes.
-    """
-    shape = "".join(f"{int(n)}, " for n in array.shape)
-    text = f"{{'descr': '{array.dtype.str}', 'fortran_order': False, 'shape': ({shape}), }}"
-    padding = -(len(NPY_MAGIC) + 2 + len(text) + 1) % 64  # the format aligns data to 64 bytes
-    header = (text + " " * padding + "\n").encode("latin-1")
-    return NPY_MAGIC + len(header).to_bytes(2, "little") + header + array.tobytes(order="C")
 
 
 def describe_array(array: Any) -> Header:
@@ -177,7 +163,6 @@ def decode_result_array(description: object, payload: bytes, max_elements: int =
     ``numpy.frombuffer`` over the payload: no header to parse, no copy; the array is read-only.
     """
     import math
-    import re
 
     import numpy as np
 
@@ -200,59 +185,20 @@ def decode_result_array(description: object, payload: bytes, max_elements: int =
     return np.frombuffer(payload, dtype=dtype).reshape(shape)
 
 
-def decode_array(data: bytes, max_elements: int = MAX_VALUE_ELEMENTS) -> Any:
-    """The numeric ndarray in ``data``, checked before anything is allocated; else ProtocolError."""
-    import io
-    import math
-
+def decode_scalar(kind: str, dtype_text: object, data: bytes) -> object:
+    """A scalar argument from its raw bytes: a Python float/int/bool or a numpy scalar, as sent."""
     import numpy as np
 
-    if not data.startswith(NPY_MAGIC):
-        raise ProtocolError("an array is not in .npy version 1.0 format")
-    stream = io.BytesIO(data)
-    try:
-        np.lib.format.read_magic(stream)
-        shape, _fortran, dtype = np.lib.format.read_array_header_1_0(stream)
-    except (ValueError, TypeError, SyntaxError) as exc:  # what numpy raises for a malformed header
-        raise ProtocolError(f"an array header is malformed ({exc})") from exc
-    if dtype.hasobject or dtype.kind not in NUMERIC_KINDS or dtype.fields is not None:
-        raise ProtocolError(f"an array has dtype {dtype}, which is not numeric")
-    count = math.prod(shape)
-    if count > max_elements:
-        raise ProtocolError(f"an array has {count} elements, more than {max_elements}")
-    if len(data) - stream.tell() != count * dtype.itemsize:
-        raise ProtocolError("an array's data does not match its header")
-    stream.seek(0)
-    try:
-        array = np.load(stream, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise ProtocolError(f"an array could not be read ({exc})") from exc
-    if type(array) is not np.ndarray or stream.tell() != len(data):
-        raise ProtocolError("an array could not be read exactly")
-    return array
-
-
-def encode_argument(value: object) -> tuple[str, bytes]:
-    """(kind, .npy bytes) of one call argument: a Python float/int/bool or a numpy scalar/array.
-
-    The kind lets the child hand the function a value of the original type: a Python float stays
-    a float (not a 0-d array), a numpy scalar stays a numpy scalar.
-    """
-    kind, array = _argument_array(value)
-    return kind, encode_array(array)
-
-
-def decode_argument(kind: str, data: bytes) -> object:
-    """Inverse of :func:`encode_argument`: the value the learner's function receives."""
-    array = decode_array(data, max_elements=sys.maxsize)
-    if kind == "array":
-        return array
-    if array.ndim != 0:
-        raise ProtocolError(f"a {kind} argument is not a scalar")
+    if type(dtype_text) is not str or not re.fullmatch(r"[<>|=][biufc][0-9]{1,2}", dtype_text):
+        raise ProtocolError("a malformed scalar argument")
+    dtype = np.dtype(dtype_text)
+    if len(data) != dtype.itemsize:
+        raise ProtocolError("a scalar argument's data does not match its dtype")
+    value = np.frombuffer(data, dtype=dtype)[0]
     if kind == "scalar":
-        return array[()]
+        return value
     if kind in ("float", "int", "bool"):
-        return {"float": float, "int": int, "bool": bool}[kind](array[()])
+        return {"float": float, "int": int, "bool": bool}[kind](value)
     raise ProtocolError(f"unknown argument kind {kind!r}")
 
 
@@ -261,9 +207,9 @@ SHARED_ALIGNMENT = 64
 
 @dataclass(frozen=True)
 class ArgumentLayout:
-    """A job's call arguments as sent: descriptors per call, inline ``.npy`` scalars, shared array bytes.
+    """A job's call arguments as sent: descriptors per call, inline scalar bytes, shared array bytes.
 
-    A descriptor is ``[kind, size]`` for a scalar (its ``.npy`` bytes follow in the payload) or
+    A descriptor is ``[kind, dtype, size]`` for a scalar (its raw bytes follow in the payload) or
     ``["shared", dtype, shape, offset, size]`` for an array stored at ``offset`` of the shared bytes.
     """
 
@@ -301,9 +247,9 @@ def layout_arguments(calls: Sequence[Sequence[object]]) -> ArgumentLayout:
                 row.append(["shared", array.dtype.str, [int(n) for n in array.shape], len(shared), len(data)])
                 shared += data
             else:
-                data = encode_array(array)
+                data = array.tobytes()
                 inline.append(data)
-                row.append([kind, len(data)])
+                row.append([kind, array.dtype.str, len(data)])
         descriptors.append(row)
     return ArgumentLayout(descriptors, b"".join(inline), bytes(shared))
 
@@ -328,15 +274,19 @@ def arguments_from_layout(descriptors: Any, inline: memoryview, shared: Any) -> 
                 array = np.frombuffer(shared, dtype=dtype, count=count, offset=start) if count else np.zeros(0, dtype)
                 args.append(array.reshape(shape))
             else:
-                kind, size = descriptor
-                args.append(decode_argument(kind, bytes(inline[offset : offset + size])))
+                kind, dtype_text, size = descriptor
+                args.append(decode_scalar(kind, dtype_text, bytes(inline[offset : offset + size])))
                 offset += size
         calls.append(args)
     return calls
 
 
 def _argument_array(value: object) -> tuple[str, Any]:
-    """(kind, array) of one call argument; see :func:`encode_argument`."""
+    """(kind, array) of one call argument: a Python float/int/bool or a numpy scalar/array.
+
+    The kind lets the child hand the function a value of the original type: a Python float stays
+    a float (not a 0-d array), a numpy scalar stays a numpy scalar.
+    """
     import numpy as np
 
     if isinstance(value, np.ndarray):

@@ -1,0 +1,174 @@
+"""The whole speed table of PRODUCT.md, each budget as a ratio to its floor measured in the same run.
+
+Machines differ several-fold in absolute speed, so every figure is paired with a floor that runs on
+the same machine at the same time: the two commands run in turn (A B A B ...), and the table gives
+the median of both and the median of the per-pair ratios, so load that comes and goes affects both.
+
+| what | floor | budget |
+|---|---|---|
+| quizkit --help | python -c "import click" | <= 1.3x |
+| quizkit list | python -c "import click" | <= 1.6x |
+| first question of take lesson3 on screen | python -c "import click" | <= 2x |
+| symbolic check, warm / worst incl. after a kill | - | median <= 20 ms; <= 2 s |
+| quizkit check (symbolic), cold | python -c "import sympy" | <= 1.3x |
+| quizkit submit, one file | python -c "import numpy" | <= 2x |
+| quizkit grade, isolated, 2 jobs | a bare fork per file from a warm numpy process, 2 at a time | >= 30% of its files/s |
+
+Also printed: grade with --no-isolation (isolation should cost under 10%), and the grading
+process's peak memory for two class sizes (flat in N).
+
+    python benchmarks/all.py [--runs 7] [--files 300]
+
+Nothing is asserted; this prints measurements.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BENCHMARKS = Path(__file__).resolve().parent
+PYTHON = sys.executable
+QUIZKIT = [PYTHON, "-c", "from quizkit.cli import run; run()"]
+
+
+def wall(argv: list[str], env: dict[str, str], stdin: bytes = b"") -> float:
+    started = time.perf_counter()
+    subprocess.run(argv, input=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, check=False)
+    return time.perf_counter() - started
+
+
+def to_first_question(env: dict[str, str]) -> float:
+    """Seconds until the first question's answer prompt is on stdout (then 'q' ends the session)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [*QUIZKIT, "take", "lesson3", "--restart"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    assert process.stdout is not None and process.stdin is not None
+    seen = b""
+    elapsed = float("nan")
+    while chunk := os.read(process.stdout.fileno(), 65536):
+        seen += chunk
+        if b"> " in seen or b"Your answer" in seen:
+            elapsed = time.perf_counter() - started
+            break
+    process.stdin.write(b"q\n")
+    process.stdin.close()
+    process.stdout.read()
+    process.wait(timeout=60)
+    return elapsed
+
+
+def paired(runs: int, measure_a, measure_b) -> tuple[float, float, float]:  # type: ignore[no-untyped-def]
+    """(median A, median B, median of A/B per pair), A and B in turn after one warm-up each."""
+    measure_a(), measure_b()
+    a_times, b_times = [], []
+    for _ in range(runs):
+        a_times.append(measure_a())
+        b_times.append(measure_b())
+    ratios = [a / b for a, b in zip(a_times, b_times)]
+    return statistics.median(a_times), statistics.median(b_times), statistics.median(ratios)
+
+
+def row(what: str, floor: str, a: float, b: float, ratio: float, budget: str) -> None:
+    print(f"| {what} | {a * 1000:.0f} ms | {floor} {b * 1000:.0f} ms | {ratio:.2f}x | {budget} |")
+
+
+def grade_rate(files: int, isolation: bool, home: str) -> dict[str, float]:
+    """files/s and parent peak MiB of `quizkit grade` on a generated class, in a fresh process."""
+    code = f"""
+import json, resource, sys, tempfile, time
+from pathlib import Path
+sys.path.insert(0, {str(BENCHMARKS)!r})
+from bench_grade import make_class
+from quizkit.grade import GradeOptions, grade_directory
+from quizkit.lesson import load_lesson
+lesson = load_lesson(Path({str(REPO / "exercises" / "lesson3" / "lesson.yaml")!r}))
+with tempfile.TemporaryDirectory() as temp:
+    make_class(Path(temp) / "class", {files})
+    started = time.perf_counter()
+    summary = grade_directory(lesson, Path(temp) / "class", Path(temp) / "out" / "grades.csv",
+                              GradeOptions(jobs=2, isolation={'"required"' if isolation else '"off"'}))
+    seconds = time.perf_counter() - started
+print(json.dumps({{"rate": summary.graded / seconds, "mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+"""
+    output = subprocess.run(
+        [PYTHON, "-c", code], capture_output=True, text=True, check=True, env={**os.environ, "QUIZKIT_HOME": home}
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def floor_rate(files: int) -> float:
+    output = subprocess.run(
+        [PYTHON, str(BENCHMARKS / "floor_fork.py"), "--files", str(files), "--jobs", "2"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return float(output.split()[0])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=7, help="interleaved runs of each pair")
+    parser.add_argument("--files", type=int, default=300, help="class size for the grade figures")
+    options = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="quizkit-bench-"))
+    env = {**os.environ, "QUIZKIT_HOME": str(work / "home"), "QUIZKIT_COURSE": str(REPO)}
+    submission = work / "soft_threshold.py"
+    shutil.copyfile(REPO / "solutions" / "lesson3" / "soft_threshold.py", submission)
+    floors = {
+        "click": lambda: wall([PYTHON, "-c", "import click"], env),
+        "numpy": lambda: wall([PYTHON, "-c", "import numpy"], env),
+        "sympy": lambda: wall([PYTHON, "-c", "import sympy"], env),
+    }
+    print(f"quizkit speed table: {options.runs} interleaved runs per pair, {os.cpu_count()} CPUs")
+    print("| what | median | floor | ratio (median per pair) | budget |")
+    print("|---|---|---|---|---|")
+    help_run = lambda: wall([*QUIZKIT, "--help"], env)  # noqa: E731
+    row("quizkit --help", "import click", *paired(options.runs, help_run, floors["click"]), "<= 1.3x")
+    list_run = lambda: wall([*QUIZKIT, "list"], env)  # noqa: E731
+    row("quizkit list", "import click", *paired(options.runs, list_run, floors["click"]), "<= 1.6x")
+    take_run = lambda: to_first_question(env)  # noqa: E731
+    row("take lesson3: first question", "import click", *paired(options.runs, take_run, floors["click"]), "<= 2x")
+    check_run = lambda: wall([*QUIZKIT, "check", "lesson3", "l1-gradient", "λ sign(w)"], env)  # noqa: E731
+    row("quizkit check (symbolic), cold", "import sympy", *paired(options.runs, check_run, floors["sympy"]), "<= 1.3x")
+    submit_run = lambda: wall([*QUIZKIT, "submit", "lesson3", str(submission)], env)  # noqa: E731
+    row("quizkit submit, one file", "import numpy", *paired(options.runs, submit_run, floors["numpy"]), "<= 2x")
+
+    floor = floor_rate(options.files)
+    isolated = grade_rate(options.files, True, str(work / "home"))
+    plain = grade_rate(options.files, False, str(work / "home"))
+    print(
+        f"| quizkit grade, isolated, {options.files} files | {isolated['rate']:.1f} files/s | bare fork "
+        f"{floor:.0f} files/s | {isolated['rate'] / floor:.0%} of the floor | >= 30% |"
+    )
+    print(
+        f"| quizkit grade --no-isolation | {plain['rate']:.1f} files/s | | isolated/plain "
+        f"{isolated['rate'] / plain['rate']:.0%} | >= 90% |"
+    )
+    small = grade_rate(200, True, str(work / "home"))
+    large = grade_rate(1000, True, str(work / "home"))
+    print(f"| grade parent peak memory | 200 files {small['mib']:.1f} MiB | | 1000 files {large['mib']:.1f} MiB | flat |")
+    print()
+    print("symbolic checks, warm (benchmarks/bench_symbolic.py):")
+    subprocess.run([PYTHON, str(BENCHMARKS / "bench_symbolic.py"), "--rounds", "5", "--cold-runs", "0"], check=False)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
