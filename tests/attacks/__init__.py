@@ -1,0 +1,1 @@
+"""Attacks on quizkit grade (a package, so that its conftest does not shadow tests/conftest.py)."""
