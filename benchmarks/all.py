@@ -82,7 +82,7 @@ def paired(runs: int, measure_a, measure_b) -> tuple[float, float, float]:  # ty
     for _ in range(runs):
         a_times.append(measure_a())
         b_times.append(measure_b())
-    ratios = [a / b for a, b in zip(a_times, b_times)]
+    ratios = [a / b for a, b in zip(a_times, b_times, strict=False)]
     return statistics.median(a_times), statistics.median(b_times), statistics.median(ratios)
 
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
+
+if TYPE_CHECKING:
+    from quizkit.course import Course
 
 
 class AppState:
@@ -10,10 +15,10 @@ class AppState:
 
     def __init__(self, course_option: str | None) -> None:
         self.course_option = course_option
-        self._course = None
+        self._course: Course | None = None
 
     @property
-    def course(self):  # -> Course; imported lazily like everything below
+    def course(self) -> Course:  # imported lazily, like everything below
         from quizkit.course import find_course
 
         if self._course is None:

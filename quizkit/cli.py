@@ -45,7 +45,7 @@ class QuizkitGroup(click.Group):
 
 def fail(exc: QuizkitError) -> NoReturn:
     click.echo(f"quizkit: error: {exc.format_message()}", err=True)
-    sys.exit(exc.exit_code)
+    raise click.exceptions.Exit(exc.exit_code)
 
 
 def run() -> None:
@@ -125,7 +125,7 @@ def list_lessons(state: AppState) -> None:
         progress = store.peek(lesson)
         click.echo(f"  {lesson_id:<12} {lesson.title}  [{counts}]  {progress}")
     if broken:
-        sys.exit(1)
+        raise click.exceptions.Exit(1)
 
 
 # An answer may start with "-" (-0.03, "-2λw"): check takes options it does not know as words of
@@ -193,7 +193,7 @@ def check(
         click.echo(json.dumps({"lesson": lesson.id, "question": question.id, **shown, **verdict.to_dict()}, indent=2, ensure_ascii=False))
     else:
         click.echo(render_verdict(verdict, question))
-    sys.exit(0 if verdict.is_correct else 1)
+    raise click.exceptions.Exit(0 if verdict.is_correct else 1)
 
 
 def _early_symbolic_checker(answer: str, *, force: bool = False) -> Any:
@@ -227,7 +227,7 @@ def take(state: AppState, lesson_id: str, restart: bool, seed: int | None, no_pl
     lesson = state.lesson(lesson_id)
     store = ProgressStore.default()
     session = Session(lesson, store, TerminalIO(), restart=restart, seed=seed, course=state.course, plots=not no_plots)
-    sys.exit(session.run())
+    raise click.exceptions.Exit(session.run())
 
 
 @main.command()
@@ -251,7 +251,6 @@ def submit(state: AppState, args: tuple[str, ...], exercise_id: str | None, fmt:
     left out when the exercise name is unique in the course.
     """
     from quizkit.files import require_regular_file
-
     from quizkit.sandbox import SubprocessRunner
 
     # The fork server's start-up (numpy's import, in the sandbox) is most of a submission's time: start
@@ -275,12 +274,12 @@ def submit(state: AppState, args: tuple[str, ...], exercise_id: str | None, fmt:
             from quizkit.grading import exercise_for_file
             from quizkit.sweeps import render_sweep
 
-            for file, result in zip(files, results):
+            for file, result in zip(files, results, strict=False):
                 exercise = exercise_for_file(lesson, file, exercise_id)
                 if exercise.sweep is not None and result.run_status == "ok":
                     click.echo(render_sweep(exercise, file, runner, color=sys.stdout.isatty()))
         runner.abandon()  # the servers end by themselves; the result need not wait for them
-    sys.exit(0 if all(r.score >= r.max_score for r in results) else 1)
+    raise click.exceptions.Exit(0 if all(r.score >= r.max_score for r in results) else 1)
 
 
 def _split_submit_args(state: AppState, args: tuple[str, ...]) -> tuple[str | None, list[Path]]:

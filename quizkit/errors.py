@@ -2,6 +2,11 @@
 
 The CLI catches :class:`QuizkitError` and prints ``format_message()`` on one line; nothing else
 is caught, so a bug still shows a traceback while a user's mistake never does.
+
+:class:`UsageError` has the name of click's class on purpose: it means the same thing (the user
+gave something that cannot be used; exit status 2), but it is a :class:`QuizkitError`, printed as
+one line without click's usage text, and it is raised by library code that does not know about
+click. No module uses click's class, so the two never meet; if one must, write ``click.UsageError``.
 """
 
 from __future__ import annotations
@@ -22,6 +27,28 @@ class UsageError(QuizkitError):
     """Unknown lesson or question, missing file, bad option value."""
 
     exit_code = 2
+
+
+class DeclarationError(QuizkitError, ValueError):
+    """A question declares its variables wrongly (the lesson author's mistake), found while reading an answer.
+
+    Also a ValueError, which is what callers of the answer reader caught before it had a class of its own.
+    """
+
+    exit_code = 1
+
+
+class SymbolicWorkerError(QuizkitError):
+    """The symbolic checking process could not be started (for example SymPy is not installed).
+
+    The message is one line; ``details`` holds what the process wrote before it ended, for the log.
+    """
+
+    exit_code = 2
+
+    def __init__(self, message: str, details: str = "") -> None:
+        super().__init__(message)
+        self.details = details
 
 
 class CourseError(UsageError):

@@ -54,6 +54,7 @@ from quizkit.errors import QuizkitError
 from quizkit.lesson import ArrayLiteral, CaseValue, Exercise, Generator, RandomCases, Tolerance
 from quizkit.mistakes import diagnose, exercise_detectors
 from quizkit.results import CaseResult, CaseStatus, Difference, ExerciseResult, GroupResult
+from quizkit.rules import REAL_DTYPE_KINDS, TINY
 from quizkit.sandbox import CallOutcome, InProcessRunner, Job, Limits, Runner, RunResult, RunStatus, Source
 from quizkit.verdict import Status
 
@@ -67,8 +68,6 @@ __all__ = [  # the result types live in quizkit.results; re-exported here for ju
 
 # At most this many differing entries are listed per failing case: enough to see a pattern, never a dump.
 MAX_DIFFERENCES = 5
-# An entry that should be exactly 0.0 but is non-zero and at most this large is called "tiny".
-TINY = 1e-6
 
 
 class ReferenceSolutionError(QuizkitError):
@@ -197,7 +196,7 @@ def draw_random_cases(
 def _draw_uniform(generator: Generator, rng: np.random.Generator) -> object:
     size = () if generator.shape is None else generator.shape
     if generator.dtype.startswith("int"):
-        drawn = rng.integers(math.ceil(generator.low), math.floor(generator.high), size=size, endpoint=True)
+        drawn: np.ndarray = rng.integers(math.ceil(generator.low), math.floor(generator.high), size=size, endpoint=True)
     else:
         drawn = rng.uniform(generator.low, generator.high, size=size)
     array = np.asarray(drawn, dtype=generator.dtype)
@@ -329,10 +328,10 @@ def _expected_values(exercise: Exercise, calls: Sequence[Call], run: RunResult) 
     if run.status is not RunStatus.OK or len(run.outcomes) != len(calls):
         raise ReferenceSolutionError(f"{where} did not run: {run.status.value}: {run.message}")
     expected = []
-    for call, outcome in zip(calls, run.outcomes):
+    for call, outcome in zip(calls, run.outcomes, strict=True):
         if outcome.error is not None:
             raise ReferenceSolutionError(f"{where} failed on case '{call.name}': {outcome.error}")
-        if outcome.value is None or outcome.value.dtype.kind not in "biuf":
+        if outcome.value is None or outcome.value.dtype.kind not in REAL_DTYPE_KINDS:
             raise ReferenceSolutionError(f"{where} returned {outcome.return_type} on case '{call.name}'")
         if any(outcome.inputs_modified):
             raise ReferenceSolutionError(f"{where} modified an input on case '{call.name}'")
@@ -361,8 +360,8 @@ def judge(plan: GradingPlan, run: RunResult, source: Path, lesson_id: str = "") 
     exercise = plan.exercise
     outcomes = run.outcomes
     cases: list[CaseResult] = []
-    for index, (call, expected) in enumerate(zip(plan.calls, plan.expected)):
-        inputs = tuple(zip(exercise.parameters, call.args))
+    for index, (call, expected) in enumerate(zip(plan.calls, plan.expected, strict=True)):
+        inputs = tuple(zip(exercise.parameters, call.args, strict=False))
         if index < len(outcomes):
             cases.append(judge_call(call, inputs, expected, outcomes[index], exercise.tolerance))
         else:
@@ -385,7 +384,7 @@ def judge(plan: GradingPlan, run: RunResult, source: Path, lesson_id: str = "") 
     passed = sum(group.passed for group in groups)
     # Full marks are exactly the points, not a sum of rounded shares.
     score = exercise.points if passed == len(groups) else round(sum(group.score for group in groups), 6)
-    status = Status.CORRECT if passed == len(groups) else Status.PARTIAL if passed else Status.INCORRECT
+    overall = Status.CORRECT if passed == len(groups) else Status.PARTIAL if passed else Status.INCORRECT
     ok = run.status is RunStatus.OK
     attempted = plan.calls[: _calls_attempted(run, len(plan.calls))]
     withheld = any(call.hidden for call in attempted)
@@ -398,7 +397,7 @@ def judge(plan: GradingPlan, run: RunResult, source: Path, lesson_id: str = "") 
         exercise_id=exercise.id,
         title=exercise.title,
         source=source,
-        status=status,
+        status=overall,
         score=score,
         max_score=exercise.points,
         groups=groups,
@@ -417,13 +416,22 @@ def _calls_attempted(run: RunResult, total: int) -> int:
     """How many calls the learner's function was given: those with an outcome and the one it stopped in."""
     if run.status is RunStatus.OK:
         return total
-    if run.status.value in _NOTHING_CALLED:
+    if run.status in _NOTHING_CALLED:
         return 0
     return min(total, len(run.outcomes) + 1)
 
 
 # Run statuses meaning the function was never called (the file could not even be loaded).
-_NOTHING_CALLED = frozenset({"syntax_error", "import_error", "missing_function", "not_callable", "empty_file", "unreadable"})
+_NOTHING_CALLED = frozenset(
+    {
+        RunStatus.SYNTAX_ERROR,
+        RunStatus.IMPORT_ERROR,
+        RunStatus.MISSING_FUNCTION,
+        RunStatus.NOT_CALLABLE,
+        RunStatus.EMPTY_FILE,
+        RunStatus.UNREADABLE,
+    }
+)
 
 
 # Mistake detectors compare every failing case against several formulas; a dozen cases (explicit
@@ -441,7 +449,7 @@ def _unjudged(run: RunResult, calls_after_last_outcome: int) -> tuple[CaseStatus
     if run.status is RunStatus.OK:
         # The sandbox reported fewer outcomes than calls without saying why: never a pass.
         return CaseStatus.FAILED, "no result was reported for this case"
-    if run.status.value in _NOTHING_CALLED:
+    if run.status in _NOTHING_CALLED:
         return CaseStatus.NOT_RUN, f"not run: {run.message}"
     if calls_after_last_outcome == 0:
         return CaseStatus.FAILED, f"the run was stopped in this case: {run.message}"
@@ -464,7 +472,7 @@ def judge_call(
         problems.append(f"raised {outcome.error.splitlines()[0]}")  # the traceback stays in .error
     elif got is None:
         problems.append(_describe_non_numeric(outcome.return_type, outcome.note))
-    elif got.dtype.kind not in "biuf":
+    elif got.dtype.kind not in REAL_DTYPE_KINDS:
         problems.append(f"returned an array of dtype {got.dtype}, not of floats")
     elif got.shape != expected.shape:
         problems.append(_describe_shape_mismatch(got.shape, expected.shape))
@@ -473,7 +481,7 @@ def judge_call(
         problems += value_problems
     problems += [
         f"modified its input `{name}` in place"
-        for (name, _), modified in zip(inputs, outcome.inputs_modified)
+        for (name, _), modified in zip(inputs, outcome.inputs_modified, strict=False)
         if modified
     ]
     return CaseResult(

@@ -168,7 +168,7 @@ class Formula:
 
     def _vector(self, node: ast.expr, values: Mapping[str, Any], functions: dict[str, Callable[..., Any]], np: Any) -> Any:
         if isinstance(node, ast.Constant):
-            return float(node.value)
+            return float(node.value)  # type: ignore[arg-type]  # the parser admits only numeric constants
         if isinstance(node, ast.Name):
             if node.id in values:
                 return np.asarray(values[node.id], dtype=np.float64)

@@ -55,7 +55,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from quizkit.errors import UsageError
 from quizkit.files import KEY_FILE, KeyError_, atomic_write_text, default_home, secret_key, sync_everything
@@ -63,10 +63,9 @@ from quizkit.files import KEY_FILE, KeyError_, atomic_write_text, default_home, 
 if TYPE_CHECKING:
     from quizkit.exercises import GradingPlan
     from quizkit.grading import Task
-    from quizkit.sandbox import Source
     from quizkit.lesson import Lesson
     from quizkit.results import ExerciseResult
-    from quizkit.sandbox import Runner
+    from quizkit.sandbox import Runner, Source
 
 STATE_FORMAT = 2
 FLAT_SEPARATOR = "__"
@@ -677,7 +676,7 @@ class _RunnerScope:
         if self._given is not None:
             return self._given
         self._owned = default_runner(self._options)
-        return self._owned  # type: ignore[no-any-return]
+        return self._owned
 
     def warm_up(self) -> None:
         """Start the workers now, so that they come up while the reference solutions run."""
@@ -747,7 +746,7 @@ class _Batch:
         tasks = self._tasks(root_fd, finished, running)
         for task, result in grade_tasks(tasks, runner, lesson_id=self.lesson.id, workers=self.options.jobs):
             yield from _drain(finished)
-            learner_name, exercise_id, fingerprint = task.key  # type: ignore[misc]
+            learner_name, exercise_id, fingerprint = cast("tuple[str, str, str]", task.key)
             learner = running[learner_name]
             self._take(learner, exercise_id, fingerprint, result)
             self.progress.advance()

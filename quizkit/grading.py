@@ -23,6 +23,7 @@ import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import cast
 
 from quizkit.errors import QuizkitError, UsageError
 from quizkit.exercises import GradingPlan, judge, plan_exercise
@@ -106,7 +107,7 @@ def grade_tasks(
                     raise  # not about a file: nothing was running (a runner that cannot run at all)
                 stranded = list(in_flight.values())
                 in_flight.clear()
-                stream.close()
+                _close(stream)
                 recovered = [(task, _run_alone(task, job, runner, lesson_id)) for task, job in stranded]
                 stream = runner.run_many(jobs(), workers=workers)
                 yield from recovered
@@ -114,7 +115,15 @@ def grade_tasks(
             task, _ = in_flight.pop(id(job))
             yield task, _judged(task, run, lesson_id)
     finally:
-        stream.close()
+        _close(stream)
+
+
+def _close(stream: Iterator[object]) -> None:
+    # Every runner returns a generator, and closing it stops the runs still under way; the Runner
+    # protocol promises only an iterator, so close what can be closed.
+    close = getattr(stream, "close", None)
+    if close is not None:
+        close()
 
 
 def _run_alone(task: Task, job: Job, runner: Runner, lesson_id: str) -> ExerciseResult:
@@ -215,5 +224,5 @@ def grade_many(
     ]
     results: list[ExerciseResult | None] = [None] * len(tasks)
     for task, result in grade_tasks(tasks, runner, lesson_id=lesson.id, workers=workers):
-        results[task.key] = result  # type: ignore[index]
+        results[cast(int, task.key)] = result
     return [result for result in results if result is not None]

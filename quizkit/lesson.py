@@ -16,9 +16,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
-from quizkit import rawyaml
+from quizkit import rawyaml, rules
 from quizkit.casevalues import check_exercise_values
 from quizkit.errors import LessonError, Problem
 from quizkit.files import NotReadable, read_regular_file
@@ -178,7 +178,7 @@ class SymbolicQuestion(Question):
     type = "symbolic"
 
 
-AnyQuestion = Union[ChoiceQuestion, MultiQuestion, NumericQuestion, SymbolicQuestion]
+AnyQuestion = ChoiceQuestion | MultiQuestion | NumericQuestion | SymbolicQuestion
 
 
 @dataclass(frozen=True)
@@ -225,7 +225,7 @@ class ArrayLiteral:
 
 # A case argument as written: a float (passed as a Python float), nested lists (a float64 array),
 # or an ArrayLiteral.
-CaseValue = Union[float, list, ArrayLiteral]
+CaseValue = float | list | ArrayLiteral
 
 
 @dataclass(frozen=True)
@@ -391,7 +391,7 @@ def _build_lesson(record: Record, path: Path, solutions_dir: Path, checker: Chec
         claim_id(item)
         exercises.append(_build_exercise(item, path.parent, solutions_dir, checker))
     # `uses` names other exercises, so it is resolved once all of them are built.
-    exercises = [_resolve_uses(item, built, exercises, checker) for item, built in zip(record["exercises"], exercises)]
+    exercises = [_resolve_uses(item, built, exercises, checker) for item, built in zip(record["exercises"], exercises, strict=False)]
     return Lesson(
         id=record["id"],
         title=record["title"],
@@ -548,8 +548,8 @@ def _build_question(item: Record, defaults: Scoring, checker: Checker) -> AnyQue
 
         for index, hint in enumerate(item["hints"]):
             for message in template_problems(hint, names):
-                checker.error(item.at("hints").value[index], f"template: {message}")  # type: ignore[index]
-        for wrong in item["wrong_answers"] if "wrong_answers" in item else ():
+                checker.error(_element(item.at("hints"), index), f"template: {message}")
+        for wrong in item.get("wrong_answers", ()):
             _check_template(wrong, "feedback", text_names, checker)
     if kind in ("choice", "multi"):
         options = tuple(Option(o["text"].strip(), o["correct"], (o["feedback"] or "").strip()) for o in item["options"])
@@ -562,13 +562,18 @@ def _build_question(item: Record, defaults: Scoring, checker: Checker) -> AnyQue
     clash = sorted(set(names) & set(item["variables"]))
     if clash:
         checker.error(item.at("parameters"), f"{', '.join(clash)} is both a parameter and a variable")
+    tolerance_problem = rules.symbolic_tolerance_problem(item["tolerance"])
+    if tolerance_problem is not None:
+        checker.error(item.at("tolerance"), tolerance_problem)
     domain = []
     for name, bounds in item["domain"].items():
         domain_record = item["domain"]
-        if name not in item["variables"]:
-            checker.error(domain_record.node.key_nodes[name], f"domain names '{name}', which is not one of the variables")
-        elif len(bounds) != 2 or not bounds[0] < bounds[1]:
-            checker.error(domain_record.at(name), "a domain is [low, high] with low < high")
+        name_problem = rules.domain_name_problem(name, item["variables"])
+        bounds_problem = None if name_problem else rules.domain_bounds_problem(name, bounds, item["variables"][name])
+        if name_problem is not None:
+            checker.error(domain_record.node.key_nodes[name], name_problem)
+        elif bounds_problem is not None:
+            checker.error(domain_record.at(name), bounds_problem)
         else:
             domain.append((name, (bounds[0], bounds[1])))
     wrongs = tuple(ExpressionWrong(w["answer"], w["feedback"].strip()) for w in item["wrong_answers"])
@@ -639,7 +644,7 @@ def _check_options(item: Record, options: tuple[Option, ...], kind: str, checker
     texts: dict[str, int] = {}
     for index, option in enumerate(options):
         if option.text in texts:
-            node = item.at("options").value[index]  # type: ignore[index]
+            node = _element(item.at("options"), index)
             checker.error(node, f"option {index + 1} repeats option {texts[option.text] + 1}")
         texts.setdefault(option.text, index)
 
@@ -757,7 +762,7 @@ def _resolve_uses(item: Record, exercise: Exercise, exercises: list[Exercise], c
     by_id = {other.id: other for other in exercises}
     preload = []
     for index, name in enumerate(exercise.uses):
-        node = item.at("uses").value[index]  # type: ignore[index]
+        node = _element(item.at("uses"), index)
         if name == exercise.id:
             checker.error(node, "an exercise cannot use itself")
         elif name not in by_id:
@@ -782,3 +787,8 @@ def _case_value(value: Any) -> CaseValue:
         shape = tuple(value["shape"]) if value["shape"] is not None else None
         return ArrayLiteral(values=value["array"], shape=shape, dtype=value["dtype"])
     return value
+
+
+def _element(node: rawyaml.Node, index: int) -> rawyaml.Node:
+    """The ``index``-th item of a sequence node (the node itself when it is not a sequence)."""
+    return node.value[index] if isinstance(node.value, list) and index < len(node.value) else node

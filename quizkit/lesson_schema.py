@@ -10,8 +10,22 @@ from __future__ import annotations
 from typing import Any
 
 from quizkit.mathparse import ASSUMPTIONS  # the reader of answers owns its vocabulary
-from quizkit.schema import INVALID, AnyOf, Boolean, Checker, Choice, Field, ListOf, MapOf, Number, Object, Spec, Tagged, Text, read_number
 from quizkit.rawyaml import Node
+from quizkit.schema import (
+    AnyOf,
+    Boolean,
+    Checker,
+    Choice,
+    Field,
+    ListOf,
+    MapOf,
+    Number,
+    Object,
+    Spec,
+    Tagged,
+    Text,
+    read_number,
+)
 
 # Detectors an exercise may name under ``mistakes`` (they need more than a formula can say);
 # listed here, without importing numpy, and implemented in quizkit.mistakes.NAMED_DETECTORS.

@@ -31,8 +31,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+from quizkit.errors import DeclarationError
+from quizkit.rules import MAX_ANSWER_LENGTH
+
 if TYPE_CHECKING:
-    import sympy
+    import sympy  # type: ignore[import-untyped]  # SymPy ships no type information
 
 __all__ = [
     "ASSUMPTIONS",
@@ -52,7 +55,7 @@ __all__ = [
     "variable_problems",
 ]
 
-MAX_LENGTH = 500  # characters of learner input
+MAX_LENGTH = MAX_ANSWER_LENGTH  # characters of learner input
 MAX_DEPTH = 25  # nested brackets, bars and calls; real answers need fewer than 10
 MAX_NODES = 200  # expression nodes after parsing
 MAX_EXPONENT = 1000  # |e| for a numeric exponent
@@ -793,10 +796,10 @@ def variable_problems(variables: Mapping[str, str]) -> list[str]:
 
 
 def _declare(variables: Mapping[str, str]) -> dict[str, str]:
-    """Canonical name -> assumption; raises ValueError for broken declarations (the author's bug)."""
+    """Canonical name -> assumption; raises DeclarationError for broken declarations (the author's bug)."""
     problems = variable_problems(variables)
     if problems:
-        raise ValueError("; ".join(problems))
+        raise DeclarationError("; ".join(problems))
     return {canonical_name(name): assumption for name, assumption in variables.items()}
 
 
@@ -1331,7 +1334,7 @@ _printer: Any = None
 
 
 def _make_printer() -> Any:
-    from sympy.printing.str import StrPrinter
+    from sympy.printing.str import StrPrinter  # type: ignore[import-untyped]
 
     class DisplayPrinter(StrPrinter):
         """SymPy's str form with Greek letters, |x| and e/π, for one-line feedback."""

@@ -180,9 +180,10 @@ def _nan_where_finite(case: CaseResult) -> str | None:
     return None
 
 
-GENERIC_DETECTORS: tuple[Detector, ...] = tuple(
-    on_any_case(detector)
-    for detector in (
+GENERIC_DETECTORS: tuple[Detector, ...] = (
+    *(
+        on_any_case(detector)
+        for detector in (
         _not_implemented,
         _returned_none,
         _returned_sequence,
@@ -193,8 +194,8 @@ GENERIC_DETECTORS: tuple[Detector, ...] = tuple(
         _flattened,
         _integer_rounding,
         _nan_where_finite,
-    )
-) + (
+        )
+    ),
     # These two claim something about the whole result, so one matching case is not enough.
     on_every_wrong_case(
         "your result has the wrong sign: every non-zero entry is the negative of the expected one", _is_negated

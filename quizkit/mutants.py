@@ -491,7 +491,7 @@ def probe_plans(plan: GradingPlan, draws: int = PROBE_DRAWS) -> list[GradingPlan
             tuple(_rounded(value, group) for value in args) for args in draw_random_cases(group, exercise.parameters)
         ]
         cases = tuple(
-            Case(f"probe {number + 1}.{draw}", tuple(zip(exercise.parameters, map(_case_value, args))), exercise.line)
+            Case(f"probe {number + 1}.{draw}", tuple(zip(exercise.parameters, map(_case_value, args), strict=False)), exercise.line)
             for draw, args in enumerate(rounded, 1)
         )
         try:
@@ -510,10 +510,10 @@ def _probe_groups(plan: GradingPlan, draws: int) -> list[RandomCases]:
         groups.append(RandomCases(f"probe of {block.name}", _PROBE_SEED + offset, draws, generators, block.line))
     explicit = [call.args for call in plan.calls[: len(exercise.cases)]]
     for kind in ("array", "scalar"):
-        generators = _generators_like(exercise.parameters, explicit, kind)
-        if generators is not None:
+        like = _generators_like(exercise.parameters, explicit, kind)
+        if like is not None:
             seed = _PROBE_SEED + 100 + len(groups)
-            groups.append(RandomCases(f"probe of {kind} cases", seed, draws, generators, exercise.line))
+            groups.append(RandomCases(f"probe of {kind} cases", seed, draws, like, exercise.line))
     return groups
 
 
@@ -543,10 +543,10 @@ def _generators_like(
     arrays = {
         name
         for args in explicit
-        for name, value in zip(parameters, args)
+        for name, value in zip(parameters, args, strict=False)
         if isinstance(value, np.ndarray) and value.ndim > 0
     }
-    scalars = {name for args in explicit for name, value in zip(parameters, args) if isinstance(value, float)}
+    scalars = {name for args in explicit for name, value in zip(parameters, args, strict=False) if isinstance(value, float)}
     if kind == "array" and not arrays:
         return None
     if kind == "scalar" and (not scalars or not scalars >= arrays):

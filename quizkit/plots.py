@@ -50,7 +50,7 @@ def plot_series(plot: Any, values: Mapping[str, float] | None = None) -> tuple[t
         names = (plot.x, *each_names, *values)
         formula = Formula(curve.formula, names)
         for combination in itertools.product(*(choices for _, choices in curve.each)):
-            fixed = {**values, **dict(zip(each_names, combination))}
+            fixed = {**values, **dict(zip(each_names, combination, strict=False))}
             ys = tuple(_point(formula, {**fixed, plot.x: x}) for x in xs)
             label = fill(curve.label, fixed) if fixed else curve.label
             series.append(Series(label, ys))
@@ -66,7 +66,7 @@ def _point(formula: Formula, values: Mapping[str, float]) -> float:
 
 def minima(xs: Sequence[float], series: Series) -> tuple[float, float] | None:
     """The sampled point where ``series`` is lowest (the first, on a flat bottom), or None."""
-    finite = [(y, x) for x, y in zip(xs, series.ys) if math.isfinite(y)]
+    finite = [(y, x) for x, y in zip(xs, series.ys, strict=False) if math.isfinite(y)]
     if not finite:
         return None
     y, x = min(finite, key=lambda pair: pair[0])
@@ -85,7 +85,7 @@ def render_plot(plot: Any, values: Mapping[str, float] | None = None, *, width: 
     text = draw(xs, series, title=plot.title, x_label=plot.x, marks=marks, width=width, color=color)
     if marks:
         # Each entry is kept on one line (no-break spaces while wrapping), so "w = 0" never splits.
-        entries = [f"{item.label} at {plot.x} = {_short(x)}".replace(" ", "\u00a0") for item, (x, _) in zip(series, marks)]
+        entries = [f"{item.label} at {plot.x} = {_short(x)}".replace(" ", "\u00a0") for item, (x, _) in zip(series, marks, strict=False)]
         wrapped = textwrap.fill("lowest points (X): " + "; ".join(entries), width, initial_indent="  ", subsequent_indent="    ")
         text += "\n" + wrapped.replace("\u00a0", " ")
     return text
@@ -109,13 +109,13 @@ def draw(
     plt.plotsize(width, height)
     plt.theme("clear")
     for index, item in enumerate(series):
-        points = [(x, y) for x, y in zip(xs, item.ys) if math.isfinite(y)]
+        points = [(x, y) for x, y in zip(xs, item.ys, strict=False) if math.isfinite(y)]
         if not points:
             continue
         if color:
-            plt.plot(*zip(*points), label=item.label, marker="braille", color=_COLORS[index % len(_COLORS)])
+            plt.plot(*zip(*points, strict=False), label=item.label, marker="braille", color=_COLORS[index % len(_COLORS)])
         else:
-            plt.plot(*zip(*points), label=item.label, marker=_MARKERS[index % len(_MARKERS)])
+            plt.plot(*zip(*points, strict=False), label=item.label, marker=_MARKERS[index % len(_MARKERS)])
     if marks:
         plt.scatter([x for x, _ in marks], [y for _, y in marks], marker=_MINIMUM, color="red" if color else "default")
     if title:

@@ -47,6 +47,7 @@ from quizkit.files import (
 
 if TYPE_CHECKING:
     from quizkit.lesson import Lesson
+    from quizkit.lessoncache import LessonSummary
 
 FORMAT_VERSION = 2
 # Version 1 files (before attempts and variants) read as they are: their records have no variant,
@@ -99,7 +100,7 @@ class LessonProgress:
     hints_seen: dict[str, int] = field(default_factory=dict)  # hints shown before answering
     finished: bool = False
 
-    def score(self, lesson: "Lesson") -> float:
+    def score(self, lesson: Lesson | LessonSummary) -> float:
         """Points earned on the items the lesson has now (records of removed items do not count)."""
         return sum(self.items[item.id].score for item in lesson.items if item.id in self.items)
 
@@ -114,7 +115,7 @@ class LessonProgress:
         }
 
     @classmethod
-    def from_json(cls, data: Any) -> "LessonProgress":
+    def from_json(cls, data: Any) -> LessonProgress:
         """Parse a progress document; raises ValueError on anything unexpected."""
         if not isinstance(data, dict) or data.get("version") not in READABLE_VERSIONS:
             raise ValueError("unknown progress format")
@@ -263,7 +264,7 @@ class ProgressStore:
         self.home = home
 
     @classmethod
-    def default(cls) -> "ProgressStore":
+    def default(cls) -> ProgressStore:
         return cls(default_home())
 
     def path_for(self, lesson_id: str) -> Path:
@@ -334,7 +335,7 @@ class ProgressStore:
         except OSError as exc:  # e.g. a directory where the file should be
             raise ProgressError(f"cannot remove progress file {self.path_for(lesson_id)}: {exc.strerror or exc}") from exc
 
-    def peek(self, lesson: "Lesson") -> str:
+    def peek(self, lesson: Lesson | LessonSummary) -> str:
         """A one-line progress summary for `quizkit list`; a bad file is moved aside and reported."""
         note = ""
         try:

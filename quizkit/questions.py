@@ -21,6 +21,7 @@ from quizkit.lesson import (
     Option,
     SymbolicQuestion,
 )
+from quizkit.rules import MAX_ANSWER_LENGTH
 from quizkit.text import plural
 from quizkit.verdict import Status, Verdict
 
@@ -32,7 +33,6 @@ _NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 _FRACTION = re.compile(r"^([-+]?\d+)\s*/\s*(\d+)$")
 _PERCENT = re.compile(r"^([-+]?(?:\d+\.?\d*|\.\d+))\s*%$")
 _DECIMALS = re.compile(r"^[-+\u2212]?\d*\.(\d+)$")
-MAX_ANSWER_LENGTH = 500
 
 
 def option_order(question: ChoiceQuestion | MultiQuestion, seed: int | None) -> tuple[int, ...]:
@@ -51,7 +51,7 @@ def judge(
     answer: str,
     *,
     order: Sequence[int] | None = None,
-    symbolic: "SymbolicChecker | None" = None,
+    symbolic: SymbolicChecker | None = None,
 ) -> Verdict:
     """Judge ``answer`` to ``question``. Never raises on learner input."""
     answer = answer.strip()
@@ -237,18 +237,18 @@ def _rounded_digits(answer: str, value: float, question: NumericQuestion) -> tup
 
 def symbolic_spec(question: SymbolicQuestion):  # -> SymbolicSpec
     """The checker's view of a symbolic question."""
-    from quizkit.symbolic import SymbolicSpec
+    from quizkit.symbolic import FrozenMap, SymbolicSpec
 
     return SymbolicSpec(
         key=question.answer,
-        variables=question.variables,
+        variables=FrozenMap(question.variables),
         wrong_answers=question.wrong_answers,
         tolerance=question.tolerance,
-        domain=question.domain,
+        domain=FrozenMap(question.domain),
     )
 
 
-def _judge_symbolic(question: SymbolicQuestion, answer: str, checker: "SymbolicChecker | None") -> Verdict:
+def _judge_symbolic(question: SymbolicQuestion, answer: str, checker: SymbolicChecker | None) -> Verdict:
     from quizkit import symbolic
 
     spec = symbolic_spec(question)

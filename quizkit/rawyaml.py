@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 from quizkit.errors import Problem
 
@@ -52,12 +52,12 @@ class Node:
     """
 
     kind: str  # "mapping" | "sequence" | "scalar"
-    value: Union[dict[str, "Node"], list["Node"], str]
+    value: dict[str, Node] | list[Node] | str
     tag: str
     line: int
     column: int
     quoted: bool = False
-    key_nodes: dict[str, "Node"] = field(default_factory=dict)
+    key_nodes: dict[str, Node] = field(default_factory=dict)
 
     @property
     def is_null(self) -> bool:
@@ -169,13 +169,15 @@ def _check_size(events: Iterable[yaml.Event], path: str) -> Problem | None:
     nodes = aliases = 0
     for event in events:
         mark = event.start_mark
+        assert mark is not None  # the parser marks every event it makes
         where = (mark.line + 1, mark.column + 1)
         if isinstance(event, yaml.DocumentStartEvent):
             sizes.clear()  # anchors do not carry over from one document to the next
         elif isinstance(event, yaml.AliasEvent):
-            if event.anchor in open_anchors:
+            named = event.anchor or ""  # an alias always names an anchor
+            if named in open_anchors:
                 return Problem(path, *where, f"alias *{event.anchor} is inside the node it names (a recursive alias)")
-            alias_nodes, alias_refs = sizes.get(event.anchor, (0, 0))  # undefined: the composer says so
+            alias_nodes, alias_refs = sizes.get(named, (0, 0))  # undefined: the composer says so
             nodes += alias_nodes
             aliases += alias_refs + 1
             counts[-1][0] += alias_nodes
@@ -287,6 +289,7 @@ def _convert(node: yaml.Node, path: str, problems: list[Problem]) -> Node:
         _check_collection_tag(node, "tag:yaml.org,2002:seq", path, problems)
         items = [_convert(item, path, problems) for item in node.value]
         return Node("sequence", items, node.tag, line, column)
+    assert isinstance(node, yaml.ScalarNode)  # the composer makes only these three kinds
     quoted = node.style in ("'", '"', "|", ">")
     if node.tag not in _PLAIN_TAGS:
         problems.append(Problem(path, line, column, f"YAML tag {node.tag!r} is not allowed in a lesson file"))

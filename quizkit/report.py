@@ -1,4 +1,5 @@
-"""Renderers of exercise results: text for people, json, gradescope and junit for machines.
+"""Renderers of exercise results (text for people; json, gradescope and junit for machines) and of
+``quizkit validate``'s lesson checks (text and json). Question verdicts are rendered by ``render.py``.
 
 Every renderer takes a sequence of :class:`~quizkit.exercises.ExerciseResult` (one per graded file)
 and returns a string; none of them judges anything. The unit of a "test" in every format is a case
@@ -39,11 +40,17 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import click
 import numpy as np
 
 from quizkit.results import CaseResult, CaseStatus, ExerciseResult, GroupResult, encode_number
+from quizkit.rules import REAL_DTYPE_KINDS
+from quizkit.text import plural
+
+if TYPE_CHECKING:
+    from quizkit.validate import LessonReport
 
 FORMATS = ("text", "json", "gradescope", "junit")
 # Text output shows full details for this many failing groups per file; the rest get one line.
@@ -323,7 +330,7 @@ def _json_value(value: object) -> object:
     if value is None:
         return None
     array = np.asarray(value)
-    if array.size > MAX_JSON_ENTRIES or array.dtype.kind not in "biuf":
+    if array.size > MAX_JSON_ENTRIES or array.dtype.kind not in REAL_DTYPE_KINDS:
         return None
     return _json_nested(array.astype(np.float64).tolist())
 
@@ -432,3 +439,62 @@ def render_junit(results: Sequence[ExerciseResult]) -> str:
     root.set("time", f"{seconds:.3f}")
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")
+
+
+# ---------------------------------------------------------------------------------------------
+# quizkit validate: the lesson checks
+# ---------------------------------------------------------------------------------------------
+
+
+def render_validate_text(reports: Sequence[LessonReport]) -> str:
+    """The human report: a ✓/✗ line per lesson and per check, problems as ``file:line:col: message``."""
+    lines: list[str] = []
+    for report in reports:
+        title = f"{report.path}" + (f" ({report.lesson_id})" if report.lesson_id else "")
+        lines.append(f"{_validate_mark(report.ok)} {click.style(title, bold=True)}")
+        for check in report.checks:
+            mark = _validate_mark(check.ok) if check.ran else click.style("–", fg="yellow")
+            lines.append(f"  {mark} {check.name}: {check.summary}")
+            lines += [f"      {problem}" for problem in check.problems]
+            lines += [click.style(f"      {note}", dim=True) for note in check.notes]
+    bad = sum(len(report.problems) for report in reports)
+    lessons = plural(len(reports), "lesson")
+    if bad:
+        lines.append(click.style(f"{plural(bad, 'problem')} in {lessons}", fg="red", bold=True))
+    else:
+        lines.append(click.style(f"{lessons} checked, no problems", fg="green", bold=True))
+    return "\n".join(lines)
+
+
+
+def _validate_mark(ok: bool) -> str:
+    return click.style("✓", fg="green") if ok else click.style("✗", fg="red")
+
+
+def validate_to_json(reports: Sequence[LessonReport]) -> dict[str, Any]:
+    """The validate report as plain data for ``quizkit validate --json``."""
+    return {
+        "ok": all(report.ok for report in reports),
+        "lessons": [
+            {
+                "path": str(report.path),
+                "lesson": report.lesson_id,
+                "ok": report.ok,
+                "checks": [
+                    {
+                        "name": check.name,
+                        "ok": check.ok,
+                        "ran": check.ran,
+                        "summary": check.summary,
+                        "problems": [
+                            {"path": p.path, "line": p.line, "column": p.column, "message": p.message}
+                            for p in check.problems
+                        ],
+                        "notes": list(check.notes),
+                    }
+                    for check in report.checks
+                ],
+            }
+            for report in reports
+        ],
+    }

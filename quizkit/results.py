@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +37,7 @@ class GraderStatus(str, Enum):
 
 
 # How a run ended: the sandbox's statuses, plus the grader's own.
-AnyRunStatus = Union[RunStatus, GraderStatus]
+AnyRunStatus = RunStatus | GraderStatus
 
 
 def run_status_from(value: str) -> AnyRunStatus:
@@ -101,12 +101,12 @@ def decode_value(data: object) -> object:
         return None
     if isinstance(data, Mapping):
         dtype = np.dtype(str(data["dtype"]))
-        shape = tuple(int(n) for n in data["shape"])  # type: ignore[union-attr]
+        shape = tuple(int(n) for n in data["shape"])
         entries = data["data"]
         if dtype.kind == "c":
-            items: list[object] = [complex(decode_number(re), decode_number(im)) for re, im in entries]  # type: ignore[union-attr, misc]
+            items: list[object] = [complex(decode_number(re), decode_number(im)) for re, im in entries]
         else:
-            items = [decode_number(item) for item in entries]  # type: ignore[union-attr]
+            items = [decode_number(item) for item in entries]
         return np.array(items, dtype=dtype).reshape(shape)
     return decode_number(data)
 

@@ -11,6 +11,7 @@ same lesson is refused instead of overwriting this one's answers.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections import deque
@@ -22,7 +23,16 @@ import click
 
 from quizkit.appstate import warn
 from quizkit.errors import QuizkitError
-from quizkit.lesson import AnyQuestion, ChoiceQuestion, Exercise, InfoItem, Lesson, MultiQuestion, Plot, SymbolicQuestion
+from quizkit.lesson import (
+    AnyQuestion,
+    ChoiceQuestion,
+    Exercise,
+    InfoItem,
+    Lesson,
+    MultiQuestion,
+    Plot,
+    SymbolicQuestion,
+)
 from quizkit.progress import TRYING, ItemRecord, LessonProgress, ProgressStore, install_starter
 from quizkit.questions import LETTERS, correct_answer_text, judge, option_order
 from quizkit.render import render_options, render_verdict
@@ -31,6 +41,7 @@ from quizkit.verdict import Status
 
 if TYPE_CHECKING:
     from quizkit.course import Course
+    from quizkit.sandbox import SubprocessRunner
     from quizkit.symbolic import SymbolicChecker
 
 EXIT_INTERRUPTED = 130
@@ -53,10 +64,8 @@ class TerminalIO:
         self.interactive = sys.stdin.isatty()
         self.color = sys.stdout.isatty()
         if self.interactive:
-            try:
+            with contextlib.suppress(ImportError):
                 import readline  # noqa: F401  (line editing and history for input())
-            except ImportError:
-                pass
 
     def say(self, text: str = "") -> None:
         click.echo(text, color=self.color)
@@ -123,7 +132,7 @@ class Session:
         *,
         restart: bool = False,
         seed: int | None = None,
-        course: "Course | None" = None,
+        course: Course | None = None,
         plots: bool = True,
     ) -> None:
         self.lesson = lesson
@@ -135,7 +144,7 @@ class Session:
         self.course = course
         self.progress: LessonProgress | None = None
         self._checker: SymbolicChecker | None = None
-        self._runner = None
+        self._runner: SubprocessRunner | None = None
 
     # -- top level -----------------------------------------------------------------------------
 

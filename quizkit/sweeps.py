@@ -61,7 +61,7 @@ def render_sweep(exercise: Exercise, source: Path, runner: Runner, *, width: int
     text = draw(
         xs, [Series("reference", reference), Series("yours", learner)], title=title, x_label=exercise.sweep.vary, width=width, color=color
     )
-    differ = [x for x, a, b in zip(xs, learner, reference) if not (a == b or abs(a - b) <= 1e-9 + 1e-9 * abs(b))]
+    differ = [x for x, a, b in zip(xs, learner, reference, strict=False) if not (a == b or abs(a - b) <= 1e-9 + 1e-9 * abs(b))]
     if not differ:
         return text + "\n  Your curve matches the reference at every point drawn."
     return text + f"\n  Yours differs from the reference at {len(differ)} of {len(xs)} points, from {exercise.sweep.vary} = {differ[0]:.3g} to {differ[-1]:.3g}."

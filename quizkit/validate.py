@@ -10,6 +10,8 @@ Checks, in order, each reported with ``file:line:col``:
 3. per exercise: the reference exists; the random cases are reproducible from their seeds; the
    reference gets full marks and the starter does not, both judged exactly as a learner's file is;
    and no mutant of the reference survives the cases (:mod:`quizkit.mutants`).
+
+The result is plain data (:class:`LessonReport`); :mod:`quizkit.report` renders it as text or json.
 """
 
 from __future__ import annotations
@@ -18,13 +20,12 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-import click
+from typing import TYPE_CHECKING
 
 from quizkit import rawyaml
 from quizkit.course import LESSON_FILE, Course
 from quizkit.errors import Problem, UsageError
+from quizkit.text import plural
 
 if TYPE_CHECKING:
     from quizkit.exercises import ExerciseResult, GradingPlan, GroupResult
@@ -247,7 +248,7 @@ def _check_symbolic_keys(
             for message in checker.key_problems(replace(spec, wrong_answers=(wrong,))):
                 problems.append(positions.problem(message, "questions", index, "wrong_answers", number, "answer"))
     count = len(questions)
-    return CheckResult("answer keys", _count(count, "symbolic key"), tuple(problems))
+    return CheckResult("answer keys", plural(count, "symbolic key"), tuple(problems))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -277,12 +278,12 @@ def _check_exercise(
     failed_groups = [(number, group) for number, group in enumerate(reference.groups) if not group.passed]
     yield CheckResult(
         f"{name}: reference",
-        f"passes {_count(len(plan.groups), 'case group')} ({_count(len(plan.calls), 'call')}) in the sandbox"
+        f"passes {plural(len(plan.groups), 'case group')} ({plural(len(plan.calls), 'call')}) in the sandbox"
         if not failed_groups
         else f"fails {len(failed_groups)} of {len(plan.groups)} case groups in the sandbox",
         tuple(_reference_problem(group, number, exercise, positions, where) for number, group in failed_groups),
     )
-    starter_problems = ()
+    starter_problems: tuple[Problem, ...] = ()
     if starter.is_correct:
         message = f"the starter file {exercise.starter} already gets full marks; learners could hand it in unchanged"
         starter_problems = (positions.problem(message, *where, "starter"),)
@@ -313,7 +314,7 @@ def _check_reproducible(exercise: Exercise, positions: _Positions, where: tuple[
     if problems:
         summary = "not reproducible"
     elif count:
-        summary = f"{_count(count, 'block')}, each reproducible from its seed"
+        summary = f"{plural(count, 'block')}, each reproducible from its seed"
     else:
         summary = "none in this exercise"
     return CheckResult(f"{exercise.id}: random cases", summary, tuple(problems))
@@ -377,65 +378,3 @@ def _mutation_check(plan: GradingPlan, tools: _Tools) -> CheckResult:
     return CheckResult(
         f"{plan.exercise.id}: mutants", summary, problems, tuple(report.describe(v) for v in report.equivalent)
     )
-
-
-# ---------------------------------------------------------------------------------------------
-# Output
-# ---------------------------------------------------------------------------------------------
-
-
-def render_text(reports: Sequence[LessonReport]) -> str:
-    """The human report: a ✓/✗ line per lesson and per check, problems as ``file:line:col: message``."""
-    lines: list[str] = []
-    for report in reports:
-        title = f"{report.path}" + (f" ({report.lesson_id})" if report.lesson_id else "")
-        lines.append(f"{_mark(report.ok)} {click.style(title, bold=True)}")
-        for check in report.checks:
-            mark = _mark(check.ok) if check.ran else click.style("–", fg="yellow")
-            lines.append(f"  {mark} {check.name}: {check.summary}")
-            lines += [f"      {problem}" for problem in check.problems]
-            lines += [click.style(f"      {note}", dim=True) for note in check.notes]
-    bad = sum(len(report.problems) for report in reports)
-    lessons = _count(len(reports), "lesson")
-    if bad:
-        lines.append(click.style(f"{_count(bad, 'problem')} in {lessons}", fg="red", bold=True))
-    else:
-        lines.append(click.style(f"{lessons} checked, no problems", fg="green", bold=True))
-    return "\n".join(lines)
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"
-
-
-def _mark(ok: bool) -> str:
-    return click.style("✓", fg="green") if ok else click.style("✗", fg="red")
-
-
-def to_json(reports: Sequence[LessonReport]) -> dict[str, Any]:
-    """The report as plain data for ``--json``."""
-    return {
-        "ok": all(report.ok for report in reports),
-        "lessons": [
-            {
-                "path": str(report.path),
-                "lesson": report.lesson_id,
-                "ok": report.ok,
-                "checks": [
-                    {
-                        "name": check.name,
-                        "ok": check.ok,
-                        "ran": check.ran,
-                        "summary": check.summary,
-                        "problems": [
-                            {"path": p.path, "line": p.line, "column": p.column, "message": p.message}
-                            for p in check.problems
-                        ],
-                        "notes": list(check.notes),
-                    }
-                    for check in report.checks
-                ],
-            }
-            for report in reports
-        ],
-    }

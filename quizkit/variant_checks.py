@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 MAX_SYMBOLIC_VARIANTS = 12
 
 
-def check_variants(lesson: Lesson, positions: Any, symbolic: Callable[[], "SymbolicChecker"]) -> "CheckResult":
+def check_variants(lesson: Lesson, positions: Any, symbolic: Callable[[], SymbolicChecker]) -> CheckResult:
     """Build and check the variants of every question with parameters (see the module docstring)."""
     from quizkit.validate import CheckResult
 
@@ -53,7 +53,7 @@ def check_variants(lesson: Lesson, positions: Any, symbolic: Callable[[], "Symbo
     return CheckResult("variants", summary, tuple(problems.values()))
 
 
-def _variant_problems(question: Any, index: int, symbolic: Callable[[], "SymbolicChecker"]) -> list[tuple[tuple[object, ...], str]]:
+def _variant_problems(question: Any, index: int, symbolic: Callable[[], SymbolicChecker]) -> list[tuple[tuple[object, ...], str]]:
     try:
         shown = resolve(question, index)
     except TemplateError as error:

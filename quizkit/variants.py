@@ -25,7 +25,15 @@ from typing import Any
 
 from quizkit.errors import QuizkitError
 from quizkit.formula import Formula, FormulaError, ParseError, format_number
-from quizkit.lesson import AnyQuestion, ChoiceQuestion, MultiQuestion, NumericQuestion, NumericWrong, Parameter, SymbolicQuestion
+from quizkit.lesson import (
+    AnyQuestion,
+    ChoiceQuestion,
+    MultiQuestion,
+    NumericQuestion,
+    NumericWrong,
+    Parameter,
+    SymbolicQuestion,
+)
 
 # validate checks every variant up to this many, then a fixed sample of this many.
 MAX_CHECKED_VARIANTS = 200

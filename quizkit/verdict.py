@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -22,7 +23,7 @@ class Verdict:
     max_score: float
     feedback: tuple[str, ...] = ()
     interpreted_as: str | None = None
-    details: dict[str, object] = field(default_factory=dict)
+    details: Mapping[str, object] = field(default_factory=dict)
 
     @property
     def counts_as_attempt(self) -> bool:
@@ -39,5 +40,5 @@ class Verdict:
             "max_score": self.max_score,
             "feedback": list(self.feedback),
             "interpreted_as": self.interpreted_as,
-            **({"details": self.details} if self.details else {}),
+            **({"details": dict(self.details)} if self.details else {}),
         }

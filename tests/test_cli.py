@@ -7,6 +7,7 @@ import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from click.testing import Result
@@ -159,12 +160,13 @@ def test_take_unknown_lesson_exits_2_naming_existing_lessons(run_cli: Run) -> No
 
 def test_submit_missing_file_exits_2_with_one_line(run_cli: Run, tmp_path: Path) -> None:
     missing = tmp_path / "double.py"
-    assert_one_line_usage_error(run_cli("submit", "demo", missing), f"no such file: {missing}")
+    # A long path is shortened in the middle to keep the line short; its end names the file.
+    assert_one_line_usage_error(run_cli("submit", "demo", missing), "no such file: ", f"{missing.name}")
 
 
 def test_submit_missing_file_without_lesson_exits_2_with_one_line(run_cli: Run, tmp_path: Path) -> None:
     missing = tmp_path / "double.py"
-    assert_one_line_usage_error(run_cli("submit", missing), f"no such file: {missing}")
+    assert_one_line_usage_error(run_cli("submit", missing), "no such file: ", f"{missing.name}")
 
 
 def test_submit_unknown_lesson_exits_2_with_one_line(run_cli: Run, tmp_path: Path) -> None:
@@ -216,7 +218,7 @@ def test_list_ignores_progress_for_removed_questions(run_cli: Run, home: Path) -
 class WarningSandbox:
     """Stands in for SubprocessRunner on a machine without OS isolation (runs the demo in process)."""
 
-    modes: list[str] = []
+    modes: ClassVar[list[str]] = []
 
     def __init__(self, *, isolation: str = "preferred", **_: object) -> None:
         from quizkit.sandbox import InProcessRunner

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
-
 from conftest import invoke
+
 from quizkit.lesson import NumericQuestion, load_lesson, read_lesson
 from quizkit.variants import fill, resolve, variant_count, variant_for, variant_values
 

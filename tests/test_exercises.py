@@ -115,7 +115,7 @@ def judged(
     tolerance: Tolerance = Tolerance(abs=0.0, rel=1e-9),
 ):
     call = Call("case", "case", args)
-    return judge_call(call, tuple(zip(("w", "threshold"), args)), np.asarray(expected, dtype=float), got, tolerance)
+    return judge_call(call, tuple(zip(("w", "threshold"), args, strict=True)), np.asarray(expected, dtype=float), got, tolerance)
 
 
 def run_result(
@@ -197,7 +197,7 @@ def _block(seed: int = 7, count: int = 20, **w: object) -> RandomCases:
 def test_random_cases_are_reproducible_from_the_seed() -> None:
     first = draw_random_cases(_block(zeros=0.2, ties_with="threshold", ties=0.2), ("w", "threshold"))
     again = draw_random_cases(_block(zeros=0.2, ties_with="threshold", ties=0.2), ("w", "threshold"))
-    assert all(np.array_equal(a[0], b[0]) and a[1] == b[1] for a, b in zip(first, again))
+    assert all(np.array_equal(a[0], b[0]) and a[1] == b[1] for a, b in zip(first, again, strict=True))
 
 
 def test_different_seeds_draw_different_cases() -> None:
@@ -445,7 +445,7 @@ def test_the_score_is_points_times_the_fraction_of_groups_passed(tmp_path: Path)
 
 def test_group_weights_set_each_groups_share_of_the_points(tmp_path: Path) -> None:
     exercise = make_exercise(tmp_path, cases=THREE_CASES, points=2.0)
-    weighted = replace(exercise, cases=tuple(replace(case, weight=w) for case, w in zip(exercise.cases, (3.0, 0.5, 0.5))))
+    weighted = replace(exercise, cases=tuple(replace(case, weight=w) for case, w in zip(exercise.cases, (3.0, 0.5, 0.5), strict=True)))
     plan = plan_exercise(weighted)
     # only the first case (weight 3 of 4) passes
     run = run_result([outcome(np.array([1.5])), outcome(np.array([0.0])), outcome(0.0)])
@@ -597,7 +597,7 @@ def learner_results() -> dict[Path, ExerciseResult]:
     pairs = [(exercise_for_file(lesson, path, path.parent.name), path) for path in LEARNER_FILES]
     with SubprocessRunner() as runner:
         results = grade_many(lesson, pairs, runner, workers=2)
-    return dict(zip(LEARNER_FILES, results))
+    return dict(zip(LEARNER_FILES, results, strict=True))
 
 
 def test_the_learner_suite_has_many_right_and_wrong_files() -> None:

@@ -25,8 +25,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-
 from conftest import capped, console_script
+
 from quizkit.lesson import read_lesson
 
 REPO = Path(__file__).resolve().parent.parent

@@ -21,9 +21,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from click.testing import CliRunner, Result
+from conftest import default_sigint
 
 from quizkit import grade as grade_module
 from quizkit.cli import main
@@ -837,7 +839,7 @@ def test_a_malformed_grade_seed_file_is_one_line(random_course: tuple[Course, Pa
 class RecordingRunner(MockRunner):
     """Stands in for SubprocessRunner: records the isolation it was asked for."""
 
-    modes: list[str] = []
+    modes: ClassVar[list[str]] = []
 
     def __init__(self, *, isolation: str = "preferred", **_: object) -> None:
         super().__init__(fake_sandbox)
@@ -940,7 +942,9 @@ def test_an_interrupted_run_resumes_where_it_stopped_and_leaves_no_process_behin
     command = [sys.executable, "-m", "quizkit", "--course", str(course.root), "grade", str(directory)]
     command += ["--lesson", "batch", "--out", str(out), "--jobs", "2"]
     with adopting_orphans() as left_behind:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint
+        )
         deadline = time.monotonic() + 60
         while (
             not state.exists() or len(state.read_text(encoding="utf-8").splitlines()) <= 20

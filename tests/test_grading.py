@@ -100,7 +100,7 @@ def test_jobs_in_flight_when_the_runner_fails_are_run_again_alone(exercise: Exer
     class Batching(MockRunner):
         def run_many(self, jobs, workers=2):  # type: ignore[no-untyped-def]
             pending = iter(jobs)
-            batch = [job for _, job in zip(range(3), pending)]  # three jobs in flight at once
+            batch = [job for _, job in zip(range(3), pending, strict=False)]  # three jobs in flight at once
             if any(job.source.data == b"bad" for job in batch):
                 raise OSError("a worker died")
             for job in [*batch, *pending]:

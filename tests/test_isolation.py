@@ -230,7 +230,7 @@ def test_nothing_a_job_writes_outlives_it(confined):
 
 
 def test_a_deep_directory_tree_left_by_a_job_is_removed_without_harming_the_grader(confined):
-    output, _ = run(
+    _, _ = run(
         """
         import os
         def probe(w):
@@ -242,13 +242,15 @@ def test_a_deep_directory_tree_left_by_a_job_is_removed_without_harming_the_grad
         confined,
         Limits(wall_seconds=30, cpu_seconds=30),
     )
-    output, _ = run("def probe(w):\n    return w\n", confined)  # the server survived the cleanup
+    _, _ = run("def probe(w):\n    return w\n", confined)  # the server survived the cleanup
 
 
 def test_grading_refuses_without_any_isolation_layer():
-    with SubprocessRunner(isolation="required", namespaces=False, landlock=False) as runner:
-        with pytest.raises(IsolationUnavailable) as caught:
-            runner.check_isolation()
+    with (
+        SubprocessRunner(isolation="required", namespaces=False, landlock=False) as runner,
+        pytest.raises(IsolationUnavailable) as caught,
+    ):
+        runner.check_isolation()
     message = caught.value.format_message()
     assert "\n" not in message
     assert "--no-isolation" in message and "quizkit doctor" in message

@@ -12,8 +12,8 @@ import itertools
 import math
 import random
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
@@ -26,7 +26,6 @@ from quizkit.lesson import (
     SymbolicQuestion,
     load_lesson,
 )
-
 from quizkit.variants import resolve, variant_count, variant_values
 
 LESSON_PATH = Path(__file__).resolve().parent.parent / "exercises" / "lesson3" / "lesson.yaml"
@@ -77,7 +76,7 @@ def test_question_counts(lesson):
     other = [q for q in lesson.questions if not isinstance(q, SymbolicQuestion)]
     assert len(other) >= 12, f"only {len(other)} non-symbolic questions"
     assert len(symbolic) >= 5, f"only {len(symbolic)} symbolic questions"
-    assert SYMBOLIC_IDS <= {q.id for q in symbolic}
+    assert {q.id for q in symbolic} >= SYMBOLIC_IDS
     assert any(isinstance(q, MultiQuestion) for q in lesson.questions), "at least one multi question expected"
     assert any(isinstance(q, NumericQuestion) for q in lesson.questions)
 
@@ -175,7 +174,7 @@ def l1_steps(w: float, alpha: float, lam: float, steps: int) -> float:
 
 def ista_step_zero_count(w, data_gradient, alpha: float, lam: float) -> int:
     """Exact zeros after one ISTA step, entry by entry with the scalar L1 step."""
-    return sum(l1_step(wi, alpha, lam, data_grad=gi) == 0.0 for wi, gi in zip(w, data_gradient))
+    return sum(l1_step(wi, alpha, lam, data_grad=gi) == 0.0 for wi, gi in zip(w, data_gradient, strict=True))
 
 
 def matching_sklearn_alpha(lam: float, n: int) -> float:
@@ -539,7 +538,7 @@ def test_the_plain_step_with_clamp_does_not_keep_zeros(lesson, lasso_problem):
 
     w, counts = _zero_counts(plain_step_with_clamp, X, y)
     late = counts[1000:]
-    assert sum(a != b for a, b in zip(late, late[1:])) > len(late) // 2
+    assert sum(a != b for a, b in itertools.pairwise(late)) > len(late) // 2
     assert max(late) < 17, "it never even finds all 17 zeros of the minimum at once"
     left_zero = 0
     for _ in range(100):

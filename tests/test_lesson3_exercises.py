@@ -110,7 +110,7 @@ def test_lasso_ista_synthetic_cases_recover_exactly_the_real_features(lesson: Le
     features non-zero: the support the feedback calls 'real' is the one the data was made from."""
     plan = plan_exercise(exercise(lesson, "lasso_ista"))
     named = 0
-    for call, expected in zip(plan.calls, plan.expected):
+    for call, expected in zip(plan.calls, plan.expected, strict=True):
         match = re.search(r"real features (\d+), (\d+) and (\d+)", call.name)
         if match:
             named += 1
@@ -122,7 +122,7 @@ def test_lasso_ista_synthetic_cases_recover_exactly_the_real_features(lesson: Le
 
 def test_lasso_ista_cases_have_exact_zeros_and_survivors(lesson: Lesson) -> None:
     plan = plan_exercise(exercise(lesson, "lasso_ista"))
-    random_results = [expected for call, expected in zip(plan.calls, plan.expected) if "#" in call.name]
+    random_results = [expected for call, expected in zip(plan.calls, plan.expected, strict=True) if "#" in call.name]
     assert all(np.any(e == 0.0) and np.any(e != 0.0) for e in random_results)
 
 
@@ -152,7 +152,7 @@ def test_the_starter_has_the_exact_signature(lesson: Lesson, exercise_id: str) -
 @pytest.mark.parametrize("exercise_id", EXERCISE_IDS)
 def test_expected_results_have_the_input_shape_and_float_dtype(lesson: Lesson, exercise_id: str) -> None:
     plan = plan_exercise(exercise(lesson, exercise_id))
-    for call, expected in zip(plan.calls, plan.expected):
+    for call, expected in zip(plan.calls, plan.expected, strict=True):
         first = call.args[0]
         assert expected.shape == np.shape(first), call.name
         assert expected.dtype == np.float64, call.name
@@ -162,16 +162,16 @@ def test_expected_results_have_the_input_shape_and_float_dtype(lesson: Lesson, e
 def test_random_cases_are_reproducible_from_their_seeds(lesson: Lesson, exercise_id: str) -> None:
     first, _ = build_calls(exercise(lesson, exercise_id))
     again, _ = build_calls(exercise(lesson, exercise_id))
-    for a, b in zip(first, again):
+    for a, b in zip(first, again, strict=True):
         assert a.name == b.name
-        assert all(np.array_equal(x, y) for x, y in zip(a.args, b.args))
+        assert all(np.array_equal(x, y) for x, y in zip(a.args, b.args, strict=True))
 
 
 def _kinds(item: Exercise) -> set[str]:
     """Which kinds of edge the explicit cases' arguments cover."""
     calls, groups = build_calls(item)
     kinds: set[str] = set()
-    explicit = [call for call, group in zip(calls, (g for g in groups for _ in range(g.count))) if not group.is_random]
+    explicit = [call for call, group in zip(calls, (g for g in groups for _ in range(g.count)), strict=True) if not group.is_random]
     for call in explicit:
         for value in call.args:
             array = np.asarray(value)
@@ -215,7 +215,7 @@ def test_explicit_cases_cover_every_kind_of_input(lesson: Lesson, exercise_id: s
 @pytest.mark.parametrize("exercise_id", EXERCISE_IDS)
 def test_random_blocks_hit_exact_zeros(lesson: Lesson, exercise_id: str) -> None:
     calls, groups = build_calls(exercise(lesson, exercise_id))
-    random_calls = [c for c, g in zip(calls, (g for g in groups for _ in range(g.count))) if g.is_random]
+    random_calls = [c for c, g in zip(calls, (g for g in groups for _ in range(g.count)), strict=True) if g.is_random]
     assert any(np.any(np.asarray(call.args[0]) == 0.0) for call in random_calls)
 
 

@@ -7,8 +7,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from conftest import capped
+
 from quizkit.errors import LessonError, Problem
 from quizkit.lesson import ChoiceQuestion, NumericQuestion, load_lesson, read_lesson
 

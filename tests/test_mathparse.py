@@ -246,8 +246,11 @@ def test_syntax_error_points_near_the_problem() -> None:
     assert error.span == (1, 2)
 
 
-def test_lambda_expression_is_refused() -> None:
-    parse_error("lambda x: x")
+def test_lambda_expression_is_refused_at_its_colon() -> None:
+    # With x and λ declared, "lambda x" reads as λ·x: the colon is what cannot be an expression.
+    error = parse_error("lambda x: x", {"x": "real", "lam": "positive"})
+    assert error.message == "':' cannot be used; give only the expression."
+    assert error.span == (8, 9)
 
 
 @pytest.mark.parametrize("text", ["9**9**9**9", "(w+1)**100000000", "10**10**10", "w**1001"])

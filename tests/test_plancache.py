@@ -40,9 +40,9 @@ def same_plan(a, b) -> bool:  # type: ignore[no-untyped-def]
 
     return (
         [(c.name, c.group, c.hidden) for c in a.calls] == [(c.name, c.group, c.hidden) for c in b.calls]
-        and all(same(x, y) for ca, cb in zip(a.calls, b.calls) for x, y in zip(ca.args, cb.args))
+        and all(same(x, y) for ca, cb in zip(a.calls, b.calls, strict=False) for x, y in zip(ca.args, cb.args, strict=False))
         and a.groups == b.groups
-        and all(same(x, y) for x, y in zip(a.expected, b.expected))
+        and all(same(x, y) for x, y in zip(a.expected, b.expected, strict=False))
     )
 
 

@@ -371,10 +371,8 @@ def test_save_fsyncs_the_file_and_then_its_directory(store: ProgressStore, monke
 
 
 def test_a_second_lock_on_the_same_lesson_is_refused(store: ProgressStore) -> None:
-    with store.lock("demo"):
-        with pytest.raises(LessonBusyError, match="open in another"):
-            with store.lock("demo"):
-                pass
+    with store.lock("demo"), pytest.raises(LessonBusyError, match="open in another"), store.lock("demo"):
+        pass
 
 
 def test_the_lock_is_released_when_the_session_ends(store: ProgressStore) -> None:
@@ -430,6 +428,6 @@ def test_full_disk_while_copying_the_starter_leaves_no_file(tmp_path: Path, monk
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr("quizkit.files.write_all", disk_full)
-    with pytest.raises(ProgressError, match="cannot copy the starter file .* the disk is full"):
+    with pytest.raises(ProgressError, match=r"cannot copy the starter file .* the disk is full"):
         install_starter(starter, target)
     assert list(target.parent.iterdir()) == []

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from quizkit.results import CaseResult, CaseStatus, Difference, ExerciseResult, GroupResult
 from quizkit.report import FORMATS, format_value, render, render_gradescope, render_json, render_junit, render_text
+from quizkit.results import CaseResult, CaseStatus, Difference, ExerciseResult, GroupResult
 from quizkit.sandbox import RunStatus
 from quizkit.verdict import Status
 

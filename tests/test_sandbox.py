@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from quizkit.sandbox import wire
 from quizkit import isolation
 from quizkit.sandbox import (
     CallOutcome,
@@ -29,6 +28,7 @@ from quizkit.sandbox import (
     RunResult,
     RunStatus,
     SubprocessRunner,
+    wire,
 )
 
 HOSTILE_DIR = Path(__file__).parent / "hostile"

@@ -45,11 +45,8 @@ def _schema_errors(instance: Any, schema: dict[str, Any], where: str = "$") -> l
         "string": lambda v: isinstance(v, str),
         "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
         "integer": lambda v: (
-            isinstance(v, int)
-            and not isinstance(v, bool)
-            or isinstance(v, float)
-            and math.isfinite(v)
-            and v.is_integer()
+            (isinstance(v, int) and not isinstance(v, bool))
+            or (isinstance(v, float) and math.isfinite(v) and v.is_integer())
         ),
         "boolean": lambda v: isinstance(v, bool),
     }

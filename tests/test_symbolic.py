@@ -441,7 +441,7 @@ def test_spec_accepts_pairs_as_the_lesson_model_stores_them() -> None:
 # the worker process
 # --------------------------------------------------------------------------------------------
 
-SLOW = "Max(Max(w,lam,w**2,lam**2,w**3,lam**3,w+lam,w-lam),Min(w,lam,w**2,lam**2,w**3,lam**3,w+lam,w-lam),Max(w*lam,w/lam,lam/w,w**4,lam**4,sin(w),cos(w),tan(lam)))"  # noqa: E501
+SLOW = "Max(Max(w,lam,w**2,lam**2,w**3,lam**3,w+lam,w-lam),Min(w,lam,w**2,lam**2,w**3,lam**3,w+lam,w-lam),Max(w*lam,w/lam,lam/w,w**4,lam**4,sin(w),cos(w),tan(lam)))"
 
 
 def test_check_over_the_time_limit_is_invalid_and_the_worker_is_replaced() -> None:
@@ -481,7 +481,15 @@ def test_close_stops_the_worker() -> None:
 
 
 def test_check_answer_uses_a_shared_checker() -> None:
+    from quizkit.symbolic import client
+
     assert check_answer("λ|w|/w", L1).status == "correct"
+    shared = client._shared_checker
+    assert shared is not None
+    worker = shared.worker_pid
+    assert check_answer("2λw", L1).status == "incorrect"
+    assert client._shared_checker is shared
+    assert shared.worker_pid == worker  # the same warm worker answered both
 
 
 def test_importing_the_checker_does_not_import_sympy() -> None:
@@ -582,9 +590,9 @@ def test_read_as_keeps_the_learners_notation(checker: SymbolicChecker) -> None:
 def _points(assumptions: list[str], domains: list[tuple[float, float] | None] | None = None) -> list[tuple[float, ...]]:
     import random
 
-    from quizkit.symbolic import _sample_points
+    from quizkit.symbolic import sample_points
 
-    return _sample_points(assumptions, domains or [None] * len(assumptions), random.Random())
+    return sample_points(assumptions, domains or [None] * len(assumptions), random.Random())
 
 
 def test_sample_points_are_fresh_for_every_check() -> None:
@@ -644,3 +652,19 @@ def test_sign_of_an_exact_zero_is_never_taken_for_a_counterexample(checker: Symb
     # sin(π/7)·sin(2π/7)·sin(3π/7) = √7/8 exactly; evalf alone calls the sign of the difference 1.
     result = checker.check("λ sign(w) + sign(sin(pi/7)*sin(2*pi/7)*sin(3*pi/7) - sqrt(7)/8)", L1)
     assert result.status in ("correct", "invalid")
+
+
+def test_a_worker_that_cannot_start_is_a_one_line_quizkit_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from quizkit.errors import QuizkitError
+    from quizkit.symbolic import SymbolicWorkerError, client
+
+    script = "import sys; sys.stderr.write('Traceback ...\\nModuleNotFoundError: No module named sympy\\n'); sys.exit(1)"
+    monkeypatch.setattr(client, "_worker_command", lambda warm_up: [sys.executable, "-c", script])
+    with SymbolicChecker(spare=False) as checker, pytest.raises(SymbolicWorkerError) as caught:
+        checker.check("w", SymbolicSpec("w", {"w": "real"}))
+    assert isinstance(caught.value, QuizkitError)
+    assert caught.value.format_message() == (
+        "the symbolic checker failed to start (ModuleNotFoundError: No module named sympy)"
+    )

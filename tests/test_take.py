@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
+from conftest import default_sigint
 
 Run = Callable[..., Result]
 TIMEOUT = 60.0
@@ -291,6 +292,7 @@ class Interactive:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+            preexec_fn=default_sigint,
         )
         self._stdout = bytearray()
         self._lock = threading.Lock()
@@ -418,6 +420,7 @@ class Terminal:
             pytest.skip(f"no pseudo-terminal available: {exc}")
         if self.pid == 0:  # the child: become quizkit
             try:
+                default_sigint()
                 os.execve(argv[0], argv, env)
             finally:
                 os._exit(127)
@@ -599,7 +602,7 @@ def test_each_verdict_is_on_disk_before_it_is_shown(home: Path) -> None:
     io = run_session(home, ["b", "a", "0.3", "q"])
     shown = io.on_disk_when_shown
     assert len(shown) == 3
-    for (_, data), item in zip(shown, ["pick-one", "pick-many", "step-size"]):
+    for (_, data), item in zip(shown, ["pick-one", "pick-many", "step-size"], strict=True):
         assert item in data.get("items", {})
 
 
@@ -615,7 +618,7 @@ def test_second_session_on_the_same_lesson_is_refused_while_the_first_runs(
     first = interactive()
     first.wait_for("> ")
     second = interactive()
-    code, stdout, stderr = second.finish()
+    code, _, stderr = second.finish()
     assert code == 2
     assert "demo is open in another `quizkit take` session" in stderr
     assert len(stderr.strip().splitlines()) == 1
@@ -686,7 +689,7 @@ def test_take_moves_a_hostile_progress_file_aside_with_one_warning(
     result = run_capped([*quizkit_argv, "--course", str(course_dir), "take", "demo"], input="b\nq\n")
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
-    assert [line for line in result.stdout.splitlines() if "warning:" in line][0].count("damaged") == 1
+    assert next(line for line in result.stdout.splitlines() if "warning:" in line).count("damaged") == 1
     assert saved(home)["items"]["pick-one"]["status"] == "correct"
     assert len(list(path.parent.glob("demo.corrupt-*.json"))) == 1
 

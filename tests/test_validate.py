@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import textwrap
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from click.testing import CliRunner, Result
@@ -25,7 +26,7 @@ class InProcessSandbox(InProcessRunner):
     """Stands in for SubprocessRunner: same constructor, runs the (trusted) test lessons in process."""
 
     warning: str | None = None
-    created: list[str] = []
+    created: ClassVar[list[str]] = []
 
     def __init__(self, *, isolation: str = "preferred", **_: object) -> None:
         InProcessSandbox.created.append(isolation)

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import weakref
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 
 from quizkit.sandbox import wire
 from quizkit.sandbox.api import (
@@ -558,7 +558,7 @@ class SubprocessRunner:
         finally:
             results.close()
 
-    def run_many(self, jobs: Iterable[Job], workers: int = 2) -> Iterator[tuple[Job, RunResult]]:
+    def run_many(self, jobs: Iterable[Job], workers: int = 2) -> Generator[tuple[Job, RunResult], None, None]:
         """Run jobs, up to ``workers`` at a time, yielding (job, result) as each finishes.
 
         Results may come out of order. ``jobs`` is consumed lazily and nothing is kept per finished

@@ -67,7 +67,7 @@ class InProcessRunner:
         program = wire.Program(source, filename, wire.module_name(job.name), filename, job.function, calls, preload)
         capture = _CappedText(job.limits.output_bytes)
         protocol_error = None
-        with contextlib.redirect_stdout(capture), contextlib.redirect_stderr(capture):  # type: ignore[type-var]
+        with contextlib.redirect_stdout(capture), contextlib.redirect_stderr(capture):
             try:
                 wire.execute(program, emit, contain_interrupts=False, register_module=False)
             except wire.ProtocolError as exc:

@@ -166,7 +166,7 @@ def _conclude(seen: _Observed) -> RunResult:
     outcomes = tuple(
         dataclasses.replace(
             outcome,
-            inputs_modified=tuple(a or b for a, b in zip(outcome.inputs_modified, seen.modified[index])),
+            inputs_modified=tuple(a or b for a, b in zip(outcome.inputs_modified, seen.modified[index], strict=False)),
         )
         if index < len(seen.modified)
         else outcome

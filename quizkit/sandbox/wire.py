@@ -473,8 +473,8 @@ def execute(program: Program, emit: Emit, *, contain_interrupts: bool, register_
             return
         seconds = kit.perf_counter() - started
         reshaped = [
-            view is not None and (arg.shape, arg.dtype.str) != view  # type: ignore[attr-defined]
-            for arg, view in zip(args, views)
+            view is not None and (arg.shape, arg.dtype.str) != view
+            for arg, view in zip(args, views, strict=False)
         ]
         header: Header = {
             "t": "call",

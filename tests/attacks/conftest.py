@@ -23,6 +23,7 @@ attacks on "the instructor's venv" hit that venv and never the developer's.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import os
@@ -548,7 +549,7 @@ class Classroom:
         if not table:
             return {}, []
         header = table[0]
-        return {cells[0]: dict(zip(header[1:], cells[1:])) for cells in table[1:] if cells}, header
+        return {cells[0]: dict(zip(header[1:], cells[1:], strict=False)) for cells in table[1:] if cells}, header
 
     def _new_processes(self, before: set[tuple[int, int]]) -> list[Process]:
         mine = _ancestors()
@@ -576,10 +577,8 @@ class Classroom:
         for process in self._new_processes(before):
             if self.user.prefix or str(self.install.base) in process.command:
                 for sig in (signal.SIGKILL, signal.SIGCONT):
-                    try:
+                    with contextlib.suppress(OSError):
                         os.kill(process.pid, sig)
-                    except OSError:
-                        pass
 
     def app_secrets(self) -> list[str]:
         """What quizkit keeps in its own home (the grading key), as text that must not leak."""
@@ -597,10 +596,8 @@ class Classroom:
         texts = []
         for parent, _dirs, files in os.walk(self.out.parent):
             for name in files:
-                try:
+                with contextlib.suppress(OSError):
                     texts.append(Path(parent, name).read_text(encoding="utf-8", errors="replace"))
-                except OSError:
-                    pass
         return "\n".join(texts)
 
     def clean_up(self, snapshot: Snapshot) -> None:

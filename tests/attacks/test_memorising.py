@@ -48,7 +48,7 @@ def lookup_table_file(lesson_file: str) -> tuple[str, float]:
     exercise = next(e for e in lesson.exercises if e.id == EXERCISE)
     plan = plan_exercise(exercise)
     table = {}
-    for call, expected in zip(plan.calls, plan.expected):
+    for call, expected in zip(plan.calls, plan.expected, strict=False):
         arrays = [np.asarray(x, dtype=float) for x in call.args]
         table[tuple((a.dtype.str, a.shape, a.tobytes()) for a in arrays)] = (expected.dtype.str, expected.shape, expected.tobytes())
     explicit = sum(1 for group in plan.groups if not group.is_random)

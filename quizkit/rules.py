@@ -1,0 +1,52 @@
+"""Rules about lesson values that more than one layer applies, each stated once.
+
+The lesson loader applies them with the position of the value in the lesson file; the symbolic
+checker applies the same functions to a spec built in code. Nothing here imports more than the
+standard library, so every layer can use it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+# The longest answer a learner may type, in characters (the reader refuses longer ones unread).
+MAX_ANSWER_LENGTH = 500
+
+# An entry that should be exactly 0.0 but is non-zero and at most this large is called "tiny", both
+# in the judge's message and in the mistake hints.
+TINY = 1e-6
+
+# numpy dtype kinds that hold real numbers (bool, signed and unsigned int, float): what a result
+# must be to be compared with an expected array.
+REAL_DTYPE_KINDS = "biuf"
+
+
+def symbolic_tolerance_problem(tolerance: object) -> str | None:
+    """Why ``tolerance`` cannot be a symbolic question's relative tolerance, or None if it can."""
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not 0 < tolerance < 1:
+        return f"tolerance must be a number between 0 and 1 (exclusive), not {tolerance!r}"
+    return None
+
+
+def domain_name_problem(name: str, variables: Mapping[str, str]) -> str | None:
+    """Why a ``domain`` entry for ``name`` is not allowed (it is not a declared variable), or None."""
+    if name not in variables:
+        return f"domain names {name!r}, which is not a declared variable"
+    return None
+
+
+def domain_bounds_problem(name: str, bounds: Sequence[float], assumption: str) -> str | None:
+    """Why ``bounds`` cannot be the sampling range of variable ``name`` with ``assumption``, or None."""
+    if len(bounds) != 2:
+        return f"the domain of {name!r} is [low, high] with low < high"
+    low, high = (float(bound) for bound in bounds)
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        return f"the domain of {name!r} is [low, high]: two finite numbers with low < high"
+    if assumption in ("positive", "nonnegative") and low < 0:
+        return f"the domain of {name!r} ({low:g}, {high:g}) goes below 0, but {name!r} is {assumption}"
+    if assumption in ("negative", "nonpositive") and high > 0:
+        return f"the domain of {name!r} ({low:g}, {high:g}) goes above 0, but {name!r} is {assumption}"
+    if assumption == "integer" and math.floor(high) < math.ceil(low):
+        return f"the domain of {name!r} ({low:g}, {high:g}) contains no integer"
+    return None

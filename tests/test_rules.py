@@ -1,0 +1,61 @@
+"""Rules stated once: the loader and the symbolic checker agree, and the wire speaks RunStatus."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from quizkit.lesson import read_lesson
+from quizkit.sandbox import RunStatus
+from quizkit.sandbox.wire import CHILD_STATUSES
+from quizkit.symbolic import spec_problems
+
+SYMBOLIC_LESSON = """\
+id: rules
+title: Rules
+description: One symbolic question.
+questions:
+  - id: gradient
+    type: symbolic
+    prompt: The gradient of the penalty.
+    answer: lam*sign(w)
+    variables: {{w: real, lam: positive}}
+    tolerance: {tolerance}
+    domain: {domain}
+exercises: []
+"""
+
+
+def load_problems(tmp_path: Path, *, tolerance: str = "1e-9", domain: str = "{}") -> list[str]:
+    path = tmp_path / "lesson.yaml"
+    path.write_text(SYMBOLIC_LESSON.format(tolerance=tolerance, domain=domain), encoding="utf-8")
+    _, problems = read_lesson(path, tmp_path)
+    return [f"{problem.line}: {problem.message}" for problem in problems]
+
+
+def test_every_child_status_is_a_run_status() -> None:
+    assert set(CHILD_STATUSES) <= {status.value for status in RunStatus}
+
+
+def test_a_symbolic_tolerance_of_one_or_more_is_refused_at_the_tolerance_line(tmp_path: Path) -> None:
+    problems = load_problems(tmp_path, tolerance="2")
+    assert len(problems) == 1
+    assert problems[0].startswith("10: tolerance must be a number between 0 and 1")
+
+
+def test_a_domain_against_the_assumption_is_refused_by_the_loader(tmp_path: Path) -> None:
+    problems = load_problems(tmp_path, domain="{lam: [-1, 2]}")
+    assert problems == ["11: the domain of 'lam' (-1, 2) goes below 0, but 'lam' is positive"]
+
+
+@pytest.mark.parametrize(
+    ("tolerance", "domain"),
+    [("2", "{}"), ("1e-9", "{lam: [-1, 2]}"), ("1e-9", "{v: [0, 1]}"), ("1e-9", "{w: [1, 0]}")],
+)
+def test_loader_and_symbolic_checker_state_the_same_problem(tmp_path: Path, tolerance: str, domain: str) -> None:
+    import yaml
+
+    from_loader = [problem.split(": ", 1)[1] for problem in load_problems(tmp_path, tolerance=tolerance, domain=domain)]
+    from_checker = spec_problems({"w": "real", "lam": "positive"}, yaml.safe_load(domain), float(tolerance))
+    assert from_loader == from_checker
