@@ -20,11 +20,18 @@ def _draw(rng: random.Random, assumption: str, domain: tuple[float, float] | Non
     """One coordinate of a sample point; ``kind`` is "nice", "plain", "small" or "large".
 
     With an author's domain, every kind is drawn inside it (the author knows where the answer
-    must hold). Otherwise "small" values are 1e-4..1e-2 in size and "large" ones 1e2..1e4, signed
-    as the assumption allows; "nice" ones have one decimal so counterexamples are easy to read.
+    must hold): "small" and "large" ones crowd its lower and upper ends (within a tenth of its
+    width, log-uniformly closer), where answers that differ only near a boundary or a kink are
+    caught. Otherwise "small" values are 1e-4..1e-2 in size and "large" ones 1e2..1e4, signed as
+    the assumption allows; "nice" ones have one decimal so counterexamples are easy to read.
     """
     if domain is not None:
         low, high = domain
+        if kind in ("small", "large") and assumption != "integer":
+            offset = (high - low) * _log_uniform(rng, 1e-4, 0.1)
+            value = low + offset if kind == "small" else high - offset
+            if value != 0 and low < value < high:
+                return value
         if kind == "nice":
             nice = [n / 10 for n in range(math.ceil(low * 10), math.floor(high * 10) + 1) if low < n / 10 < high and n]
             if nice:
