@@ -21,19 +21,6 @@ from click.testing import CliRunner, Result
 
 from quizkit.cli import main
 
-# The suite runs on every core (pytest-xdist, ``-n auto`` in pyproject.toml). These modules, and
-# the attack scenes in tests/attacks/, look at the whole machine's processes (processes a job left
-# behind, orphans reparented to init, survivors of a grading run), so another worker's jobs would
-# count against them: they run one after another on one worker.
-ONE_WORKER_MODULES = frozenset({"test_sandbox.py", "test_isolation.py"})
-ONE_WORKER_FOLDERS = frozenset({"attacks"})
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if item.path.name in ONE_WORKER_MODULES or item.path.parent.name in ONE_WORKER_FOLDERS:
-            item.add_marker(pytest.mark.xdist_group("process_table"))
-
 
 def default_sigint() -> None:
     """``preexec_fn`` for a quizkit process that a test interrupts: Ctrl-C must not be ignored.
