@@ -466,3 +466,15 @@ def test_an_explanation_plot_uses_the_variants_parameters(tmp_path: Path) -> Non
     shown = resolve(question, 0)  # w = 0.3
     _, series = plot_series(shown.plot, dict(shown.values))
     assert series[0].ys == pytest.approx((-0.3, -0.05, 0.2, 0.45, 0.7))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("learner", "drawn"), [("bad_hard_threshold.py", True), ("ok_where.py", False)])
+def test_submit_draws_the_sweep_only_for_a_file_without_full_marks(tmp_path: Path, learner: str, drawn: bool) -> None:
+    root = Path(__file__).resolve().parent.parent
+    submitted = tmp_path / "soft_threshold.py"
+    submitted.write_text((root / "tests" / "learners" / "soft_threshold" / learner).read_text(encoding="utf-8"))
+    result = invoke(["--course", root, "submit", "lesson3", submitted], None)
+    assert ("yours against the reference" in result.output) is drawn
+    no_plots = invoke(["--course", root, "submit", "lesson3", submitted, "--no-plots"], None)
+    assert "yours against the reference" not in no_plots.output
