@@ -470,7 +470,9 @@ def test_an_explanation_plot_uses_the_variants_parameters(tmp_path: Path) -> Non
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("learner", "drawn"), [("bad_hard_threshold.py", True), ("ok_where.py", False)])
-def test_submit_draws_the_sweep_only_for_a_file_without_full_marks(tmp_path: Path, learner: str, drawn: bool) -> None:
+def test_submit_draws_the_sweep_only_for_a_file_without_full_marks(
+    tmp_path: Path, home: Path, learner: str, drawn: bool
+) -> None:
     root = Path(__file__).resolve().parent.parent
     submitted = tmp_path / "soft_threshold.py"
     submitted.write_text((root / "tests" / "learners" / "soft_threshold" / learner).read_text(encoding="utf-8"))
