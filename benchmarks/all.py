@@ -35,44 +35,15 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 BENCHMARKS = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCHMARKS))  # the sibling scripts' measuring functions
+from bench_cli import time_to_prompt, wall_time  # noqa: E402
+
 PYTHON = sys.executable
 QUIZKIT = [PYTHON, "-m", "quizkit"]
-
-
-def wall(argv: list[str], env: dict[str, str], stdin: bytes = b"") -> float:
-    started = time.perf_counter()
-    subprocess.run(argv, input=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, check=False)
-    return time.perf_counter() - started
-
-
-def to_first_question(env: dict[str, str]) -> float:
-    """Seconds until the first question's answer prompt is on stdout (then 'q' ends the session)."""
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [*QUIZKIT, "take", "lesson3", "--restart"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
-    assert process.stdout is not None and process.stdin is not None
-    seen = b""
-    elapsed = float("nan")
-    while chunk := os.read(process.stdout.fileno(), 65536):
-        seen += chunk
-        if b"> " in seen or b"Your answer" in seen:
-            elapsed = time.perf_counter() - started
-            break
-    process.stdin.write(b"q\n")
-    process.stdin.close()
-    process.stdout.read()
-    process.wait(timeout=60)
-    return elapsed
 
 
 def paired(runs: int, measure_a, measure_b) -> tuple[float, float, float]:  # type: ignore[no-untyped-def]
@@ -156,22 +127,22 @@ def main() -> None:
     submission = work / "soft_threshold.py"
     shutil.copyfile(SOURCE / "solutions" / "lesson3" / "soft_threshold.py", submission)
     floors = {
-        "click": lambda: wall([PYTHON, "-c", "import click"], env),  # the same PYTHONPATH as quizkit
-        "numpy": lambda: wall([PYTHON, "-c", "import numpy"], env),
-        "sympy": lambda: wall([PYTHON, "-c", "import sympy"], env),
+        "click": lambda: wall_time([PYTHON, "-c", "import click"], env),  # the same PYTHONPATH as quizkit
+        "numpy": lambda: wall_time([PYTHON, "-c", "import numpy"], env),
+        "sympy": lambda: wall_time([PYTHON, "-c", "import sympy"], env),
     }
     print(f"quizkit speed table for {SOURCE}: {options.runs} interleaved runs per pair, {os.cpu_count()} CPUs")
     print("| what | median | floor | ratio (median per pair) | budget |")
     print("|---|---|---|---|---|")
-    help_run = lambda: wall([*QUIZKIT, "--help"], env)  # noqa: E731
+    help_run = lambda: wall_time([*QUIZKIT, "--help"], env)  # noqa: E731
     row("quizkit --help", "import click", *paired(options.runs, help_run, floors["click"]), "<= 1.3x")
-    list_run = lambda: wall([*QUIZKIT, "list"], env)  # noqa: E731
+    list_run = lambda: wall_time([*QUIZKIT, "list"], env)  # noqa: E731
     row("quizkit list", "import click", *paired(options.runs, list_run, floors["click"]), "<= 1.6x")
-    take_run = lambda: to_first_question(env)  # noqa: E731
+    take_run = lambda: time_to_prompt([*QUIZKIT, "take", "lesson3", "--restart"], env)  # noqa: E731
     row("take lesson3: first question", "import click", *paired(options.runs, take_run, floors["click"]), "<= 2x")
-    check_run = lambda: wall([*QUIZKIT, "check", "lesson3", "l1-gradient", "λ sign(w)"], env)  # noqa: E731
+    check_run = lambda: wall_time([*QUIZKIT, "check", "lesson3", "l1-gradient", "λ sign(w)"], env)  # noqa: E731
     row("quizkit check (symbolic), cold", "import sympy", *paired(options.runs, check_run, floors["sympy"]), "<= 1.3x")
-    submit_run = lambda: wall([*QUIZKIT, "submit", "lesson3", str(submission)], env)  # noqa: E731
+    submit_run = lambda: wall_time([*QUIZKIT, "submit", "lesson3", str(submission)], env)  # noqa: E731
     row("quizkit submit, one file", "import numpy", *paired(options.runs, submit_run, floors["numpy"]), "<= 2x")
 
     # Grade rates vary from run to run: three interleaved rounds of floor, isolated and plain.

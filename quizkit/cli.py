@@ -276,12 +276,11 @@ def submit(state: AppState, args: tuple[str, ...], exercise_id: str | None, fmt:
         click.echo(render(results, fmt, color=sys.stdout.isatty()))
         if fmt == "text" and not no_plots:
             from quizkit.grading import exercise_for_file
-            from quizkit.sweeps import render_sweep
+            from quizkit.sweeps import render_sweep, worth_drawing
 
-            for file, result in zip(files, results, strict=False):
+            for file, result in zip(files, results, strict=True):
                 exercise = exercise_for_file(lesson, file, exercise_id)
-                # Drawn where it helps: a file with full marks matches the reference on the whole range.
-                if exercise.sweep is not None and result.run_status == "ok" and result.score < result.max_score:
+                if worth_drawing(exercise, result):
                     click.echo(render_sweep(exercise, file, runner, color=sys.stdout.isatty()))
         runner.abandon()  # the servers end by themselves; the result need not wait for them
     raise click.exceptions.Exit(0 if all(r.score >= r.max_score for r in results) else 1)

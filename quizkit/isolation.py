@@ -50,8 +50,6 @@ SYSTEM_FILES = ("/etc/ld.so.cache",)
 # clean up after them. Children lose them all when they change uid.
 ROOT_SERVER_CAPABILITIES = ("CAP_SETUID", "CAP_SETGID", "CAP_CHOWN", "CAP_FOWNER", "CAP_DAC_OVERRIDE", "CAP_KILL")
 
-LANDLOCK_SYSCALL_CREATE_RULESET = 444  # the same number on every Linux architecture
-LANDLOCK_CREATE_RULESET_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -86,14 +84,9 @@ def landlock_abi() -> int:
     """The kernel's Landlock ABI version (0: Landlock is missing or disabled)."""
     if not sys.platform.startswith("linux"):
         return 0
-    import ctypes
+    from quizkit.sandbox import wire
 
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        version = libc.syscall(LANDLOCK_SYSCALL_CREATE_RULESET, None, ctypes.c_size_t(0), LANDLOCK_CREATE_RULESET_VERSION)
-    except (OSError, AttributeError):
-        return 0
-    return max(0, int(version))
+    return wire.Libc().landlock_abi()
 
 
 def numpy_dirs() -> tuple[str, str | None]:
@@ -253,28 +246,15 @@ def _ancestors(path: str) -> list[str]:
     return ["/" + "/".join(parts[: index + 1]) for index in range(len(parts))]
 
 
-def task_count(uid: int) -> int:
-    """Processes and threads of ``uid`` on this machine (what RLIMIT_NPROC counts)."""
-    count = 0
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if os.stat(f"/proc/{entry}").st_uid == uid:
-                    count += len(os.listdir(f"/proc/{entry}/task"))
-            except OSError:  # the process ended while we looked
-                continue
-    return count
-
-
 def set_not_dumpable() -> None:
     """PR_SET_DUMPABLE 0 for this process: no ptrace or /proc/PID/mem by processes of the same user."""
     if not sys.platform.startswith("linux"):
         return
-    import ctypes
+    from quizkit.sandbox import wire
 
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE
-    except (OSError, AttributeError):
+        wire.Libc().prctl(wire.PR_SET_DUMPABLE, 0)
+    except OSError:
         return
 
 

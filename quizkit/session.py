@@ -437,10 +437,11 @@ class Session:
                 ItemRecord(status.value, result.score, result.max_score, answer=str(path), attempts=(previous.attempts if previous else 0) + 1),
             )
         self.io.say(render_text([result], color=self.io.color))  # after the save, like every verdict
-        if self.plots and exercise.sweep is not None and result.run_status == "ok":
-            from quizkit.sweeps import render_sweep
+        if self.plots and exercise.sweep is not None:
+            from quizkit.sweeps import render_sweep, worth_drawing
 
-            self.io.say(render_sweep(exercise, path, self._sandbox(), color=self.io.color))
+            if worth_drawing(exercise, result):
+                self.io.say(render_sweep(exercise, path, self._sandbox(), color=self.io.color))
         if result.score >= result.max_score:
             return True
         self.io.say("Fix your file and press Enter to grade again, or s to move on.")

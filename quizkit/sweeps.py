@@ -14,7 +14,14 @@ from pathlib import Path
 
 from quizkit.lesson import Exercise
 from quizkit.plots import Series, draw
+from quizkit.results import ExerciseResult
 from quizkit.sandbox import InProcessRunner, Job, Runner, RunResult
+
+
+def worth_drawing(exercise: Exercise, result: ExerciseResult) -> bool:
+    """Whether to draw the sweep after ``result``: the exercise has one, the learner's code ran to
+    the end, and it is not fully right (a right file matches the reference over the whole range)."""
+    return exercise.sweep is not None and result.run_status == "ok" and result.score < result.max_score
 
 
 def sweep_job(exercise: Exercise, source: Path) -> Job:

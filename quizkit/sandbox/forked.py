@@ -61,7 +61,7 @@ class _Server:
             command.append("--namespaces")
         if landlock:
             command += [f"--read-root={root}" for root in launch.read_roots]
-        command += ["--base-tasks", str(isolation.task_count(wire.NOBODY if os.geteuid() == 0 else os.getuid()))]
+        command += ["--base-tasks", str(wire.count_tasks(wire.NOBODY if os.geteuid() == 0 else os.getuid()))]
         environment = {**wire.CHILD_ENV, "HOME": "/nonexistent", "TMPDIR": "/tmp" if namespaces else tempfile.gettempdir()}
         # bubblewrap says why it cannot start on stderr; a file, so that nothing can block on it.
         self._errors = tempfile.TemporaryFile()
@@ -163,7 +163,7 @@ class _Server:
             self.process.wait()
         jobs_root = self.info.get("jobs_root") if self.info is not None else None
         if not self.namespaces and isinstance(jobs_root, str) and os.path.basename(jobs_root).startswith("quizkit-jobs-"):
-            wire._remove_tree(jobs_root)  # a killed server could not remove its jobs folder itself
+            wire.remove_tree(jobs_root)  # a killed server could not remove its jobs folder itself
         self.sock.close()
         self._errors.close()
         self.alive = False
@@ -329,7 +329,7 @@ class _Flight:
         if self.workdir is not None and not self.server.namespaces:
             # The server that would have removed it is gone. (Inside namespaces the directory was on
             # the server's private tmpfs, which vanished with it; its path means nothing here.)
-            wire._remove_tree(self.workdir)
+            wire.remove_tree(self.workdir)
 
     def postpone(self, seconds: float) -> None:
         """Extend the deadline by time the consumer of results kept us from reading the pipes."""

@@ -652,7 +652,7 @@ class _Privileges:
     reason: str  # why privileges are (not) dropped, for the ready message
 
 
-class _Libc:
+class Libc:
     """The few Linux calls Python does not wrap (prctl, capset), through ctypes."""
 
     def __init__(self) -> None:
@@ -673,14 +673,20 @@ class _Libc:
             raise OSError(errno, f"syscall {number}: {os.strerror(errno)}")
         return int(result)
 
+    def landlock_abi(self) -> int:
+        """The kernel's Landlock ABI version; 0 where Landlock is missing or disabled."""
+        try:
+            return self.syscall(LANDLOCK_CREATE_RULESET, None, self._ctypes.c_size_t(0), 1)
+        except OSError:
+            return 0
+
     def landlock_ruleset(self, read_roots: Sequence[str], write_roots: Sequence[str]) -> tuple[int, int]:
         """A Landlock ruleset fd allowing reads beneath ``read_roots`` and everything beneath
         ``write_roots``, denying TCP bind/connect and (ABI 6) signals and abstract sockets outside
         the domain; with the kernel's ABI version. (-1, 0) where Landlock is missing."""
         ctypes = self._ctypes
-        try:
-            abi = self.syscall(LANDLOCK_CREATE_RULESET, None, ctypes.c_size_t(0), 1)
-        except OSError:
+        abi = self.landlock_abi()
+        if not abi:
             return -1, 0
         handled_fs = (1 << 13) - 1  # ABI 1: execute .. make_sym
         if abi >= 2:
@@ -784,20 +790,27 @@ class _Confinement:
     landlock_abi: int
 
 
-def serve(control_fd: int, numpy_dir: str, hidden: Sequence[str], options: Any = None) -> int:
+def serve(
+    control_fd: int,
+    numpy_dir: str,
+    hidden: Sequence[str],
+    *,
+    namespaces: bool = False,
+    read_roots: Sequence[str] = (),
+    base_tasks: int | None = None,
+) -> int:
     """Fork-server main loop: one job at a time, each in a fresh forked child."""
     import socket
 
     sock = socket.socket(fileno=control_fd)
     inbox = _Inbox(sock)
-    namespaces = bool(getattr(options, "namespaces", False))
     try:
-        libc = _Libc()
+        libc = Libc()
         libc.prctl(PR_SET_DUMPABLE, 0)  # no ptrace, no /proc/PID/mem for processes of the same user
         _prepare_server(numpy_dir, hidden)
         libc.prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans of the learner's processes reparent to us
-        privileges = _plan_privileges(libc, getattr(options, "base_tasks", None))
-        confinement = _confine(libc, privileges, namespaces, getattr(options, "read_roots", None) or [])
+        privileges = _plan_privileges(libc, base_tasks)
+        confinement = _confine(libc, privileges, namespaces, read_roots)
     except (ImportError, OSError) as exc:
         inbox.send({"t": "fatal", "reason": f"{type(exc).__name__}: {exc}"})
         return 1
@@ -828,10 +841,10 @@ def serve(control_fd: int, numpy_dir: str, hidden: Sequence[str], options: Any =
     finally:
         # Inside namespaces the folder vanishes with the server's tmpfs; outside, it is on the host.
         if not namespaces:
-            _remove_tree(confinement.jobs_root)
+            remove_tree(confinement.jobs_root)
 
 
-def _confine(libc: _Libc, privileges: _Privileges, namespaces: bool, read_roots: Sequence[str]) -> _Confinement:
+def _confine(libc: Libc, privileges: _Privileges, namespaces: bool, read_roots: Sequence[str]) -> _Confinement:
     """Create the jobs directory and the Landlock ruleset every child applies."""
     import tempfile
 
@@ -875,7 +888,7 @@ def _prepare_server(numpy_dir: str, hidden: Sequence[str]) -> None:
     sys.meta_path.insert(0, BlockCourseImports())
 
 
-def _count_tasks(uid: int) -> int:
+def count_tasks(uid: int) -> int:
     """Processes and threads of ``uid`` (what RLIMIT_NPROC counts)."""
     count = 0
     for entry in os.listdir("/proc"):
@@ -888,16 +901,16 @@ def _count_tasks(uid: int) -> int:
     return count
 
 
-def _plan_privileges(libc: _Libc, outside_tasks: int | None = None) -> _Privileges:
+def _plan_privileges(libc: Libc, outside_tasks: int | None = None) -> _Privileges:
     """As root, run children as nobody if that provably works here; otherwise keep the uid.
 
     ``outside_tasks``: the children's user's tasks as counted by the grader, which sees processes
     this server's pid namespace hides (RLIMIT_NPROC counts them all).
     """
     if os.geteuid() != 0:
-        base = max(_count_tasks(os.getuid()), outside_tasks or 0)
+        base = max(count_tasks(os.getuid()), outside_tasks or 0)
         return _Privileges(None, None, False, base, "not root: children keep the user's uid")
-    base = max(_count_tasks(NOBODY), outside_tasks or 0)
+    base = max(count_tasks(NOBODY), outside_tasks or 0)
     for keep_read_cap in (False, True):
         candidate = _Privileges(NOBODY, NOBODY, keep_read_cap, base, "")
         failure = _probe_privileges(libc, candidate)
@@ -907,7 +920,7 @@ def _plan_privileges(libc: _Libc, outside_tasks: int | None = None) -> _Privileg
     return _Privileges(None, None, False, base, f"children stay root: running as uid {NOBODY} failed ({failure})")
 
 
-def _probe_privileges(libc: _Libc, privileges: _Privileges) -> str | None:
+def _probe_privileges(libc: Libc, privileges: _Privileges) -> str | None:
     """Fork a child that drops privileges and reads what learner code needs; None if it worked."""
     import tempfile
 
@@ -945,13 +958,13 @@ def _probe_privileges(libc: _Libc, privileges: _Privileges) -> str | None:
     with os.fdopen(read_fd, "rb") as reader:
         message = reader.read()
     _, status = os.waitpid(pid, 0)
-    _remove_tree(workdir)
+    remove_tree(workdir)
     if message:
         return message.decode(errors="replace")
     return None if status == 0 else f"probe exited with status {status}"
 
 
-def _drop_privileges(libc: _Libc, privileges: _Privileges) -> None:
+def _drop_privileges(libc: Libc, privileges: _Privileges) -> None:
     if privileges.uid is None or privileges.gid is None:
         return
     if privileges.keep_read_cap:
@@ -968,7 +981,7 @@ def _serve_job(
     payload: bytes,
     fds: tuple[int, int, int],
     inbox: _Inbox,
-    libc: _Libc,
+    libc: Libc,
     privileges: _Privileges,
     confinement: _Confinement,
 ) -> None:
@@ -1125,7 +1138,7 @@ def _sweep() -> None:
             return
 
 
-def _remove_tree(path: str) -> str | None:
+def remove_tree(path: str) -> str | None:
     """Remove a directory tree the learner may have made hostile; the error text if that fails.
 
     Iterative and descriptor-relative, two descriptors at a time: a tree 20,000 levels deep, whose
@@ -1176,10 +1189,10 @@ def _remove_tree(path: str) -> str | None:
     return None
 
 
-def _clean_up(workdir: str, confinement: _Confinement, libc: _Libc, privileges: _Privileges) -> str | None:
+def _clean_up(workdir: str, confinement: _Confinement, libc: Libc, privileges: _Privileges) -> str | None:
     """Remove what a job left: its directory and, inside namespaces, anything else in the private
     /tmp and /dev/shm and every System V IPC object (the ipc namespace is this server's)."""
-    problem = _remove_tree(workdir)
+    problem = remove_tree(workdir)
     if not confinement.namespaces:
         return problem
     for folder in ("/tmp", "/dev/shm"):
@@ -1192,7 +1205,7 @@ def _clean_up(workdir: str, confinement: _Confinement, libc: _Libc, privileges: 
             if path == confinement.jobs_root:
                 continue
             if os.path.isdir(path) and not os.path.islink(path):
-                problem = _remove_tree(path) or problem
+                problem = remove_tree(path) or problem
             else:
                 try:
                     os.unlink(path)
@@ -1258,7 +1271,7 @@ def _child_main(
     output_fd: int,
     workdir: str,
     inbox: _Inbox,
-    libc: _Libc,
+    libc: Libc,
     privileges: _Privileges,
     confinement: _Confinement,
     server_pid: int,
@@ -1398,7 +1411,14 @@ def _main(argv: Sequence[str]) -> int:
     parser.add_argument("--read-root", dest="read_roots", action="append", default=[])
     parser.add_argument("--base-tasks", type=int, default=None)
     options = parser.parse_args(argv)
-    return serve(options.control_fd, options.numpy_dir, options.hide, options)
+    return serve(
+        options.control_fd,
+        options.numpy_dir,
+        options.hide,
+        namespaces=options.namespaces,
+        read_roots=options.read_roots,
+        base_tasks=options.base_tasks,
+    )
 
 
 if __name__ == "__main__":
