@@ -1,3 +1,3 @@
-from quizkit.cli import run
+from quizkit.console import run
 
 run()

@@ -255,11 +255,12 @@ def submit(state: AppState, args: tuple[str, ...], exercise_id: str | None, fmt:
     left out when the exercise name is unique in the course.
     """
     from quizkit.files import require_regular_file
-    from quizkit.sandbox import SubprocessRunner
+    from quizkit.sandbox import prestarted
 
-    # The fork server's start-up (numpy's import, in the sandbox) is most of a submission's time: start
-    # it first, so that it overlaps this process's own imports, the lesson's loading and planning.
-    with SubprocessRunner(isolation="preferred") as runner:
+    # The fork server's start-up (numpy's import, in the sandbox) is most of a submission's time: the
+    # console script started it before anything else (quizkit.console), so that it overlaps this
+    # process's own imports, the lesson's loading and planning; otherwise it starts here, first.
+    with prestarted(isolation="preferred") as runner:
         lesson_id, files = _split_submit_args(state, args)
         for file in files:
             require_regular_file(file)

@@ -45,14 +45,14 @@ MAX_LESSON_BYTES = 4 << 20
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Option:
     text: str
     correct: bool = False
     feedback: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Tolerance:
     """A value ``got`` matches ``want`` when ``|got - want| <= abs + rel * |want|``."""
 
@@ -63,20 +63,20 @@ class Tolerance:
         return math.isfinite(got) and abs(got - want) <= self.abs + self.rel * abs(want)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class NumericWrong:
     answer: float
     feedback: str
     formula: str = ""  # an expression over the question's parameters; ``answer`` is then per variant
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ExpressionWrong:
     answer: str
     feedback: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Parameter:
     """A question parameter: every value it can take, in order (a list, or a range with a step)."""
 
@@ -84,7 +84,7 @@ class Parameter:
     values: tuple[Fraction, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Curve:
     """One formula drawn over the plot's x range; once per combination of its ``each`` values."""
 
@@ -93,7 +93,7 @@ class Curve:
     each: tuple[tuple[str, tuple[float, ...]], ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Plot:
     """Curves of formulas over ``x`` in [low, high], drawn in the terminal."""
 
@@ -106,7 +106,7 @@ class Plot:
     points: int = 121
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Scoring:
     """How many attempts a question allows and what each is worth (the lesson's ``defaults``)."""
 
@@ -121,7 +121,7 @@ class Scoring:
         return max(0.0, by_attempt - self.hint_penalty * hints)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Question:
     """Fields every question has."""
 
@@ -140,7 +140,7 @@ class Question:
     type = "question"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ChoiceQuestion(Question):
     """One correct option; answered by its letter."""
 
@@ -149,7 +149,7 @@ class ChoiceQuestion(Question):
     type = "choice"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class MultiQuestion(Question):
     """Select all that apply; partial credit."""
 
@@ -158,7 +158,7 @@ class MultiQuestion(Question):
     type = "multi"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class NumericQuestion(Question):
     answer: float = 0.0
     tolerance: Tolerance = Tolerance()
@@ -168,7 +168,7 @@ class NumericQuestion(Question):
     type = "numeric"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SymbolicQuestion(Question):
     answer: str = ""
     variables: tuple[tuple[str, str], ...] = ()  # (name, assumption), in the order written
@@ -181,7 +181,7 @@ class SymbolicQuestion(Question):
 AnyQuestion = ChoiceQuestion | MultiQuestion | NumericQuestion | SymbolicQuestion
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class InfoItem:
     """A reading item between questions: text (a worked example, say) and optionally a plot."""
 
@@ -194,7 +194,7 @@ class InfoItem:
     type = "info"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Sweep:
     """After grading, the learner's function and the reference drawn over one argument."""
 
@@ -205,7 +205,7 @@ class Sweep:
     points: int = 41
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Mistake:
     """A typical mistake of an exercise: a formula over its parameters, or a named detector."""
 
@@ -214,7 +214,7 @@ class Mistake:
     detector: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ArrayLiteral:
     """An explicit numpy array argument: ``values`` is a number or nested lists of numbers."""
 
@@ -228,7 +228,7 @@ class ArrayLiteral:
 CaseValue = float | list | ArrayLiteral
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Case:
     name: str
     args: tuple[tuple[str, CaseValue], ...]
@@ -237,7 +237,7 @@ class Case:
     hidden: bool = False  # feedback names the case and says passed or failed, nothing more
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Generator:
     """How to draw one random argument."""
 
@@ -250,7 +250,7 @@ class Generator:
     dtype: str = "float64"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RandomCases:
     name: str
     seed: int
@@ -261,7 +261,7 @@ class RandomCases:
     hidden: bool = False  # feedback names the block and says passed or failed, nothing more
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Exercise:
     id: str  # also the function name
     title: str
@@ -289,7 +289,7 @@ class Exercise:
         return f"{self.id}({', '.join(self.parameters)})"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Lesson:
     id: str
     title: str

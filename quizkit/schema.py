@@ -32,7 +32,7 @@ class Invalid:
 INVALID: Any = Invalid()
 
 
-@dataclass
+@dataclass(eq=False)
 class Checker:
     """Collects problems for one file."""
 
@@ -79,7 +79,7 @@ class Spec:
         return schema
 
 
-@dataclass
+@dataclass(eq=False)
 class Text(Spec):
     doc: str = ""
     pattern: str | None = None
@@ -118,7 +118,7 @@ def read_number(node: Node) -> float | None:
         return None
 
 
-@dataclass
+@dataclass(eq=False)
 class Number(Spec):
     doc: str = ""
     minimum: float | None = None
@@ -162,7 +162,7 @@ def _bound(value: float) -> str:
     return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else f"{value:g}"
 
 
-@dataclass
+@dataclass(eq=False)
 class Boolean(Spec):
     doc: str = ""
 
@@ -178,7 +178,7 @@ class Boolean(Spec):
         return self._with_doc({"type": "boolean"})
 
 
-@dataclass
+@dataclass(eq=False)
 class Choice(Spec):
     values: tuple[str, ...] = ()
     doc: str = ""
@@ -193,7 +193,7 @@ class Choice(Spec):
         return self._with_doc({"enum": list(self.values)})
 
 
-@dataclass
+@dataclass(eq=False)
 class ListOf(Spec):
     item: Spec
     doc: str = ""
@@ -218,7 +218,7 @@ class ListOf(Spec):
         return self._with_doc(schema)
 
 
-@dataclass
+@dataclass(eq=False)
 class MapOf(Spec):
     """A mapping with free keys (matching ``key_pattern``) and values of one spec."""
 
@@ -255,14 +255,14 @@ class MapOf(Spec):
         return self._with_doc(schema)
 
 
-@dataclass
+@dataclass(eq=False)
 class Field:
     spec: Spec
     required: bool = False
     default: Any = None
 
 
-@dataclass
+@dataclass(eq=False)
 class Object(Spec):
     """A mapping with a fixed set of keys; an unknown key is an error with a suggestion."""
 
@@ -315,7 +315,7 @@ def _unknown_key_message(key: str, fields: dict[str, Field], where: str) -> str:
     return f"unknown key '{key}'{place}{hint}"
 
 
-@dataclass
+@dataclass(eq=False)
 class Tagged(Spec):
     """Objects whose allowed keys depend on a tag key, such as a question's ``type``."""
 
@@ -342,7 +342,7 @@ class Tagged(Spec):
         )
 
 
-@dataclass
+@dataclass(eq=False)
 class AnyOf(Spec):
     """One of several specs, chosen by the kind of node written (scalar, list or mapping)."""
 
@@ -363,7 +363,7 @@ class AnyOf(Spec):
         return tuple(kind for option in self.options for kind in option.kinds)
 
 
-@dataclass
+@dataclass(eq=False)
 class Converted(Spec):
     """A spec followed by a conversion that may reject the value with a message."""
 

@@ -222,24 +222,30 @@ class Session:
         else:
             counts = f"{plural(len(lesson.questions), 'question')} and {plural(len(lesson.exercises), 'coding exercise')}"
             self.io.say(f"{counts}. {HELP}")
-        if any(isinstance(item, SymbolicQuestion) for item in pending):
-            self._start_symbolic_checker()
+        # The SymPy worker takes seconds to start, and the learner reads for longer than that: it is
+        # started once the first item is done (or before a symbolic question shown first), so the
+        # first question is on screen without waiting for a process to be spawned.
+        wants_checker = any(isinstance(item, SymbolicQuestion) for item in pending)
         queue = deque(pending)
         skipped_once: set[str] = set()
         while queue:
             item = queue.popleft()
+            if wants_checker and self._checker is None and isinstance(item, SymbolicQuestion):
+                self._start_symbolic_checker()
             self.io.say()
             if isinstance(item, InfoItem):
                 self._info(item)
-                continue
-            number = lesson.items.index(item) + 1
-            if isinstance(item, Exercise):
-                skipped = self._exercise(item, number, total)
             else:
-                skipped = self._question(item, number, total)
-            if skipped and item.id not in skipped_once:
-                skipped_once.add(item.id)
-                queue.append(item)  # offered once more at the end of this run
+                number = lesson.items.index(item) + 1
+                if isinstance(item, Exercise):
+                    skipped = self._exercise(item, number, total)
+                else:
+                    skipped = self._question(item, number, total)
+                if skipped and item.id not in skipped_once:
+                    skipped_once.add(item.id)
+                    queue.append(item)  # offered once more at the end of this run
+            if wants_checker and self._checker is None:
+                self._start_symbolic_checker()
         return self._summary()
 
     # -- questions -----------------------------------------------------------------------------
@@ -398,6 +404,7 @@ class Session:
         path = self.workspace_file(exercise)
         io.say(f"  Your file: {path}")
         io.say(f"  Edit it, then press Enter here to grade it (or run: quizkit submit {self.lesson.id} {path}).")
+        self._sandbox()  # the fork server starts (numpy's import) while the learner edits the file
         while True:
             command = _parse_command(io.ask("[Enter] grade · h hint · s skip · q quit > "), set())
             if command.name == "quit":

@@ -273,6 +273,7 @@ def test_take_prefers_isolation_and_warns_once_on_stderr_when_it_is_missing(
 ) -> None:
     run_cli("take", "demo", input="b\na,c\n0.3\ns\n")  # creates the workspace copy of the starter
     (home / "workspace" / "demo" / "double.py").write_text("def double(x):\n    return 3 * x\n", encoding="utf-8")
+    warning_sandbox.modes.clear()
     result = run_cli("take", "demo", input="\n\ns\n")  # grade twice, then skip
     assert result.stdout.count("Grading ...") == 2
     assert warning_sandbox.modes == ["preferred"]

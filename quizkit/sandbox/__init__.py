@@ -67,6 +67,8 @@ a few milliseconds.
 
 from __future__ import annotations
 
+import os as _os
+
 from quizkit.sandbox.api import (
     ISOLATION_MODES,
     MAX_SOURCE_BYTES,
@@ -107,4 +109,40 @@ __all__ = [
     "SandboxError",
     "Source",
     "SubprocessRunner",
+    "prestart",
+    "prestarted",
 ]
+
+
+# ---------------------------------------------------------------------------------------------
+# A runner started before the command that uses it (see quizkit.console)
+# ---------------------------------------------------------------------------------------------
+
+_prestarted: dict[str, SubprocessRunner] = {}
+
+
+def prestart(isolation: str) -> None:
+    """Start a runner now, for :func:`prestarted` to hand out later in this process. A runner that
+    cannot start is forgotten: the command then makes its own and reports why it failed."""
+    try:
+        _prestarted[isolation] = SubprocessRunner(isolation=isolation)
+    except Exception:  # reported again, properly, by the command's own attempt
+        _prestarted.pop(isolation, None)
+
+
+def prestarted(isolation: str) -> SubprocessRunner:
+    """The runner :func:`prestart` started with these settings in this working directory, else a new one.
+
+    A runner's servers hide the working directory from the learner's ``sys.path``, so a runner started
+    elsewhere (the directory changed in between) is closed and a new one made.
+    """
+    runner = _prestarted.pop(isolation, None)
+    if runner is not None:
+        try:
+            same_place = _os.getcwd() in runner.hidden_paths
+        except FileNotFoundError:
+            same_place = False
+        if same_place:
+            return runner
+        runner.close()
+    return SubprocessRunner(isolation=isolation)

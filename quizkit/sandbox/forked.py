@@ -505,6 +505,11 @@ class SubprocessRunner:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    @property
+    def hidden_paths(self) -> tuple[str, ...]:
+        """The directories kept off the learner's ``sys.path`` (the working directory among them)."""
+        return tuple(self._hidden)
+
     def supervisor_pids(self) -> tuple[int, ...]:
         """Process ids of the live fork servers, with bubblewrap's processes around them (for monitoring
         and tests): everything of the sandbox that is not a learner's process."""
@@ -698,3 +703,4 @@ def _shut_down(servers: list[_Server]) -> None:
         if server.alive:
             server.shutdown()
     servers.clear()
+
