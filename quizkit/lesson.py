@@ -337,6 +337,10 @@ def read_lesson(
     ``formulas=False`` skips reading the formulas and templates (a third of the loading time of
     lesson 3): ``quizkit list`` and ``take`` use it to start fast, since a formula is read again
     where it is used and a bad one is reported there; ``validate`` and tests read them all.
+
+    A lesson that loads without problems is kept, built, in quizkit's cache (see
+    :func:`quizkit.lessoncache.load_model`), keyed by its text, the files around it and quizkit's
+    code, so the next command skips the schema and the builder.
     """
     display = str(path)
     try:
@@ -348,15 +352,23 @@ def read_lesson(
         return None, [Problem(display, 1, 1, f"cannot read the lesson file: {exc}")]
     except UnicodeDecodeError as exc:
         return None, [Problem(display, 1, 1, f"cannot read the lesson file: not UTF-8 text (byte {exc.start})")]
+    if solutions_dir is None:
+        solutions_dir = path.parent.parent.parent / "solutions" / path.parent.name
+    from quizkit import lessoncache
+
+    kept = lessoncache.load_model(path, solutions_dir, text, formulas)
+    if isinstance(kept, Lesson):
+        return kept, []
     root, problems = rawyaml.load(text, display)
     if root is None:
         return None, problems
     checker = Checker(display, problems, formulas=formulas)
     record = LESSON.check(root, checker)
-    if solutions_dir is None:
-        solutions_dir = path.parent.parent.parent / "solutions" / path.parent.name
     lesson = _build_lesson(record, path, solutions_dir, checker) if record is not INVALID else None
-    return (lesson if not checker.problems else None), checker.problems
+    if lesson is None or checker.problems:
+        return None, checker.problems
+    lessoncache.store_model(path, solutions_dir, text, formulas, lesson)
+    return lesson, []
 
 
 def load_lesson(path: Path, solutions_dir: Path | None = None, *, formulas: bool = True) -> Lesson:

@@ -1,13 +1,19 @@
-"""Caches of lesson files, so that ``quizkit list`` and ``submit`` skip work already done.
+"""Caches of lesson files, so that commands skip work already done.
 
-Two kinds of entry, both JSON (never pickle) under ``<quizkit home>/cache/``: the composed node tree of
-:mod:`quizkit.rawyaml` for a lesson text (``lessons/<sha256 of the text>.json``), and the summary
-``quizkit list`` shows (``summaries/<digest>.json``, keyed by the lesson file, the files beside it
-and quizkit's own code). Each entry carries an HMAC-SHA256 over its key digest and its body,
-keyed by the per-user secret in :func:`quizkit.files.secret_key`. An entry is used only when its
-MAC is right: a file changed on disk (by learner code run without isolation, say) is not believed;
-it is composed again and the entry rewritten. Everything about the cache is best effort: any
-problem reading or writing it means composing the file as if there were no cache.
+Three kinds of entry, all JSON (never pickle) under ``<quizkit home>/cache/``:
+
+- ``lessons/<sha256 of the text>.json``: the composed node tree of :mod:`quizkit.rawyaml`;
+- ``models/<digest>.json``: the built :class:`~quizkit.lesson.Lesson` of a file that loads without
+  problems (``take``, ``submit`` and ``grade`` then skip the schema and the builder);
+- ``summaries/<digest>.json``: what ``quizkit list`` shows.
+
+The last two are keyed by the lesson text, where it was loaded from, the files beside it and its
+solutions, and quizkit's own code. (:mod:`quizkit.plancache` keeps grading plans the same way.)
+Each entry carries an HMAC-SHA256 over its key digest and its body, keyed by the per-user secret in
+:func:`quizkit.files.secret_key`. An entry is used only when its MAC is right: a file changed on disk
+(by learner code run without isolation, say) is not believed; it is built again and the entry
+rewritten. Everything about the cache is best effort: any problem reading or writing it means
+doing the work as if there were no cache.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ MAX_ENTRY_BYTES = 16 << 20
 
 
 def entry(kind: str, digest: str) -> tuple[Path, str] | None:
-    """Where the entry of ``kind`` ("lessons", "summaries", "plans") for ``digest`` is kept."""
+    """Where the entry of ``kind`` ("lessons", "models", "summaries", "plans") for ``digest`` is kept."""
     try:
         return files.default_home() / "cache" / kind / f"{digest}.json", digest
     except Exception:  # no usable home folder: no cache
@@ -139,25 +145,39 @@ class LessonSummary:
         return cls(str(plain["id"]), str(plain["title"]), *counts, items)
 
 
-def _summary_entry(lesson_path: Path, solutions_dir: Path) -> tuple[Path, str] | None:
-    """Where the summary of this lesson would be kept, and the digest of everything it depends on:
-    the lesson file's bytes, the names, sizes and times of the files beside it and of its solutions
-    (starters and references are checked at load), and quizkit's own loader code."""
+def _depends_on(lesson_path: Path, solutions_dir: Path, text_digest: str) -> list[str] | None:
+    """What a loaded lesson depends on, besides its text (given by its digest): where it was loaded
+    from, the names, sizes and times of the files beside it and of its solutions (starters and
+    references are checked at load), and quizkit's own code (its package and subpackages)."""
     import quizkit
 
+    package = Path(quizkit.__file__).parent
     try:
-        parts = [quizkit.__version__, str(lesson_path.resolve()), str(solutions_dir.resolve())]
-        parts.append(hashlib.sha256(files.read_regular_file(lesson_path, limit=MAX_ENTRY_BYTES)).hexdigest())
-        for folder in (lesson_path.parent, solutions_dir, Path(quizkit.__file__).parent):
+        parts = [quizkit.__version__, str(lesson_path), str(solutions_dir), str(lesson_path.resolve()), str(solutions_dir.resolve()), text_digest]
+        folders = [lesson_path.parent, solutions_dir, package]
+        with os.scandir(package) as listing:
+            folders += sorted(Path(item.path) for item in listing if item.is_dir(follow_symlinks=False) and item.name != "__pycache__")
+        for folder in folders:
             if folder.is_dir():
                 with os.scandir(folder) as listing:
                     for item in sorted(listing, key=lambda e: e.name):
                         info = item.stat(follow_symlinks=False)
                         parts.append(f"{folder.name}/{item.name}:{info.st_size}:{info.st_mtime_ns}")
-        digest = hashlib.sha256("\n".join(parts).encode("utf-8", errors="surrogatepass")).hexdigest()
-        return entry("summaries", digest)
+    except OSError:
+        return None
+    return parts
+
+
+def _summary_entry(lesson_path: Path, solutions_dir: Path) -> tuple[Path, str] | None:
+    """Where the summary of this lesson would be kept, and the digest of everything it depends on."""
+    try:
+        text_digest = hashlib.sha256(files.read_regular_file(lesson_path, limit=MAX_ENTRY_BYTES)).hexdigest()
     except (OSError, files.NotReadable):
         return None
+    parts = _depends_on(lesson_path, solutions_dir, text_digest)
+    if parts is None:
+        return None
+    return entry("summaries", hashlib.sha256("\n".join(parts).encode("utf-8", errors="surrogatepass")).hexdigest())
 
 
 def load_summary(lesson_path: Path, solutions_dir: Path) -> LessonSummary | None:
@@ -177,3 +197,107 @@ def store_summary(lesson_path: Path, solutions_dir: Path, lesson: Any) -> None:
     entry = _summary_entry(lesson_path, solutions_dir)
     if entry is not None:
         write_authentic(*entry, LessonSummary.of(lesson).to_plain())
+
+
+# ---------------------------------------------------------------------------------------------
+# Built lessons: the model itself, so that take, submit and grade skip the schema and the builder
+# ---------------------------------------------------------------------------------------------
+#
+# A lesson that loaded without problems is kept as JSON of its model objects: each object as its
+# class name (a model class of quizkit.lesson, nothing else) and its fields; tuples, lists, paths,
+# fractions and mappings marked as such, so the value read back is the value stored. An entry is
+# stored only after reading it back gives the same model, and read only with the right MAC.
+
+
+class _NotPlain(Exception):
+    """A value the model encoding does not know: such a lesson is simply not kept."""
+
+
+def _model_classes() -> dict[str, type]:
+    import dataclasses
+
+    from quizkit import lesson
+
+    return {
+        name: value
+        for name, value in vars(lesson).items()
+        if isinstance(value, type) and dataclasses.is_dataclass(value) and value.__module__ == lesson.__name__
+    }
+
+
+def _encode(value: Any, classes: dict[str, type]) -> Any:
+    import dataclasses
+    from fractions import Fraction
+    from pathlib import PurePath
+
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, tuple):
+        return {"t": [_encode(item, classes) for item in value]}
+    if isinstance(value, list):
+        return {"l": [_encode(item, classes) for item in value]}
+    if isinstance(value, dict):
+        return {"d": [[_encode(key, classes), _encode(item, classes)] for key, item in value.items()]}
+    if isinstance(value, Fraction):
+        return {"f": [value.numerator, value.denominator]}
+    if isinstance(value, PurePath):
+        return {"p": str(value)}
+    name = type(value).__name__
+    if dataclasses.is_dataclass(value) and classes.get(name) is type(value):
+        return {"c": name, "v": {field.name: _encode(getattr(value, field.name), classes) for field in dataclasses.fields(value)}}
+    raise _NotPlain(name)
+
+
+def _decode(plain: Any, classes: dict[str, type]) -> Any:
+    if type(plain) is not dict:
+        return plain
+    if "t" in plain:
+        return tuple(_decode(item, classes) for item in plain["t"])
+    if "l" in plain:
+        return [_decode(item, classes) for item in plain["l"]]
+    if "c" in plain:
+        return classes[plain["c"]](**{name: _decode(item, classes) for name, item in plain["v"].items()})
+    if "d" in plain:
+        return {_decode(key, classes): _decode(item, classes) for key, item in plain["d"]}
+    if "f" in plain:
+        from fractions import Fraction
+
+        return Fraction(*plain["f"])
+    if "p" in plain:
+        return Path(plain["p"])
+    raise ValueError("not a model entry")
+
+
+def _model_entry(lesson_path: Path, solutions_dir: Path, text: str, formulas: bool) -> tuple[Path, str] | None:
+    text_digest = hashlib.sha256(text.encode("utf-8", errors="surrogatepass")).hexdigest()
+    parts = _depends_on(lesson_path, solutions_dir, text_digest)
+    if parts is None:
+        return None
+    parts.append(f"formulas={formulas}")
+    return entry("models", hashlib.sha256("\n".join(parts).encode("utf-8", errors="surrogatepass")).hexdigest())
+
+
+def load_model(lesson_path: Path, solutions_dir: Path, text: str, formulas: bool) -> Any | None:
+    """The authentic kept model of the lesson ``text`` read from ``lesson_path``, or None."""
+    found = _model_entry(lesson_path, solutions_dir, text, formulas)
+    plain = None if found is None else read_authentic(*found)
+    if plain is None:
+        return None
+    try:
+        return _decode(plain, _model_classes())
+    except (KeyError, TypeError, ValueError, ZeroDivisionError, RecursionError):
+        return None
+
+
+def store_model(lesson_path: Path, solutions_dir: Path, text: str, formulas: bool, lesson: Any) -> None:
+    """Keep the model of ``lesson`` (loaded without problems from ``text``), if it reads back the same."""
+    classes = _model_classes()
+    try:
+        plain = _encode(lesson, classes)
+        if repr(_decode(plain, classes)) != repr(lesson):
+            return
+    except (_NotPlain, KeyError, TypeError, ValueError, RecursionError):
+        return
+    found = _model_entry(lesson_path, solutions_dir, text, formulas)
+    if found is not None:
+        write_authentic(*found, plain)

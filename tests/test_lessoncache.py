@@ -108,3 +108,80 @@ def test_a_summary_holds_what_list_shows(home: Path) -> None:
     )
     assert summary.max_score == lesson.max_score
     assert [item.id for item in summary.items] == [item.id for item in lesson.items]
+
+
+# --- built lessons ---------------------------------------------------------------------------------
+
+
+def copy_course(tmp_path: Path) -> Path:
+    """A private copy of lesson 3 and its solutions; returns the lesson file."""
+    import shutil
+
+    shutil.copytree(REPO / "exercises" / "lesson3", tmp_path / "course" / "exercises" / "lesson3")
+    shutil.copytree(REPO / "solutions" / "lesson3", tmp_path / "course" / "solutions" / "lesson3")
+    return tmp_path / "course" / "exercises" / "lesson3" / "lesson.yaml"
+
+
+@pytest.mark.parametrize("formulas", [False, True])
+def test_a_built_lesson_is_kept_and_read_back_as_the_same_model(home: Path, formulas: bool) -> None:
+    from quizkit.lesson import load_lesson
+
+    first = load_lesson(LESSON, formulas=formulas)
+    assert len(entries(home, "models")) == 1
+    second = load_lesson(LESSON, formulas=formulas)
+    assert second is not first
+    assert repr(second) == repr(first)
+
+
+def test_a_kept_lesson_skips_yaml_and_the_schema(home: Path) -> None:
+    from quizkit.lesson import load_lesson
+
+    load_lesson(LESSON, formulas=False)
+    code = (
+        "import sys\nfrom pathlib import Path\nfrom quizkit import lesson, rawyaml\n"
+        "rawyaml.load = None; lesson.LESSON = None\n"  # any use would fail
+        f"print(len(lesson.load_lesson(Path({str(LESSON)!r}), formulas=False).questions))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "QUIZKIT_HOME": str(home)})
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) > 10
+
+
+def test_a_changed_lesson_is_built_again(tmp_path: Path, home: Path) -> None:
+    from quizkit.lesson import load_lesson
+
+    lesson_file = copy_course(tmp_path)
+    load_lesson(lesson_file, formulas=False)
+    text = lesson_file.read_text(encoding="utf-8")
+    lesson_file.write_text(text.replace("title: L1 regularization (Lasso)", "title: Changed title", 1), encoding="utf-8")
+    assert load_lesson(lesson_file, formulas=False).title == "Changed title"
+
+
+def test_a_kept_lesson_is_built_again_when_a_solution_file_changes(tmp_path: Path, home: Path) -> None:
+    from quizkit.lesson import load_lesson
+
+    lesson_file = copy_course(tmp_path)
+    load_lesson(lesson_file, formulas=False)
+    load_lesson(lesson_file, formulas=False)
+    assert len(entries(home, "models")) == 1
+    (tmp_path / "course" / "solutions" / "lesson3" / "soft_threshold.py").write_text("# changed\n", encoding="utf-8")
+    load_lesson(lesson_file, formulas=False)
+    assert len(entries(home, "models")) == 2
+
+
+def test_a_tampered_model_is_not_believed(tmp_path: Path, home: Path) -> None:
+    from quizkit.lesson import load_lesson
+
+    lesson_file = copy_course(tmp_path)
+    load_lesson(lesson_file, formulas=False)
+    [entry] = entries(home, "models")
+    mac, _, body = entry.read_text(encoding="utf-8").partition("\n")
+    entry.write_text(mac + "\n" + body.replace("L1 regularization (Lasso)", "Forged"), encoding="utf-8")
+    assert load_lesson(lesson_file, formulas=False).title == "L1 regularization (Lasso)"
+
+
+def test_a_model_entry_names_only_model_classes() -> None:
+    classes = lessoncache._model_classes()
+    assert "Lesson" in classes and "Path" not in classes and "Checker" not in classes
+    with pytest.raises(KeyError):
+        lessoncache._decode({"c": "PosixPath", "v": {}}, classes)
