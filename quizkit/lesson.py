@@ -7,14 +7,16 @@ spans several keys (duplicate ids, ``uses``, domains), and it changes whenever t
 while the declarations change with the file format.
 
 Loading never stops at the first problem: every problem in the file is collected with its line and
-column, then raised together as one :class:`~quizkit.errors.LessonError`. Nothing here imports
-numpy or sympy, so listing lessons stays fast.
+column, then raised together as one :class:`~quizkit.errors.LessonError`. A built :class:`Lesson`
+keeps the composed tree as its position map (:class:`~quizkit.rawyaml.Positions`), so checks that
+run on the model (``quizkit validate``) place their problems without reading the file again.
+Nothing here imports numpy or sympy, so listing lessons stays fast.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -299,6 +301,9 @@ class Lesson:
     exercises: tuple[Exercise, ...]
     readings: tuple[InfoItem, ...] = ()
     order: tuple[str, ...] = ()  # ids of the questions and readings as the file lists them
+    # Where every value was written in the lesson file (None for a lesson built in code): checks
+    # that run on the built model place their problems with it instead of reading the file again.
+    positions: rawyaml.Positions | None = field(default=None, compare=False, repr=False)
 
     @property
     def items(self) -> tuple[AnyQuestion | Exercise, ...]:
@@ -355,7 +360,9 @@ def read_lesson(
     record = LESSON.check(root, checker)
     if solutions_dir is None:
         solutions_dir = path.parent.parent.parent / "solutions" / path.parent.name
-    lesson = _build_lesson(record, path, solutions_dir, checker) if record is not INVALID else None
+    if record is INVALID:
+        return None, checker.problems
+    lesson = _build_lesson(record, path, solutions_dir, checker, rawyaml.Positions(display, root))
     return (lesson if not checker.problems else None), checker.problems
 
 
@@ -367,7 +374,9 @@ def load_lesson(path: Path, solutions_dir: Path | None = None, *, formulas: bool
     return lesson
 
 
-def _build_lesson(record: Record, path: Path, solutions_dir: Path, checker: Checker) -> Lesson:
+def _build_lesson(
+    record: Record, path: Path, solutions_dir: Path, checker: Checker, positions: rawyaml.Positions
+) -> Lesson:
     seen: dict[str, int] = {}
 
     def claim_id(item: Record) -> None:
@@ -401,6 +410,7 @@ def _build_lesson(record: Record, path: Path, solutions_dir: Path, checker: Chec
         exercises=tuple(exercises),
         readings=tuple(readings),
         order=tuple(item["id"] for item in record["questions"]),
+        positions=positions,
     )
 
 

@@ -1,7 +1,8 @@
 """Caches of lesson files, so that ``quizkit list`` and ``submit`` skip work already done.
 
 Two kinds of entry, both JSON (never pickle) under ``<quizkit home>/cache/``: the composed node tree of
-:mod:`quizkit.rawyaml` for a lesson text (``lessons/<sha256 of the text>.json``), and the summary
+:mod:`quizkit.rawyaml` for a lesson text, every node with its line and column, since a loaded lesson
+keeps them as its position map (``lessons/<sha256 of the text>.json``), and the summary
 ``quizkit list`` shows (``summaries/<digest>.json``, keyed by the lesson file, the files beside it
 and quizkit's own code). Each entry carries an HMAC-SHA256 over its key digest and its body,
 keyed by the per-user secret in :func:`quizkit.files.secret_key`. An entry is used only when its

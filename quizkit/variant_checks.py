@@ -24,6 +24,7 @@ from quizkit.lesson import Lesson, NumericQuestion, SymbolicQuestion
 from quizkit.variants import TemplateError, VariantError, checked_variants, resolve, variant_count, variant_values
 
 if TYPE_CHECKING:
+    from quizkit.rawyaml import Positions
     from quizkit.symbolic import SymbolicChecker
     from quizkit.validate import CheckResult
 
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 MAX_SYMBOLIC_VARIANTS = 12
 
 
-def check_variants(lesson: Lesson, positions: Any, symbolic: Callable[[], SymbolicChecker]) -> CheckResult:
+def check_variants(lesson: Lesson, positions: Positions, symbolic: Callable[[], SymbolicChecker]) -> CheckResult:
     """Build and check the variants of every question with parameters (see the module docstring)."""
     from quizkit.validate import CheckResult
 
@@ -53,14 +54,14 @@ def check_variants(lesson: Lesson, positions: Any, symbolic: Callable[[], Symbol
     return CheckResult("variants", summary, tuple(problems.values()))
 
 
-def _variant_problems(question: Any, index: int, symbolic: Callable[[], SymbolicChecker]) -> list[tuple[tuple[object, ...], str]]:
+def _variant_problems(question: Any, index: int, symbolic: Callable[[], SymbolicChecker]) -> list[tuple[tuple[str | int, ...], str]]:
     try:
         shown = resolve(question, index)
     except TemplateError as error:
         return [(_template_keys(question, error.detail), error.detail)]
     except VariantError as error:
         return [(_formula_keys(question, index), error.detail)]
-    found: list[tuple[tuple[object, ...], str]] = []
+    found: list[tuple[tuple[str | int, ...], str]] = []
     if isinstance(shown, NumericQuestion):
         key = shown.answer
         if key != key or abs(key) == float("inf"):
@@ -87,7 +88,7 @@ def _variant_problems(question: Any, index: int, symbolic: Callable[[], Symbolic
     return found
 
 
-def _template_keys(question: Any, message: str) -> tuple[object, ...]:
+def _template_keys(question: Any, message: str) -> tuple[str | int, ...]:
     """The key of the text a template problem is about (the prompt when it cannot be told)."""
     for key in ("prompt", "explanation"):
         field = getattr(question, key)
@@ -102,7 +103,7 @@ def _fields_named(message: str) -> list[str]:
     return [message[start + 1 : end + 1]] if start >= 0 and end > start else []
 
 
-def _formula_keys(question: Any, index: int) -> tuple[object, ...]:
+def _formula_keys(question: Any, index: int) -> tuple[str | int, ...]:
     """Which formula of a numeric question fails to compute for variant ``index``: the key's, or
     the first wrong answer's that fails (the key when none can be told)."""
     from quizkit.formula import Formula

@@ -63,6 +63,16 @@ def assert_reported(problems: list[Problem], position: tuple[int, int], fragment
 # --- YAML level -------------------------------------------------------------------------------
 
 
+def test_a_loaded_lesson_keeps_where_each_value_was_written(tmp_path: Path) -> None:
+    text = "id: x\ntitle: X\n" + EXERCISE
+    lesson = load_lesson(write_lesson(tmp_path, text))
+    assert lesson.positions is not None
+    problem = lesson.positions.problem("here", "exercises", 0, "cases", 0, "args", "x")
+    assert (problem.line, problem.column) == at(text, "2.0")
+    # A key that is not written places the problem at the deepest value that is.
+    assert lesson.positions.node("exercises", 0, "reference").line == at(text, "id: double")[0]
+
+
 def test_yaml_syntax_error_reports_line_and_column(tmp_path: Path) -> None:
     text = "id: x\ntitle: T\n  bad: 1\n"
     problems = problems_in(tmp_path, text)
