@@ -384,7 +384,7 @@ def judge(plan: GradingPlan, run: RunResult, source: Path, lesson_id: str = "") 
     passed = sum(group.passed for group in groups)
     # Full marks are exactly the points, not a sum of rounded shares.
     score = exercise.points if passed == len(groups) else round(sum(group.score for group in groups), 6)
-    overall = Status.CORRECT if passed == len(groups) else Status.PARTIAL if passed else Status.INCORRECT
+    overall = Status.graded(passed == len(groups), passed > 0)
     ok = run.status is RunStatus.OK
     attempted = plan.calls[: _calls_attempted(run, len(plan.calls))]
     withheld = any(call.hidden for call in attempted)

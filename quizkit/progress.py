@@ -31,6 +31,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +45,7 @@ from quizkit.files import (
     read_regular_file,
     temp_prefix,
 )
+from quizkit.verdict import Status
 
 if TYPE_CHECKING:
     from quizkit.lesson import Lesson
@@ -61,6 +63,7 @@ MAX_JSON_DEPTH = 32
 __all__ = [
     "FORMAT_VERSION",
     "ItemRecord",
+    "ItemState",
     "LessonBusyError",
     "LessonProgress",
     "ProgressStore",
@@ -70,11 +73,32 @@ __all__ = [
 ]
 
 
+class ItemState(str, Enum):
+    """Where the learner stands on one item; the values are what progress files hold."""
+
+    CORRECT = Status.CORRECT.value  # the final verdict of a question, or an exercise's best grade
+    PARTIAL = Status.PARTIAL.value
+    INCORRECT = Status.INCORRECT.value
+    TRYING = "trying"  # answered wrong with attempts left
+    SKIPPED = "skipped"
+    READ = "read"  # an info item, shown to the end
+
+    @classmethod
+    def of(cls, status: Status) -> ItemState:
+        """The state a final verdict leaves its item in (an invalid answer is never recorded)."""
+        return cls(status.value)
+
+    @property
+    def done(self) -> bool:
+        """The item needs nothing more from the learner."""
+        return self not in (ItemState.SKIPPED, ItemState.TRYING)
+
+
 @dataclass
 class ItemRecord:
     """What the learner did with one question or exercise."""
 
-    status: str  # Status value, "skipped", or TRYING (answered wrong, attempts left); "read" for info items
+    status: ItemState
     score: float
     max_score: float
     answer: str = ""
@@ -86,10 +110,10 @@ class ItemRecord:
 
     @property
     def done(self) -> bool:
-        return self.status not in ("skipped", TRYING)
+        return self.status.done
 
-
-TRYING = "trying"
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "status": self.status.value}
 
 
 @dataclass
@@ -111,7 +135,7 @@ class LessonProgress:
             "seed": self.seed,
             "finished": self.finished,
             "hints_seen": self.hints_seen,
-            "items": {key: asdict(record) for key, record in self.items.items()},
+            "items": {key: record.to_json() for key, record in self.items.items()},
         }
 
     @classmethod
@@ -161,8 +185,14 @@ def _record_from_json(key: object, raw: object) -> ItemRecord:
             raise ValueError(f"record for {key}: {name} has the wrong type")
     if not all(isinstance(line, str) for line in raw.get("feedback", [])):
         raise ValueError(f"record for {key}: feedback must be text")
+    fields = dict(raw)
+    if "status" in fields:
+        try:
+            fields["status"] = ItemState(fields["status"])
+        except ValueError:
+            raise ValueError(f"record for {key}: unknown status {fields['status']!r}") from None
     try:
-        return ItemRecord(**raw)
+        return ItemRecord(**fields)
     except TypeError as exc:  # a required field is missing
         raise ValueError(f"malformed record for {key}: {exc}") from exc
 

@@ -131,7 +131,7 @@ def _judge_multi(question: MultiQuestion, answer: str, order: Sequence[int] | No
     missed = sorted(correct - chosen, key=lambda i: by_index[i])
     if missed:
         feedback.append(f"You missed {len(missed)} correct option{'s' if len(missed) > 1 else ''}.")
-    status = Status.CORRECT if chosen == correct else Status.PARTIAL if fraction > 0 else Status.INCORRECT
+    status = Status.graded(chosen == correct, fraction > 0)
     interpreted = ", ".join(sorted(picked))
     return Verdict(status, round(fraction * question.points, 4), question.points, tuple(feedback), interpreted)
 

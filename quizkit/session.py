@@ -33,11 +33,10 @@ from quizkit.lesson import (
     Plot,
     SymbolicQuestion,
 )
-from quizkit.progress import TRYING, ItemRecord, LessonProgress, ProgressStore, install_starter
+from quizkit.progress import ItemRecord, ItemState, LessonProgress, ProgressStore, install_starter
 from quizkit.questions import LETTERS, correct_answer_text, judge, option_order
 from quizkit.render import render_options, render_verdict
 from quizkit.text import plural, wrap
-from quizkit.verdict import Status
 
 if TYPE_CHECKING:
     from quizkit.course import Course
@@ -255,7 +254,7 @@ class Session:
         io = self.io
         scoring = question.scoring
         previous = self.progress.items.get(question.id)
-        attempt = previous.attempts + 1 if previous is not None and previous.status == TRYING else 1
+        attempt = previous.attempts + 1 if previous is not None and previous.status is ItemState.TRYING else 1
         kind = {"choice": "choose one", "multi": "select all that apply", "numeric": "number", "symbolic": "expression"}
         points = f"{question.points:g} point{'s' if question.points != 1 else ''}"
         shown_variant: int | None = None
@@ -289,8 +288,8 @@ class Session:
                 self._hint(question.id, shown.hints)
                 continue
             if command.name == "skip":
-                if previous is None or previous.status == "skipped":
-                    self._record(question.id, ItemRecord("skipped", 0.0, question.points))
+                if previous is None or previous.status is ItemState.SKIPPED:
+                    self._record(question.id, ItemRecord(ItemState.SKIPPED, 0.0, question.points))
                 io.say("Skipped.")
                 return True
             if not command.text.strip():
@@ -304,7 +303,7 @@ class Session:
             final = verdict.is_correct or attempt >= scoring.attempts
             # Saved first, shown second: a verdict on screen is always a verdict on disk.
             previous = ItemRecord(
-                status=verdict.status.value if final else TRYING,
+                status=ItemState.of(verdict.status) if final else ItemState.TRYING,
                 score=verdict.score if final else 0.0,
                 max_score=verdict.max_score,
                 answer=command.text.strip(),
@@ -342,7 +341,7 @@ class Session:
                 io.say("Press Enter to go on to the next item, or q to save and quit.")
                 continue
             break
-        self._record(item.id, ItemRecord("read", 0.0, 0.0))
+        self._record(item.id, ItemRecord(ItemState.READ, 0.0, 0.0))
 
     def _plot(self, plot: Plot, values: dict[str, float]) -> None:
         if not self.plots:
@@ -411,7 +410,7 @@ class Session:
             if command.name == "skip":
                 previous = self.progress.items.get(exercise.id) if self.progress else None
                 if previous is None or not previous.done:
-                    self._record(exercise.id, ItemRecord("skipped", 0.0, exercise.points))
+                    self._record(exercise.id, ItemRecord(ItemState.SKIPPED, 0.0, exercise.points))
                 io.say("Skipped.")
                 return True
             if command.text.strip().lower() not in ("", "g", "grade"):
@@ -430,12 +429,9 @@ class Session:
         result = grade_file(self.lesson, exercise, path, self._sandbox())
         previous = self.progress.items.get(exercise.id)
         if previous is None or not previous.done or result.score >= previous.score:
-            full = result.score >= result.max_score
-            status = Status.CORRECT if full else Status.PARTIAL if result.score > 0 else Status.INCORRECT
-            self._record(
-                exercise.id,
-                ItemRecord(status.value, result.score, result.max_score, answer=str(path), attempts=(previous.attempts if previous else 0) + 1),
-            )
+            attempts = (previous.attempts if previous else 0) + 1
+            record = ItemRecord(ItemState.of(result.status), result.score, result.max_score, answer=str(path), attempts=attempts)
+            self._record(exercise.id, record)
         self.io.say(render_text([result], color=self.io.color))  # after the save, like every verdict
         if self.plots and exercise.sweep is not None:
             from quizkit.sweeps import render_sweep, worth_drawing
@@ -482,8 +478,8 @@ class Session:
         for item in lesson.items:
             record = self.progress.items.get(item.id)
             if record is None or not record.done:
-                mark, note = click.style("–", fg="yellow"), "not answered" if record is None or record.status == "skipped" else "attempts left"
-            elif record.status == Status.CORRECT.value:
+                mark, note = click.style("–", fg="yellow"), "not answered" if record is None or record.status is ItemState.SKIPPED else "attempts left"
+            elif record.status is ItemState.CORRECT:
                 mark, note = click.style("✓", fg="green"), ""
             else:
                 mark, note = click.style("✗" if record.score == 0 else "◐", fg="red"), ""
