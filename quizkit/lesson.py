@@ -175,7 +175,7 @@ class SymbolicQuestion(Question):
     answer: str = ""
     variables: tuple[tuple[str, str], ...] = ()  # (name, assumption), in the order written
     wrong_answers: tuple[ExpressionWrong, ...] = ()
-    tolerance: float = 1e-9
+    tolerance: float = rules.SYMBOLIC_TOLERANCE
     domain: tuple[tuple[str, tuple[float, float]], ...] = ()
     type = "symbolic"
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from quizkit.mathparse import ASSUMPTIONS  # the reader of answers owns its vocabulary
 from quizkit.rawyaml import Node
+from quizkit.rules import SYMBOLIC_TOLERANCE
 from quizkit.schema import (
     AnyOf,
     Boolean,
@@ -188,7 +189,7 @@ QUESTION = Tagged(
                 required=True,
             ),
             wrong_answers=_wrong_answers(Text(), "known wrong expressions and what to tell a learner who gives them"),
-            tolerance=Field(Number(exclusive_minimum=0, doc="relative tolerance of the numeric check"), default=1e-9),
+            tolerance=Field(Number(exclusive_minimum=0, doc="relative tolerance of the numeric check"), default=SYMBOLIC_TOLERANCE),
             domain=Field(
                 MapOf(ListOf(Number(), min_items=2), doc="sampling range [low, high] per variable"),
                 default={},

@@ -253,7 +253,7 @@ def _judge_symbolic(question: SymbolicQuestion, answer: str, checker: SymbolicCh
 
     spec = symbolic_spec(question)
     result = checker.check(answer, spec) if checker is not None else symbolic.check_answer(answer, spec)
-    status = Status(result.status)
+    status = result.status
     if status is Status.INVALID and result.span is not None:
         return _invalid_at(question, result.feedback[0], answer, result.span)
     score = question.points if status is Status.CORRECT else 0.0

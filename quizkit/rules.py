@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 # The longest answer a learner may type, in characters (the reader refuses longer ones unread).
 MAX_ANSWER_LENGTH = 500
@@ -17,9 +18,30 @@ MAX_ANSWER_LENGTH = 500
 # in the judge's message and in the mistake hints.
 TINY = 1e-6
 
+# A symbolic question's relative tolerance when its lesson gives none.
+SYMBOLIC_TOLERANCE = 1e-9
+
 # numpy dtype kinds that hold real numbers (bool, signed and unsigned int, float): what a result
 # must be to be compared with an expected array.
 REAL_DTYPE_KINDS = "biuf"
+# The real kinds that cannot hold fractions: a result of one of these has rounded them away.
+INTEGER_DTYPE_KINDS = "biu"
+
+
+def tiny_where_zero(got: Any, expected: Any) -> Any:
+    """Where an entry that should be exactly 0.0 is non-zero but at most :data:`TINY` (numpy arrays
+    of the same shape in, a boolean array out; works by operators, so numpy is not imported here)."""
+    return (expected == 0) & (got != 0) & (abs(got) <= TINY)
+
+
+def assumption_sign(assumption: str) -> int:
+    """The side of zero an assumption word keeps a variable on: 1 (positive, nonnegative), -1
+    (negative, nonpositive) or 0 (either side). The words themselves are :data:`quizkit.mathparse.ASSUMPTIONS`."""
+    if assumption in ("positive", "nonnegative"):
+        return 1
+    if assumption in ("negative", "nonpositive"):
+        return -1
+    return 0
 
 
 def symbolic_tolerance_problem(tolerance: object) -> str | None:
@@ -43,9 +65,10 @@ def domain_bounds_problem(name: str, bounds: Sequence[float], assumption: str) -
     low, high = (float(bound) for bound in bounds)
     if not (math.isfinite(low) and math.isfinite(high) and low < high):
         return f"the domain of {name!r} is [low, high]: two finite numbers with low < high"
-    if assumption in ("positive", "nonnegative") and low < 0:
+    sign = assumption_sign(assumption)
+    if sign > 0 and low < 0:
         return f"the domain of {name!r} ({low:g}, {high:g}) goes below 0, but {name!r} is {assumption}"
-    if assumption in ("negative", "nonpositive") and high > 0:
+    if sign < 0 and high > 0:
         return f"the domain of {name!r} ({low:g}, {high:g}) goes above 0, but {name!r} is {assumption}"
     if assumption == "integer" and math.floor(high) < math.ceil(low):
         return f"the domain of {name!r} ({low:g}, {high:g}) contains no integer"
