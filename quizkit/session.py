@@ -438,7 +438,7 @@ class Session:
 
             if worth_drawing(exercise, result):
                 self.io.say(render_sweep(exercise, path, self._sandbox(), color=self.io.color))
-        if result.score >= result.max_score:
+        if result.is_correct:
             return True
         self.io.say("Fix your file and press Enter to grade again, or s to move on.")
         return False

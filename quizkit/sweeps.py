@@ -22,7 +22,7 @@ from quizkit.sandbox import InProcessRunner, Job, Runner, RunResult, RunStatus
 def worth_drawing(exercise: Exercise, result: ExerciseResult) -> bool:
     """Whether to draw the sweep after ``result``: the exercise has one, the learner's code ran to
     the end, and it is not fully right (a right file matches the reference over the whole range)."""
-    return exercise.sweep is not None and result.run_status is RunStatus.OK and result.score < result.max_score
+    return exercise.sweep is not None and result.run_status is RunStatus.OK and not result.is_correct
 
 
 def sweep_job(exercise: Exercise, source: Path) -> Job:

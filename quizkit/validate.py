@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from quizkit.course import LESSON_FILE, Course
-from quizkit.errors import Problem, UsageError
+from quizkit.errors import InputError, Problem
 from quizkit.text import plural
 
 if TYPE_CHECKING:
@@ -92,16 +92,16 @@ def lesson_targets(paths: Sequence[Path], course: Course | None) -> list[LessonT
     """The lessons named on the command line (lesson.yaml or its folder), or every lesson of ``course``."""
     if not paths:
         if course is None:
-            raise UsageError("no lesson given and no course found")
+            raise InputError("no lesson given and no course found")
         ids = course.lesson_ids()
         if not ids:
-            raise UsageError(f"no lessons found in {course.exercises_dir}")
+            raise InputError(f"no lessons found in {course.exercises_dir}")
         return [LessonTarget(_shown(course.lesson_path(i)), _shown(course.solutions_for(i))) for i in ids]
     targets = []
     for path in paths:
         file = path / LESSON_FILE if path.is_dir() else path
         if not file.is_file():
-            raise UsageError(f"{path}: no such lesson file" + (f" (looked for {file})" if file != path else ""))
+            raise InputError(f"{path}: no such lesson file" + (f" (looked for {file})" if file != path else ""))
         targets.append(LessonTarget(file))
     return targets
 

@@ -85,15 +85,15 @@ def variant_for(question: AnyQuestion, seed: int, attempt: int = 1) -> int:
 
 def chosen_variant(question: AnyQuestion, seed: int | None, variant: int | None) -> int:
     """The variant ``quizkit check`` judges against: ``variant`` if given, else the one of ``seed``,
-    else variant 0. Raises UsageError for a variant the question does not have."""
-    from quizkit.errors import UsageError
+    else variant 0. Raises InputError for a variant the question does not have."""
+    from quizkit.errors import InputError
 
     count = variant_count(question.parameters)
     if variant is not None and seed is not None:
-        raise UsageError("give --seed or --variant, not both")
+        raise InputError("give --seed or --variant, not both")
     if variant is not None:
         if variant >= count:
-            raise UsageError(f"question '{question.id}' has {count} variant(s): --variant takes 0 to {count - 1}")
+            raise InputError(f"question '{question.id}' has {count} variant(s): --variant takes 0 to {count - 1}")
         return variant
     return variant_for(question, seed) if seed is not None else 0
 

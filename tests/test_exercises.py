@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from quizkit.errors import UsageError
+from quizkit.errors import InputError
 from quizkit.exercises import (
     Call,
     CaseStatus,
@@ -537,13 +537,13 @@ def test_the_exercise_option_overrides_the_file_name(tmp_path: Path) -> None:
 
 def test_an_unknown_file_name_is_a_usage_error_naming_the_exercises(tmp_path: Path) -> None:
     lesson = make_lesson(make_exercise(tmp_path))
-    with pytest.raises(UsageError, match=r"no exercise 'attempt2'.*--exercise.*soft_threshold"):
+    with pytest.raises(InputError, match=r"no exercise 'attempt2'.*--exercise.*soft_threshold"):
         exercise_for_file(lesson, Path("attempt2.py"))
 
 
 def test_a_missing_file_is_a_usage_error(tmp_path: Path) -> None:
     lesson = make_lesson(make_exercise(tmp_path))
-    with pytest.raises(UsageError, match="no such file"):
+    with pytest.raises(InputError, match="no such file"):
         grade_files(lesson, [tmp_path / "soft_threshold.py"], None, CannedRunner([]))
 
 
