@@ -1224,8 +1224,8 @@ def parse(text: str, variables: Mapping[str, str]) -> sympy.Expr:
 
     ``variables`` maps each name (any spelling: ``lam``, ``λ``, ``lambda``) to an assumption from
     :func:`known_assumptions`. Raises :class:`ParseError` (with advice for the learner and the
-    span to mark) when the text cannot be read and ``ValueError`` when the declarations
-    themselves are broken.
+    span to mark) when the text cannot be read and :class:`~quizkit.errors.DeclarationError`
+    when the declarations themselves are broken.
     """
     declared = _declare(variables)
     reading, body = _checked_tree(text, declared)
@@ -1264,7 +1264,7 @@ def expression_tree(text: str, names: Iterable[str]) -> tuple[str, ast.expr]:
     """The allow-listed syntax tree of ``text`` over the real-valued ``names``, with the text it was
     read from (for exact literals): the same reading and refusals as :func:`parse`, for evaluators
     that compute numbers without SymPy (:mod:`quizkit.formula`). Raises :class:`ParseError`, or
-    ``ValueError`` when ``names`` are not usable variable names."""
+    :class:`~quizkit.errors.DeclarationError` when ``names`` are not usable variable names."""
     reading, body = _checked_tree(text, _declare({name: "real" for name in names}))
     return reading.text, body
 
