@@ -572,9 +572,6 @@ def _build_question(item: Record, defaults: Scoring, checker: Checker) -> AnyQue
     clash = sorted(set(names) & set(item["variables"]))
     if clash:
         checker.error(item.at("parameters"), f"{', '.join(clash)} is both a parameter and a variable")
-    tolerance_problem = rules.symbolic_tolerance_problem(item["tolerance"])
-    if tolerance_problem is not None:
-        checker.error(item.at("tolerance"), tolerance_problem)
     domain = []
     for name, bounds in item["domain"].items():
         domain_record = item["domain"]

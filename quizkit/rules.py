@@ -18,8 +18,10 @@ MAX_ANSWER_LENGTH = 500
 # in the judge's message and in the mistake hints.
 TINY = 1e-6
 
-# A symbolic question's relative tolerance when its lesson gives none.
+# A symbolic question's relative tolerance when its lesson gives none, and the open interval a
+# tolerance must lie in (a relative tolerance of 1 or more accepts anything of the right sign).
 SYMBOLIC_TOLERANCE = 1e-9
+SYMBOLIC_TOLERANCE_BOUNDS = (0.0, 1.0)
 
 # numpy dtype kinds that hold real numbers (bool, signed and unsigned int, float): what a result
 # must be to be compared with an expected array.
@@ -46,8 +48,9 @@ def assumption_sign(assumption: str) -> int:
 
 def symbolic_tolerance_problem(tolerance: object) -> str | None:
     """Why ``tolerance`` cannot be a symbolic question's relative tolerance, or None if it can."""
-    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not 0 < tolerance < 1:
-        return f"tolerance must be a number between 0 and 1 (exclusive), not {tolerance!r}"
+    low, high = SYMBOLIC_TOLERANCE_BOUNDS
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not low < tolerance < high:
+        return f"tolerance must be a number between {low:g} and {high:g} (exclusive), not {tolerance!r}"
     return None
 
 

@@ -51,7 +51,7 @@ def test_a_domain_against_the_assumption_is_refused_by_the_loader(tmp_path: Path
 
 @pytest.mark.parametrize(
     ("tolerance", "domain"),
-    [("2", "{}"), ("1e-9", "{lam: [-1, 2]}"), ("1e-9", "{v: [0, 1]}"), ("1e-9", "{w: [1, 0]}")],
+    [("2", "{}"), ("0", "{}"), ("1e-9", "{lam: [-1, 2]}"), ("1e-9", "{v: [0, 1]}"), ("1e-9", "{w: [1, 0]}")],
 )
 def test_loader_and_symbolic_checker_state_the_same_problem(tmp_path: Path, tolerance: str, domain: str) -> None:
     import yaml
@@ -59,3 +59,23 @@ def test_loader_and_symbolic_checker_state_the_same_problem(tmp_path: Path, tole
     from_loader = [problem.split(": ", 1)[1] for problem in load_problems(tmp_path, tolerance=tolerance, domain=domain)]
     from_checker = spec_problems({"w": "real", "lam": "positive"}, yaml.safe_load(domain), float(tolerance))
     assert from_loader == from_checker
+
+
+def test_the_json_schema_states_the_symbolic_tolerance_rule() -> None:
+    from quizkit.lesson_schema import json_schema
+    from quizkit.rules import SYMBOLIC_TOLERANCE_BOUNDS
+
+    found = []
+
+    def walk(value: object) -> None:
+        if isinstance(value, dict):
+            if "exclusiveMaximum" in value:
+                found.append((value.get("exclusiveMinimum"), value["exclusiveMaximum"]))
+            for child in value.values():
+                walk(child)
+        elif isinstance(value, list):
+            for child in value:
+                walk(child)
+
+    walk(json_schema())
+    assert found == [SYMBOLIC_TOLERANCE_BOUNDS]
