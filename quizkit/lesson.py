@@ -498,8 +498,9 @@ def _check_formula(record: Record, key: str, names: tuple[str, ...], checker: Ch
 def _range(record: Record, checker: Checker) -> tuple[float, float]:
     """The ``range: [low, high]`` of a plot or a sweep, checked."""
     low, high = record["range"][0], record["range"][-1]
-    if len(record["range"]) != 2 or not low < high:
-        checker.error(record.at("range"), "a range is [low, high] with low < high")
+    problem = rules.range_problem(record["range"])
+    if problem is not None:
+        checker.error(record.at("range"), f"a range is {problem}")
     return low, high
 
 
@@ -628,8 +629,9 @@ def _build_numeric(item: Record, common: dict[str, Any], names: tuple[str, ...],
         wrongs.append(NumericWrong(value, wrong["feedback"].strip(), wrong_formula))
     bounds = None
     if item["bounds"] is not None:
-        if len(item["bounds"]) != 2 or not item["bounds"][0] <= item["bounds"][1]:
-            checker.error(item.at("bounds"), "bounds are [low, high] with low <= high")
+        problem = rules.range_problem(item["bounds"], strict=False)
+        if problem is not None:
+            checker.error(item.at("bounds"), f"bounds are {problem}")
         else:
             bounds = (item["bounds"][0], item["bounds"][1])
             if not formula and not bounds[0] <= answer <= bounds[1]:

@@ -54,6 +54,19 @@ def symbolic_tolerance_problem(tolerance: object) -> str | None:
     return None
 
 
+def range_problem(bounds: Sequence[float], *, strict: bool = True) -> str | None:
+    """What ``bounds`` should be when it is not two finite numbers with low < high (low <= high
+    when not ``strict``), or None: plot and sweep ranges, symbolic domains, numeric key bounds.
+    The answer completes "a range is ...", "the domain of 'w' is ..."."""
+    order = "low < high" if strict else "low <= high"
+    if len(bounds) != 2:
+        return f"[low, high] with {order}, not {len(bounds)} number(s)"
+    low, high = (float(bound) for bound in bounds)
+    if not (math.isfinite(low) and math.isfinite(high)) or not (low < high if strict else low <= high):
+        return f"[low, high]: two finite numbers with {order}"
+    return None
+
+
 def domain_name_problem(name: str, variables: Mapping[str, str]) -> str | None:
     """Why a ``domain`` entry for ``name`` is not allowed (it is not a declared variable), or None."""
     if name not in variables:
@@ -63,11 +76,10 @@ def domain_name_problem(name: str, variables: Mapping[str, str]) -> str | None:
 
 def domain_bounds_problem(name: str, bounds: Sequence[float], assumption: str) -> str | None:
     """Why ``bounds`` cannot be the sampling range of variable ``name`` with ``assumption``, or None."""
-    if len(bounds) != 2:
-        return f"the domain of {name!r} is [low, high] with low < high"
+    problem = range_problem(bounds)
+    if problem is not None:
+        return f"the domain of {name!r} is {problem}"
     low, high = (float(bound) for bound in bounds)
-    if not (math.isfinite(low) and math.isfinite(high) and low < high):
-        return f"the domain of {name!r} is [low, high]: two finite numbers with low < high"
     sign = assumption_sign(assumption)
     if sign > 0 and low < 0:
         return f"the domain of {name!r} ({low:g}, {high:g}) goes below 0, but {name!r} is {assumption}"

@@ -79,3 +79,33 @@ def test_the_json_schema_states_the_symbolic_tolerance_rule() -> None:
 
     walk(json_schema())
     assert found == [SYMBOLIC_TOLERANCE_BOUNDS]
+
+
+RANGES_LESSON = """\
+id: ranges
+title: Ranges
+questions:
+  - id: picture
+    type: info
+    text: A curve.
+    plot:
+      x: w
+      range: [1, 0]
+      curves: [{formula: w}]
+  - id: key
+    type: numeric
+    prompt: A number.
+    answer: 0.5
+    bounds: [1, 0]
+exercises: []
+"""
+
+
+def test_plot_ranges_and_key_bounds_are_checked_by_the_one_range_rule(tmp_path: Path) -> None:
+    path = tmp_path / "lesson.yaml"
+    path.write_text(RANGES_LESSON, encoding="utf-8")
+    _, problems = read_lesson(path, tmp_path)
+    assert [(problem.line, problem.message) for problem in problems] == [
+        (9, "a range is [low, high]: two finite numbers with low < high"),
+        (15, "bounds are [low, high]: two finite numbers with low <= high"),
+    ]
