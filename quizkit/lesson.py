@@ -624,8 +624,6 @@ def _build_numeric(item: Record, common: dict[str, Any], names: tuple[str, ...],
     wrongs = []
     for wrong in item["wrong_answers"]:
         value, wrong_formula = _numeric_key(wrong, names, checker)
-        if not formula and not wrong_formula and tolerance.accepts(value, answer):
-            checker.error(wrong.at("answer"), "this wrong answer is accepted as correct by the key's tolerance")
         wrongs.append(NumericWrong(value, wrong["feedback"].strip(), wrong_formula))
     bounds = None
     if item["bounds"] is not None:
@@ -634,11 +632,33 @@ def _build_numeric(item: Record, common: dict[str, Any], names: tuple[str, ...],
             checker.error(item.at("bounds"), f"bounds are {problem}")
         else:
             bounds = (item["bounds"][0], item["bounds"][1])
-            if not formula and not bounds[0] <= answer <= bounds[1]:
-                checker.error(item.at("answer"), f"the key {answer:g} is outside the bounds [{bounds[0]:g}, {bounds[1]:g}]")
-    return NumericQuestion(
+    question = NumericQuestion(
         **common, answer=answer, tolerance=tolerance, wrong_answers=tuple(wrongs), formula=formula, bounds=bounds
     )
+    # A key that is a number (or a formula without parameters) is checked now; one computed per
+    # variant is checked by `quizkit validate`, variant by variant, with the same function.
+    if not formula and math.isfinite(answer):
+        for keys, message in numeric_key_problems(question):
+            checker.error(rawyaml.descend(item.node, *keys), message)
+    return question
+
+
+def numeric_key_problems(question: NumericQuestion) -> list[tuple[tuple[str | int, ...], str]]:
+    """What is wrong with the computed numbers of a numeric question (a fixed one, or one variant):
+    a key that is not finite or lies outside the bounds, and wrong answers the key's tolerance
+    accepts. Each problem comes with the keys of the value it is about, below the question."""
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    key = question.answer
+    if not math.isfinite(key):
+        found.append((("answer",), f"the key is {key}, not a finite number"))
+    elif question.bounds is not None and not question.bounds[0] <= key <= question.bounds[1]:
+        low, high = question.bounds
+        found.append((("answer",), f"the key {key:g} is outside the bounds [{low:g}, {high:g}]"))
+    for number, wrong in enumerate(question.wrong_answers):
+        if not wrong.formula and question.tolerance.accepts(wrong.answer, key):
+            message = f"this wrong answer ({wrong.answer:g}) is accepted as the key {key:g} by its tolerance"
+            found.append((("wrong_answers", number, "answer"), message))
+    return found
 
 
 def _check_options(item: Record, options: tuple[Option, ...], kind: str, checker: Checker) -> None:

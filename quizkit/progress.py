@@ -67,7 +67,6 @@ __all__ = [
     "LessonBusyError",
     "LessonProgress",
     "ProgressStore",
-    "atomic_write_text",  # re-exported: the gradebook writer uses the same durable write
     "default_home",
     "install_starter",
 ]

@@ -97,18 +97,22 @@ class Positions:
 
     def node(self, *keys: str | int) -> Node:
         """The node at ``keys`` (mapping keys and list indices), or the deepest ancestor written."""
-        node = self.root
-        for key in keys:
-            child = _child(node, key)
-            if child is None:
-                break
-            node = child
-        return node
+        return descend(self.root, *keys)
 
     def problem(self, message: str, *keys: str | int) -> Problem:
         """``message`` placed at the node of ``keys`` (see :meth:`node`)."""
         node = self.node(*keys)
         return Problem(self.path, node.line, node.column, message)
+
+
+def descend(node: Node, *keys: str | int) -> Node:
+    """The node at ``keys`` (mapping keys and list indices) below ``node``, or the deepest one written."""
+    for key in keys:
+        child = _child(node, key)
+        if child is None:
+            break
+        node = child
+    return node
 
 
 def _child(node: Node, key: str | int) -> Node | None:

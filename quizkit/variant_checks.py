@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from quizkit.errors import Problem
 from quizkit.formula import FormulaError, ParseError
-from quizkit.lesson import Lesson, NumericQuestion, SymbolicQuestion
+from quizkit.lesson import Lesson, NumericQuestion, SymbolicQuestion, numeric_key_problems
 from quizkit.variants import TemplateError, VariantError, checked_variants, resolve, variant_count, variant_values
 
 if TYPE_CHECKING:
@@ -63,17 +63,7 @@ def _variant_problems(question: Any, index: int, symbolic: Callable[[], Symbolic
         return [(_formula_keys(question, index), error.detail)]
     found: list[tuple[tuple[str | int, ...], str]] = []
     if isinstance(shown, NumericQuestion):
-        key = shown.answer
-        if key != key or abs(key) == float("inf"):
-            found.append((("answer",), f"the key is {key}, not a finite number"))
-        elif shown.bounds is not None and not shown.bounds[0] <= key <= shown.bounds[1]:
-            low, high = shown.bounds
-            found.append((("answer",), f"the key {key:g} is outside the bounds [{low:g}, {high:g}]"))
-        for number, wrong in enumerate(shown.wrong_answers):
-            if shown.tolerance.accepts(wrong.answer, key):
-                found.append(
-                    (("wrong_answers", number, "answer"), f"this wrong answer ({wrong.answer:g}) is accepted as the key {key:g}")
-                )
+        found += numeric_key_problems(shown)
     elif isinstance(shown, SymbolicQuestion):
         from quizkit.questions import symbolic_spec
 

@@ -382,7 +382,7 @@ def test_numeric_wrong_answer_that_the_tolerance_accepts(tmp_path: Path) -> None
             feedback: Too close to be wrong.
     """
     problems = problems_in(tmp_path, text)
-    assert_reported(problems, at(text, "0.3005"), "accepted as correct by the key's tolerance")
+    assert_reported(problems, at(text, "0.3005"), "is accepted as the key 0.3 by its tolerance")
 
 
 SYMBOLIC = """\
