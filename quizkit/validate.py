@@ -195,28 +195,36 @@ def _validate_one(target: LessonTarget, options: ValidateOptions, tools: _Tools)
 def _check_symbolic_keys(
     questions: list[SymbolicQuestion], lesson: Lesson, positions: Positions, checker: SymbolicChecker
 ) -> CheckResult:
-    """Each key parses, and no wrong answer equals its key; problems point at the key or wrong answer.
+    """Each key parses, and no wrong answer equals its key; problems point at the key or wrong answer."""
+    problems: list[Problem] = []
+    for question in questions:
+        where = ("questions", lesson.order.index(question.id))  # its place in the file's list (readings included)
+        for keys, message in symbolic_key_problems(question, checker):
+            problems.append(positions.problem(message, *where, *keys))
+    count = len(questions)
+    return CheckResult("answer keys", plural(count, "symbolic key"), tuple(problems))
+
+
+def symbolic_key_problems(question: SymbolicQuestion, checker: SymbolicChecker) -> list[tuple[tuple[str | int, ...], str]]:
+    """The problems of a symbolic question's key and wrong answers (a fixed question, or one
+    variant), each with the keys of the value it is about, below the question.
 
     The key is checked alone first, then with one wrong answer at a time, so that every problem can
-    be placed on the line it concerns.
+    be placed on the line it concerns; a broken key is reported alone, since every wrong answer
+    would repeat its problems.
     """
     from dataclasses import replace
 
     from quizkit.questions import symbolic_spec
 
-    problems: list[Problem] = []
-    for question in questions:
-        index = lesson.order.index(question.id)  # its place in the file's list (readings included)
-        spec = symbolic_spec(question)
-        key_messages = checker.key_problems(replace(spec, wrong_answers=()))
-        problems += [positions.problem(message, "questions", index, "answer") for message in key_messages]
-        if key_messages:
-            continue  # every wrong answer would repeat the key's problems
+    spec = symbolic_spec(question)
+    key_messages = checker.key_problems(replace(spec, wrong_answers=()))
+    found: list[tuple[tuple[str | int, ...], str]] = [(("answer",), message) for message in key_messages]
+    if not key_messages:
         for number, wrong in enumerate(spec.wrong_answers):
             for message in checker.key_problems(replace(spec, wrong_answers=(wrong,))):
-                problems.append(positions.problem(message, "questions", index, "wrong_answers", number, "answer"))
-    count = len(questions)
-    return CheckResult("answer keys", plural(count, "symbolic key"), tuple(problems))
+                found.append((("wrong_answers", number, "answer"), message))
+    return found
 
 
 # ---------------------------------------------------------------------------------------------

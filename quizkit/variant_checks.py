@@ -15,7 +15,6 @@ One problem per key and message is reported, naming the first variant that shows
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from quizkit.errors import Problem
@@ -65,16 +64,9 @@ def _variant_problems(question: Any, index: int, symbolic: Callable[[], Symbolic
     if isinstance(shown, NumericQuestion):
         found += numeric_key_problems(shown)
     elif isinstance(shown, SymbolicQuestion):
-        from quizkit.questions import symbolic_spec
+        from quizkit.validate import symbolic_key_problems
 
-        spec = symbolic_spec(shown)
-        checker = symbolic()
-        key_messages = checker.key_problems(replace(spec, wrong_answers=()))
-        found += [(("answer",), message) for message in key_messages]
-        if not key_messages:
-            for number, wrong in enumerate(spec.wrong_answers):
-                for message in checker.key_problems(replace(spec, wrong_answers=(wrong,))):
-                    found.append((("wrong_answers", number, "answer"), message))
+        found += symbolic_key_problems(shown, symbolic())
     return found
 
 
