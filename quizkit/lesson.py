@@ -317,6 +317,10 @@ class Lesson:
         listed = tuple(by_id[item_id] for item_id in self.order if item_id in by_id) if self.order else self.questions
         return (*listed, *self.exercises)
 
+    @property
+    def exercise_ids(self) -> frozenset[str]:
+        return frozenset(exercise.id for exercise in self.exercises)
+
     def question(self, question_id: str) -> AnyQuestion | None:
         return next((q for q in self.questions if q.id == question_id), None)
 

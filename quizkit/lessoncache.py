@@ -107,11 +107,19 @@ class LessonSummary:
     """
 
     def __init__(
-        self, lesson_id: str, title: str, questions: int, exercises: int, readings: int, items: list[SummaryItem]
+        self,
+        lesson_id: str,
+        title: str,
+        questions: int,
+        exercises: int,
+        readings: int,
+        items: list[SummaryItem],
+        exercise_ids: frozenset[str] = frozenset(),
     ) -> None:
         self.id, self.title = lesson_id, title
         self.question_count, self.exercise_count, self.reading_count = questions, exercises, readings
         self.items = tuple(items)
+        self.exercise_ids = exercise_ids
 
     @property
     def max_score(self) -> float:
@@ -121,7 +129,8 @@ class LessonSummary:
     def of(cls, lesson: Any) -> LessonSummary:
         items = [SummaryItem(item.id, float(item.points)) for item in lesson.items]
         readings = len(getattr(lesson, "readings", ()))
-        return cls(lesson.id, lesson.title, len(lesson.questions), len(lesson.exercises), readings, items)
+        counts = len(lesson.questions), len(lesson.exercises), readings
+        return cls(lesson.id, lesson.title, *counts, items, frozenset(lesson.exercise_ids))
 
     def to_plain(self) -> dict[str, Any]:
         return {
@@ -131,13 +140,15 @@ class LessonSummary:
             "exercises": self.exercise_count,
             "readings": self.reading_count,
             "items": [[item.id, item.points] for item in self.items],
+            "exercise_ids": sorted(self.exercise_ids),
         }
 
     @classmethod
     def from_plain(cls, plain: dict[str, Any]) -> LessonSummary:
         items = [SummaryItem(str(item_id), float(points)) for item_id, points in plain["items"]]
         counts = int(plain["questions"]), int(plain["exercises"]), int(plain["readings"])
-        return cls(str(plain["id"]), str(plain["title"]), *counts, items)
+        exercise_ids = frozenset(str(exercise_id) for exercise_id in plain["exercise_ids"])
+        return cls(str(plain["id"]), str(plain["title"]), *counts, items, exercise_ids)
 
 
 def _summary_entry(lesson_path: Path, solutions_dir: Path) -> tuple[Path, str] | None:

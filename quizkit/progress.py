@@ -123,6 +123,19 @@ class LessonProgress:
     hints_seen: dict[str, int] = field(default_factory=dict)  # hints shown before answering
     finished: bool = False
 
+    def is_done(self, item_id: str, points: float, *, exercise: bool) -> bool:
+        """Whether the learner is finished with an item: read, answered for good, or, for an
+        exercise, graded at full marks (a partly right file stays open: ``take`` offers it again)."""
+        record = self.items.get(item_id)
+        if record is None or not record.done:
+            return False
+        return not exercise or record.score >= points
+
+    def done_count(self, lesson: Lesson | LessonSummary) -> int:
+        """How many of the lesson's scored items the learner is finished with (see :meth:`is_done`)."""
+        exercises = lesson.exercise_ids
+        return sum(self.is_done(item.id, item.points, exercise=item.id in exercises) for item in lesson.items)
+
     def score(self, lesson: Lesson | LessonSummary) -> float:
         """Points earned on the items the lesson has now (records of removed items do not count)."""
         return sum(self.items[item.id].score for item in lesson.items if item.id in self.items)
@@ -380,9 +393,8 @@ class ProgressStore:
             note = f"; warning: {warning}" if warning else ""
         if progress is None:
             return "not started" + note
-        done = sum(1 for item in lesson.items if item.id in progress.items and progress.items[item.id].done)
         total = len(lesson.items)
-        state = "finished" if progress.finished else f"{done}/{total} done"
+        state = "finished" if progress.finished else f"{progress.done_count(lesson)}/{total} done"
         return f"{state}, score {progress.score(lesson):g}/{lesson.max_score:g}{note}"
 
 

@@ -198,10 +198,7 @@ class Session:
         """Read items and finally answered questions are done; an exercise stays open until it
         gets full marks; a question answered wrong with attempts left stays open."""
         assert self.progress is not None
-        record = self.progress.items.get(item.id)
-        if record is None or not record.done:
-            return False
-        return not isinstance(item, Exercise) or record.score >= item.points
+        return self.progress.is_done(item.id, item.points, exercise=isinstance(item, Exercise))
 
     def _run_items(self) -> int:
         assert self.progress is not None

@@ -110,6 +110,29 @@ def test_skipped_item_does_not_count_as_done() -> None:
     assert not progress.items["double"].done
 
 
+def test_a_partly_graded_exercise_is_not_done_but_a_partly_right_question_is() -> None:
+    from quizkit.lessoncache import LessonSummary, SummaryItem
+
+    items = [SummaryItem("pick-many", 1.0), SummaryItem("double", 2.0)]
+    summary = LessonSummary("demo", "Demo", 1, 1, 0, items, frozenset({"double"}))
+    progress = LessonProgress("demo", seed=1)
+    progress.items["pick-many"] = ItemRecord(ItemState.PARTIAL, 0.5, 1.0)
+    progress.items["double"] = ItemRecord(ItemState.PARTIAL, 1.0, 2.0)
+    assert progress.is_done("pick-many", 1.0, exercise=False)
+    assert not progress.is_done("double", 2.0, exercise=True)
+    assert progress.done_count(summary) == 1
+
+
+def test_list_counts_done_items_as_take_does(store: ProgressStore) -> None:
+    from quizkit.lesson import load_lesson
+
+    lesson = load_lesson(Path(__file__).parent / "data" / "course" / "exercises" / "demo" / "lesson.yaml")
+    progress = LessonProgress("demo", seed=1)
+    progress.items["double"] = ItemRecord(ItemState.PARTIAL, 0.5, 1.0)
+    store.save(progress)
+    assert store.peek(lesson).startswith(f"0/{len(lesson.items)} done")
+
+
 def test_reset_forgets_progress(store: ProgressStore) -> None:
     store.save(sample_progress())
     store.reset("demo")
