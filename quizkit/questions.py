@@ -283,3 +283,23 @@ def _readable_key(question: SymbolicQuestion) -> str:
         question.answer,
     )
     return text.replace("**", "^").replace("*", "·")
+
+
+def symbolic_key_problems(question: SymbolicQuestion, checker: SymbolicChecker) -> list[tuple[tuple[str | int, ...], str]]:
+    """The problems of a symbolic question's key and wrong answers (a fixed question, or one
+    variant), each with the keys of the value it is about, below the question.
+
+    The key is checked alone first, then with one wrong answer at a time, so that every problem can
+    be placed on the line it concerns; a broken key is reported alone, since every wrong answer
+    would repeat its problems.
+    """
+    from dataclasses import replace
+
+    spec = symbolic_spec(question)
+    key_messages = checker.key_problems(replace(spec, wrong_answers=()))
+    found: list[tuple[tuple[str | int, ...], str]] = [(("answer",), message) for message in key_messages]
+    if not key_messages:
+        for number, wrong in enumerate(spec.wrong_answers):
+            for message in checker.key_problems(replace(spec, wrong_answers=(wrong,))):
+                found.append((("wrong_answers", number, "answer"), message))
+    return found

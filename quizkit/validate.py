@@ -186,7 +186,8 @@ def _validate_one(target: LessonTarget, options: ValidateOptions, tools: _Tools)
     if any(q.parameters for q in lesson.questions):
         from quizkit.variant_checks import check_variants
 
-        checks.append(check_variants(lesson, positions, lambda: tools.symbolic))
+        summary, found = check_variants(lesson, positions, lambda: tools.symbolic)
+        checks.append(CheckResult("variants", summary, found))
     for index, exercise in enumerate(lesson.exercises):
         checks.extend(_check_exercise(exercise, index, lesson, positions, options, tools))
     return LessonReport(target.path, lesson.id, tuple(checks))
@@ -196,6 +197,8 @@ def _check_symbolic_keys(
     questions: list[SymbolicQuestion], lesson: Lesson, positions: Positions, checker: SymbolicChecker
 ) -> CheckResult:
     """Each key parses, and no wrong answer equals its key; problems point at the key or wrong answer."""
+    from quizkit.questions import symbolic_key_problems
+
     problems: list[Problem] = []
     for question in questions:
         where = ("questions", lesson.order.index(question.id))  # its place in the file's list (readings included)
@@ -203,28 +206,6 @@ def _check_symbolic_keys(
             problems.append(positions.problem(message, *where, *keys))
     count = len(questions)
     return CheckResult("answer keys", plural(count, "symbolic key"), tuple(problems))
-
-
-def symbolic_key_problems(question: SymbolicQuestion, checker: SymbolicChecker) -> list[tuple[tuple[str | int, ...], str]]:
-    """The problems of a symbolic question's key and wrong answers (a fixed question, or one
-    variant), each with the keys of the value it is about, below the question.
-
-    The key is checked alone first, then with one wrong answer at a time, so that every problem can
-    be placed on the line it concerns; a broken key is reported alone, since every wrong answer
-    would repeat its problems.
-    """
-    from dataclasses import replace
-
-    from quizkit.questions import symbolic_spec
-
-    spec = symbolic_spec(question)
-    key_messages = checker.key_problems(replace(spec, wrong_answers=()))
-    found: list[tuple[tuple[str | int, ...], str]] = [(("answer",), message) for message in key_messages]
-    if not key_messages:
-        for number, wrong in enumerate(spec.wrong_answers):
-            for message in checker.key_problems(replace(spec, wrong_answers=(wrong,))):
-                found.append((("wrong_answers", number, "answer"), message))
-    return found
 
 
 # ---------------------------------------------------------------------------------------------

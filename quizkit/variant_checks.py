@@ -25,16 +25,16 @@ from quizkit.variants import TemplateError, VariantError, checked_variants, reso
 if TYPE_CHECKING:
     from quizkit.rawyaml import Positions
     from quizkit.symbolic import SymbolicChecker
-    from quizkit.validate import CheckResult
 
 # Symbolic variants each take a SymPy check; this many per question is a fair sample.
 MAX_SYMBOLIC_VARIANTS = 12
 
 
-def check_variants(lesson: Lesson, positions: Positions, symbolic: Callable[[], SymbolicChecker]) -> CheckResult:
-    """Build and check the variants of every question with parameters (see the module docstring)."""
-    from quizkit.validate import CheckResult
-
+def check_variants(
+    lesson: Lesson, positions: Positions, symbolic: Callable[[], SymbolicChecker]
+) -> tuple[str, tuple[Problem, ...]]:
+    """Build and check the variants of every question with parameters (see the module docstring):
+    a one-line summary of what was checked, and the problems found."""
     problems: dict[tuple[object, ...], Problem] = {}
     checked = total = 0
     for question in lesson.questions:
@@ -49,8 +49,7 @@ def check_variants(lesson: Lesson, positions: Positions, symbolic: Callable[[], 
             for keys, message in _variant_problems(question, index, symbolic):
                 shown = ", ".join(f"{name} = {float(value):g}" for name, value in variant_values(question.parameters, index).items())
                 problems.setdefault((*where, *keys, message), positions.problem(f"variant {index} ({shown}): {message}", *where, *keys))
-    summary = f"{checked} of {total} variants built and their keys checked"
-    return CheckResult("variants", summary, tuple(problems.values()))
+    return f"{checked} of {total} variants built and their keys checked", tuple(problems.values())
 
 
 def _variant_problems(question: Any, index: int, symbolic: Callable[[], SymbolicChecker]) -> list[tuple[tuple[str | int, ...], str]]:
@@ -64,7 +63,7 @@ def _variant_problems(question: Any, index: int, symbolic: Callable[[], Symbolic
     if isinstance(shown, NumericQuestion):
         found += numeric_key_problems(shown)
     elif isinstance(shown, SymbolicQuestion):
-        from quizkit.validate import symbolic_key_problems
+        from quizkit.questions import symbolic_key_problems
 
         found += symbolic_key_problems(shown, symbolic())
     return found
