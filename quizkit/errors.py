@@ -51,6 +51,18 @@ class SymbolicWorkerError(QuizkitError):
         self.details = details
 
 
+class VariantError(QuizkitError, ValueError):
+    """A variant of a question cannot be built (a course problem: ``quizkit validate`` reports it at its line)."""
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail or message  # the reason alone, for validate's line
+
+
+class TemplateError(VariantError):
+    """A template cannot be read or filled; the message says which part and why."""
+
+
 class CourseError(InputError):
     """No course directory could be found, or it is unreadable."""
 

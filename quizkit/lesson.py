@@ -477,7 +477,7 @@ def _check_template(record: Record, key: str, names: tuple[str, ...], checker: C
     text = record[key]
     if not isinstance(text, str) or not checker.formulas:
         return
-    from quizkit.variants import template_problems
+    from quizkit.templates import template_problems
 
     for message in template_problems(text, names):
         checker.error(record.at(key), f"template: {message}")
@@ -559,7 +559,7 @@ def _build_question(item: Record, defaults: Scoring, checker: Checker) -> AnyQue
         text_names = (*names, "answer") if kind == "numeric" else names
         for key in ("prompt", "explanation"):
             _check_template(item, key, text_names, checker)
-        from quizkit.variants import template_problems
+        from quizkit.templates import template_problems
 
         for index, hint in enumerate(item["hints"]):
             for message in template_problems(hint, names):

@@ -343,9 +343,9 @@ class Session:
     def _plot(self, plot: Plot, values: dict[str, float]) -> None:
         if not self.plots:
             return
+        from quizkit.errors import TemplateError
         from quizkit.formula import ParseError
         from quizkit.plots import render_plot
-        from quizkit.variants import TemplateError
 
         try:
             self.io.say(render_plot(plot, values, color=self.io.color))

@@ -17,10 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from quizkit.errors import Problem
+from quizkit.errors import Problem, TemplateError, VariantError
 from quizkit.formula import FormulaError, ParseError
 from quizkit.lesson import Lesson, NumericQuestion, SymbolicQuestion, numeric_key_problems
-from quizkit.variants import TemplateError, VariantError, checked_variants, resolve, variant_count, variant_values
+from quizkit.variants import checked_variants, resolve, variant_count, variant_values
 
 if TYPE_CHECKING:
     from quizkit.rawyaml import Positions
