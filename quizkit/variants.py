@@ -1,4 +1,4 @@
-"""Question variants: parameters, templates, and the question one learner sees.
+"""Question variants: parameters, and the question one learner sees.
 
 A question with ``parameters`` stands for every combination of their values (its *variants*,
 numbered 0, 1, ... with the last parameter changing fastest). :func:`resolve` turns it into the
