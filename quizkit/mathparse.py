@@ -32,7 +32,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from quizkit.errors import DeclarationError
-from quizkit.rules import MAX_ANSWER_LENGTH
+from quizkit.rules import MAX_ANSWER_LENGTH, answer_length_problem
 
 if TYPE_CHECKING:
     import sympy  # type: ignore[import-untyped]  # SymPy ships no type information
@@ -248,11 +248,9 @@ def precheck(text: str) -> None:
     """
     if not isinstance(text, str):
         raise TypeError(f"an answer must be a string, not {type(text).__name__}")
-    if len(text) > MAX_LENGTH:
-        raise ParseError(
-            f"The answer is too long ({len(text)} characters; at most {MAX_LENGTH} are accepted). "
-            "Write a shorter expression."
-        )
+    too_long = answer_length_problem(text)
+    if too_long is not None:
+        raise ParseError(f"{too_long} Write a shorter expression.")
     for index, char in enumerate(text):
         if char in _ALLOWED_WHITESPACE:
             continue

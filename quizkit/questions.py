@@ -21,7 +21,7 @@ from quizkit.lesson import (
     Option,
     SymbolicQuestion,
 )
-from quizkit.rules import MAX_ANSWER_LENGTH
+from quizkit.rules import answer_length_problem
 from quizkit.text import plural
 from quizkit.verdict import Status, Verdict
 
@@ -57,8 +57,9 @@ def judge(
     answer = answer.strip()
     if not answer:
         return _invalid(question, "the answer is empty")
-    if len(answer) > MAX_ANSWER_LENGTH:
-        return _invalid(question, f"the answer is too long (over {MAX_ANSWER_LENGTH} characters)")
+    too_long = answer_length_problem(answer)
+    if too_long is not None:
+        return _invalid(question, too_long)
     if isinstance(question, ChoiceQuestion):
         return _judge_choice(question, answer, order)
     if isinstance(question, MultiQuestion):

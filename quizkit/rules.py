@@ -36,6 +36,13 @@ def tiny_where_zero(got: Any, expected: Any) -> Any:
     return (expected == 0) & (got != 0) & (abs(got) <= TINY)
 
 
+def answer_length_problem(text: str) -> str | None:
+    """Why ``text`` is too long to be read as an answer to any question, or None."""
+    if len(text) > MAX_ANSWER_LENGTH:
+        return f"The answer is too long ({len(text)} characters; at most {MAX_ANSWER_LENGTH} are accepted)."
+    return None
+
+
 def assumption_sign(assumption: str) -> int:
     """The side of zero an assumption word keeps a variable on: 1 (positive, nonnegative), -1
     (negative, nonpositive) or 0 (either side). The words themselves are :data:`quizkit.mathparse.ASSUMPTIONS`."""

@@ -109,3 +109,18 @@ def test_plot_ranges_and_key_bounds_are_checked_by_the_one_range_rule(tmp_path: 
         (9, "a range is [low, high]: two finite numbers with low < high"),
         (15, "bounds are [low, high]: two finite numbers with low <= high"),
     ]
+
+
+def test_an_answer_over_the_length_limit_gets_one_message_from_the_judge_and_the_math_reader() -> None:
+    from quizkit.lesson import ChoiceQuestion, Option
+    from quizkit.mathparse import ParseError, precheck
+    from quizkit.questions import judge
+    from quizkit.rules import MAX_ANSWER_LENGTH
+
+    answer = "a" * (MAX_ANSWER_LENGTH + 1)
+    question = ChoiceQuestion("q", "Pick one.", 1.0, (), "", 1, options=(Option("yes", True), Option("no")))
+    [judged] = judge(question, answer).feedback
+    with pytest.raises(ParseError) as read:
+        precheck(answer)
+    assert read.value.message.startswith(judged)
+    assert f"at most {MAX_ANSWER_LENGTH}" in judged
