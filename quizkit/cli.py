@@ -17,7 +17,7 @@ import click
 
 from quizkit import __version__
 from quizkit.appstate import COURSE_HELP, AppState, course_option, pass_state, warn
-from quizkit.errors import QuizkitError, UsageError
+from quizkit.errors import InputError, QuizkitError
 from quizkit.text import shorten
 
 # Answers that cannot be symbolic: option letters (a, "a,c", "(b)") and plain numbers.
@@ -40,7 +40,7 @@ class QuizkitGroup(click.Group):
         except OSError as exc:
             if exc.filename is None:
                 raise
-            fail(UsageError(f"{shorten(str(exc.filename))}: {exc.strerror or exc}"))
+            fail(InputError(f"{shorten(str(exc.filename))}: {exc.strerror or exc}"))
 
 
 def fail(exc: QuizkitError) -> NoReturn:
@@ -169,7 +169,7 @@ def check(
         question = lesson.question(question_id)
         if question is None:
             known = ", ".join(q.id for q in lesson.questions) or "none"
-            raise UsageError(f"unknown question '{question_id}' in {lesson_id} (questions: {known})")
+            raise InputError(f"unknown question '{question_id}' in {lesson_id} (questions: {known})")
         from quizkit.variants import chosen_variant, resolve
 
         index = chosen_variant(question, seed, variant)
@@ -284,7 +284,7 @@ def submit(state: AppState, args: tuple[str, ...], exercise_id: str | None, fmt:
                 if worth_drawing(exercise, result):
                     click.echo(render_sweep(exercise, file, runner, color=sys.stdout.isatty()))
         runner.abandon()  # the servers end by themselves; the result need not wait for them
-    raise click.exceptions.Exit(0 if all(r.score >= r.max_score for r in results) else 1)
+    raise click.exceptions.Exit(0 if all(r.is_correct for r in results) else 1)
 
 
 def _split_submit_args(state: AppState, args: tuple[str, ...]) -> tuple[str | None, list[Path]]:
@@ -292,7 +292,7 @@ def _split_submit_args(state: AppState, args: tuple[str, ...]) -> tuple[str | No
     # lexists is False for a name the system cannot hold (too long): then it is no file either.
     if not os.path.lexists(first) and not first.endswith(".py"):
         if len(args) == 1:
-            raise UsageError(f"no files to grade after lesson '{shorten(first, 40)}'")
+            raise InputError(f"no files to grade after lesson '{shorten(first, 40)}'")
         state.course.lesson_path(first)  # raises a clear error for an unknown lesson
         return first, [Path(a) for a in args[1:]]
     return None, [Path(a) for a in args]
@@ -305,14 +305,14 @@ def _lesson_for_exercise(state: AppState, exercise_id: str) -> str:
     course = state.course
     owners = []
     for lesson_id in course.lesson_ids():
-        lesson, _ = read_lesson(course.lesson_path(lesson_id), course.solutions_for(lesson_id))
+        lesson, _ = read_lesson(course.lesson_path(lesson_id), course.solutions_for(lesson_id), formulas=False)
         if lesson is not None and lesson.exercise(exercise_id) is not None:
             owners.append(lesson_id)
     if len(owners) == 1:
         return owners[0]
     if not owners:
-        raise UsageError(f"no lesson has an exercise '{exercise_id}'; name the lesson: quizkit submit LESSON FILE...")
-    raise UsageError(f"several lessons have an exercise '{exercise_id}' ({', '.join(owners)}); name the lesson first")
+        raise InputError(f"no lesson has an exercise '{exercise_id}'; name the lesson: quizkit submit LESSON FILE...")
+    raise InputError(f"several lessons have an exercise '{exercise_id}' ({', '.join(owners)}); name the lesson first")
 
 
 def _add_instructor_commands() -> None:

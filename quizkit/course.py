@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from quizkit.errors import CourseError, UsageError
+from quizkit.errors import CourseError, InputError
 from quizkit.text import shorten
 
 LESSON_FILE = "lesson.yaml"
@@ -37,7 +37,7 @@ class Course:
         return sorted(found, key=_natural_key)
 
     def lesson_path(self, lesson_id: str) -> Path:
-        """The lesson file of ``lesson_id``, or a UsageError that names the lessons that exist.
+        """The lesson file of ``lesson_id``, or an InputError that names the lessons that exist.
 
         Anything at that path counts as the lesson, even a directory or a FIFO: reading it then
         reports what is wrong there, which says more than "unknown lesson".
@@ -47,7 +47,7 @@ class Course:
         # lexists is False for a name too long for the system or holding a NUL byte: no such lesson.
         if bad_name or not os.path.lexists(path):
             known = ", ".join(self.lesson_ids()) or "none"
-            raise UsageError(f"unknown lesson '{shorten(lesson_id, 40)}' (lessons in {self.root}: {known})")
+            raise InputError(f"unknown lesson '{shorten(lesson_id, 40)}' (lessons in {self.root}: {known})")
         return path
 
     def solutions_for(self, lesson_id: str) -> Path:

@@ -3,10 +3,10 @@
 The CLI catches :class:`QuizkitError` and prints ``format_message()`` on one line; nothing else
 is caught, so a bug still shows a traceback while a user's mistake never does.
 
-:class:`UsageError` has the name of click's class on purpose: it means the same thing (the user
-gave something that cannot be used; exit status 2), but it is a :class:`QuizkitError`, printed as
-one line without click's usage text, and it is raised by library code that does not know about
-click. No module uses click's class, so the two never meet; if one must, write ``click.UsageError``.
+:class:`InputError` is what click calls a usage error (exit status 2: the user gave something
+that cannot be used), under a name of its own so that it is never mistaken for ``click.UsageError``:
+it is a :class:`QuizkitError`, printed as one line without click's usage text, and raised by library
+code that does not know about click.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ class QuizkitError(Exception):
         return str(self)
 
 
-class UsageError(QuizkitError):
-    """Unknown lesson or question, missing file, bad option value."""
+class InputError(QuizkitError):
+    """Unknown lesson or question, missing file, bad option value: a usage error, exit status 2."""
 
     exit_code = 2
 
@@ -51,7 +51,19 @@ class SymbolicWorkerError(QuizkitError):
         self.details = details
 
 
-class CourseError(UsageError):
+class VariantError(QuizkitError, ValueError):
+    """A variant of a question cannot be built (a course problem: ``quizkit validate`` reports it at its line)."""
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail or message  # the reason alone, for validate's line
+
+
+class TemplateError(VariantError):
+    """A template cannot be read or filled; the message says which part and why."""
+
+
+class CourseError(InputError):
     """No course directory could be found, or it is unreadable."""
 
 

@@ -54,7 +54,7 @@ from quizkit.errors import QuizkitError
 from quizkit.lesson import ArrayLiteral, CaseValue, Exercise, Generator, RandomCases, Tolerance
 from quizkit.mistakes import diagnose, exercise_detectors
 from quizkit.results import CaseResult, CaseStatus, Difference, ExerciseResult, GroupResult
-from quizkit.rules import REAL_DTYPE_KINDS, TINY
+from quizkit.rules import INTEGER_DTYPE_KINDS, REAL_DTYPE_KINDS, tiny_where_zero
 from quizkit.sandbox import CallOutcome, InProcessRunner, Job, Limits, Runner, RunResult, RunStatus, Source
 from quizkit.verdict import Status
 
@@ -384,7 +384,7 @@ def judge(plan: GradingPlan, run: RunResult, source: Path, lesson_id: str = "") 
     passed = sum(group.passed for group in groups)
     # Full marks are exactly the points, not a sum of rounded shares.
     score = exercise.points if passed == len(groups) else round(sum(group.score for group in groups), 6)
-    overall = Status.CORRECT if passed == len(groups) else Status.PARTIAL if passed else Status.INCORRECT
+    overall = Status.graded(passed == len(groups), passed > 0)
     ok = run.status is RunStatus.OK
     attempted = plan.calls[: _calls_attempted(run, len(plan.calls))]
     withheld = any(call.hidden for call in attempted)
@@ -404,7 +404,7 @@ def judge(plan: GradingPlan, run: RunResult, source: Path, lesson_id: str = "") 
         run_status=run.status,
         run_message=message,
         run_detail=run.detail,
-        hints=diagnose(exercise.id, run.status.value, _evidence(cases), exercise_detectors(exercise)),
+        hints=diagnose(exercise.id, run.status, _evidence(cases), exercise_detectors(exercise)),
         output="" if withheld else run.output,
         output_truncated=False if withheld else run.output_truncated,
         seconds=run.seconds,
@@ -536,7 +536,7 @@ def _compare_values(
         return [], (), 0
     problems = []
     wrong_zero = bad & zero
-    tiny = wrong_zero & (np.abs(have) <= TINY)
+    tiny = bad & tiny_where_zero(have, want)
     if tiny.any():
         problems.append(_counted(tiny, have, "should be exactly 0.0 but {are} tiny and non-zero"))
     if (wrong_zero & ~tiny).any():
@@ -550,7 +550,7 @@ def _compare_values(
             problems.append("the value differs from the expected one")
         else:
             problems.append(f"{int(other.sum())} of {got.size} entries differ from the expected values")
-    if got.dtype.kind in "biu":
+    if got.dtype.kind in INTEGER_DTYPE_KINDS:
         problems.append(f"the result has dtype {got.dtype}, which cannot hold fractions: compute and return floats")
     differences = tuple(
         Difference(tuple(int(i) for i in index), float(want[tuple(index)]), float(have[tuple(index)]))

@@ -19,7 +19,7 @@ import os
 import stat
 from pathlib import Path
 
-from quizkit.errors import UsageError
+from quizkit.errors import InputError
 from quizkit.text import shorten
 
 
@@ -44,25 +44,25 @@ def stat_argument(path: Path, what: str) -> os.stat_result | None:
     """``stat`` of a path given on the command line: None when nothing is there.
 
     Every other OS error (a name longer than the system allows, no permission, a loop of links)
-    becomes a one-line :class:`UsageError` naming ``what`` ("file", "lesson folder", ...).
+    becomes a one-line :class:`InputError` naming ``what`` ("file", "lesson folder", ...).
     """
     try:
         return os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as exc:
-        raise UsageError(f"{what} {shorten(str(path))}: {exc.strerror or exc}") from exc
+        raise InputError(f"{what} {shorten(str(path))}: {exc.strerror or exc}") from exc
     except ValueError as exc:  # an embedded NUL byte
-        raise UsageError(f"{what} {shorten(repr(str(path)))}: {exc}") from exc
+        raise InputError(f"{what} {shorten(repr(str(path)))}: {exc}") from exc
 
 
 def require_regular_file(path: Path, what: str = "file") -> None:
-    """A UsageError unless ``path`` is a regular file (not missing, not a directory, FIFO or device)."""
+    """A InputError unless ``path`` is a regular file (not missing, not a directory, FIFO or device)."""
     info = stat_argument(path, what)
     if info is None:
-        raise UsageError(f"no such {what}: {shorten(str(path))}")
+        raise InputError(f"no such {what}: {shorten(str(path))}")
     if not stat.S_ISREG(info.st_mode):
-        raise UsageError(f"{shorten(str(path))} is {describe_mode(info.st_mode)}, not a {what}")
+        raise InputError(f"{shorten(str(path))} is {describe_mode(info.st_mode)}, not a {what}")
 
 
 def read_regular_file(path: Path, *, limit: int, follow_symlinks: bool = True) -> bytes:

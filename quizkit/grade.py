@@ -57,7 +57,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from quizkit.errors import UsageError
+from quizkit.errors import InputError
 from quizkit.files import KEY_FILE, KeyError_, atomic_write_text, default_home, secret_key, sync_everything
 
 if TYPE_CHECKING:
@@ -270,7 +270,7 @@ def discover(directory: Path, lesson: Lesson, ignore: Iterable[Path] = ()) -> Di
     try:
         root_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
-        raise UsageError(f"{directory}: cannot read the folder: {exc.strerror or exc}") from exc
+        raise InputError(f"{directory}: cannot read the folder: {exc.strerror or exc}") from exc
     try:
         for name in sorted(os.listdir(root_fd)):
             shown = shown_name(name)
@@ -398,9 +398,9 @@ def feedback_dir(gradebook: Path) -> Path:
 
 
 def check_writable(gradebook: Path, feedback: Path) -> None:
-    """Raise a one-line :class:`UsageError` unless the gradebook and feedback can be written."""
+    """Raise a one-line :class:`InputError` unless the gradebook and feedback can be written."""
     if gradebook.is_dir():
-        raise UsageError(f"--out {gradebook} is a folder; give a file name such as grades.csv")
+        raise InputError(f"--out {gradebook} is a folder; give a file name such as grades.csv")
     for folder in (gradebook.parent, feedback):
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -408,13 +408,13 @@ def check_writable(gradebook: Path, feedback: Path) -> None:
             os.close(fd)
             os.unlink(probe)
         except OSError as exc:
-            raise UsageError(f"cannot write to {folder}: {exc.strerror or exc}") from exc
+            raise InputError(f"cannot write to {folder}: {exc.strerror or exc}") from exc
     if gradebook.exists():
         try:
             with gradebook.open("a", encoding="utf-8"):
                 pass
         except OSError as exc:
-            raise UsageError(f"cannot write the gradebook {gradebook}: {exc.strerror or exc}") from exc
+            raise InputError(f"cannot write the gradebook {gradebook}: {exc.strerror or exc}") from exc
 
 
 def grading_key(directory: Path, home: Path | None = None) -> bytes:
@@ -426,13 +426,13 @@ def grading_key(directory: Path, home: Path | None = None) -> bytes:
     home = default_home() if home is None else home
     path = home / KEY_FILE
     if path.resolve().is_relative_to(directory.resolve()):
-        raise UsageError(f"the grading key {path} would lie inside {directory}; set QUIZKIT_HOME to a folder outside it")
+        raise InputError(f"the grading key {path} would lie inside {directory}; set QUIZKIT_HOME to a folder outside it")
     try:
         key = secret_key(home)
     except OSError as exc:
-        raise UsageError(f"cannot use the grading key {path}: {exc.strerror or exc}") from exc
+        raise InputError(f"cannot use the grading key {path}: {exc.strerror or exc}") from exc
     except KeyError_ as exc:
-        raise UsageError(str(exc)) from exc
+        raise InputError(str(exc)) from exc
     assert key is not None
     return key
 
@@ -445,9 +445,9 @@ def course_grade_seed(solutions_dir: Path) -> int | None:
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read the grade seed {path}: {exc}") from exc
+        raise InputError(f"cannot read the grade seed {path}: {exc}") from exc
     if not re.fullmatch(r"\d{1,30}", text):
-        raise UsageError(f"{path} must hold one non-negative integer (the grade-time seed)")
+        raise InputError(f"{path} must hold one non-negative integer (the grade-time seed)")
     return int(text)
 
 

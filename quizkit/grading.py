@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import cast
 
-from quizkit.errors import QuizkitError, UsageError
+from quizkit.errors import InputError, QuizkitError
 from quizkit.exercises import GradingPlan, judge, plan_exercise
 from quizkit.lesson import Exercise, Lesson
 from quizkit.results import ExerciseResult, GraderStatus
@@ -164,14 +164,14 @@ def rejected_result(plan: GradingPlan, shown: Path, reason: str, lesson_id: str 
 def exercise_for_file(lesson: Lesson, path: Path, exercise_id: str | None = None) -> Exercise:
     """The exercise ``path`` is graded as: ``exercise_id`` if given, else the file's stem.
 
-    Raises :class:`UsageError` naming the lesson's exercises when there is no such exercise.
+    Raises :class:`InputError` naming the lesson's exercises when there is no such exercise.
     """
     name = exercise_id or path.stem
     exercise = lesson.exercise(name)
     if exercise is None:
         known = ", ".join(e.id for e in lesson.exercises) or "none"
         how = "" if exercise_id else f" (taken from the file name {path.name}; name the file after an exercise or pass --exercise ID)"
-        raise UsageError(f"lesson {lesson.id} has no exercise '{name}'{how}; its exercises: {known}")
+        raise InputError(f"lesson {lesson.id} has no exercise '{name}'{how}; its exercises: {known}")
     return exercise
 
 
@@ -190,7 +190,7 @@ def grade_files(
     """
     missing = [path for path in files if not Path(path).is_file()]
     if missing:
-        raise UsageError(f"no such file: {missing[0]}")
+        raise InputError(f"no such file: {missing[0]}")
     pairs = [(exercise_for_file(lesson, Path(path), exercise_id), Path(path)) for path in files]
     return grade_many(lesson, pairs, runner, workers=workers)
 

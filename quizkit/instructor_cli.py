@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import click
 
 from quizkit.appstate import AppState, course_option, warn
-from quizkit.errors import UsageError
+from quizkit.errors import InputError
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
@@ -68,7 +68,7 @@ def _check_lesson_path(path: Path) -> None:
         path = path / LESSON_FILE
         info = stat_argument(path, "lesson file")
     if info is not None and not stat.S_ISREG(info.st_mode):
-        raise UsageError(f"{shorten(str(path))} is {describe_mode(info.st_mode)}, not a lesson file")
+        raise InputError(f"{shorten(str(path))} is {describe_mode(info.st_mode)}, not a lesson file")
 
 
 @click.command()
@@ -141,10 +141,10 @@ def grade(
     info = stat_argument(directory, "folder")
     if info is None or not stat.S_ISDIR(info.st_mode):
         kind = "no such folder" if info is None else f"it is {describe_mode(info.st_mode)}"
-        raise UsageError(f"{shorten(str(directory))}: not a directory ({kind})")
+        raise InputError(f"{shorten(str(directory))}: not a directory ({kind})")
     out_info = stat_argument(out, "gradebook")
     if out_info is not None and not stat.S_ISREG(out_info.st_mode):
-        raise UsageError(f"--out {shorten(str(out))} is {describe_mode(out_info.st_mode)}, not a file")
+        raise InputError(f"--out {shorten(str(out))} is {describe_mode(out_info.st_mode)}, not a file")
     lesson = state.lesson(lesson_id)
     if seed is None:
         seed = course_grade_seed(state.course.solutions_dir)
@@ -160,7 +160,7 @@ def grade(
         summary = grade_directory(lesson, directory, out, options, progress=_ProgressBar())
     except IsolationUnavailable as exc:
         # The refusal is one line whatever the explanation's wording (exit status 2, like any SandboxError).
-        raise UsageError(" ".join(exc.format_message().split())) from exc
+        raise InputError(" ".join(exc.format_message().split())) from exc
     except KeyboardInterrupt:
         click.echo(
             f"\nquizkit: interrupted; what was graded is saved in {state_path(out)}: run the same command to resume",

@@ -7,14 +7,16 @@ spans several keys (duplicate ids, ``uses``, domains), and it changes whenever t
 while the declarations change with the file format.
 
 Loading never stops at the first problem: every problem in the file is collected with its line and
-column, then raised together as one :class:`~quizkit.errors.LessonError`. Nothing here imports
-numpy or sympy, so listing lessons stays fast.
+column, then raised together as one :class:`~quizkit.errors.LessonError`. A built :class:`Lesson`
+keeps the composed tree as its position map (:class:`~quizkit.rawyaml.Positions`), so checks that
+run on the model (``quizkit validate``) place their problems without reading the file again.
+Nothing here imports numpy or sympy, so listing lessons stays fast.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -173,7 +175,7 @@ class SymbolicQuestion(Question):
     answer: str = ""
     variables: tuple[tuple[str, str], ...] = ()  # (name, assumption), in the order written
     wrong_answers: tuple[ExpressionWrong, ...] = ()
-    tolerance: float = 1e-9
+    tolerance: float = rules.SYMBOLIC_TOLERANCE
     domain: tuple[tuple[str, tuple[float, float]], ...] = ()
     type = "symbolic"
 
@@ -299,6 +301,9 @@ class Lesson:
     exercises: tuple[Exercise, ...]
     readings: tuple[InfoItem, ...] = ()
     order: tuple[str, ...] = ()  # ids of the questions and readings as the file lists them
+    # Where every value was written in the lesson file (None for a lesson built in code): checks
+    # that run on the built model place their problems with it instead of reading the file again.
+    positions: rawyaml.Positions | None = field(default=None, compare=False, repr=False)
 
     @property
     def items(self) -> tuple[AnyQuestion | Exercise, ...]:
@@ -311,6 +316,10 @@ class Lesson:
         by_id = {item.id: item for item in (*self.questions, *self.readings)}
         listed = tuple(by_id[item_id] for item_id in self.order if item_id in by_id) if self.order else self.questions
         return (*listed, *self.exercises)
+
+    @property
+    def exercise_ids(self) -> frozenset[str]:
+        return frozenset(exercise.id for exercise in self.exercises)
 
     def question(self, question_id: str) -> AnyQuestion | None:
         return next((q for q in self.questions if q.id == question_id), None)
@@ -338,9 +347,9 @@ def read_lesson(
     lesson 3): ``quizkit list`` and ``take`` use it to start fast, since a formula is read again
     where it is used and a bad one is reported there; ``validate`` and tests read them all.
 
-    A lesson that loads without problems is kept, built, in quizkit's cache (see
-    :func:`quizkit.lessoncache.load_model`), keyed by its text, the files around it and quizkit's
-    code, so the next command skips the schema and the builder.
+    With ``formulas=False``, a lesson that loads without problems is kept, built (without its
+    position map), in quizkit's cache (see :func:`quizkit.lessoncache.load_model`), keyed by its
+    text, the files around it and quizkit's code, so the next command skips the schema and the builder.
     """
     display = str(path)
     try:
@@ -356,7 +365,9 @@ def read_lesson(
         solutions_dir = path.parent.parent.parent / "solutions" / path.parent.name
     from quizkit import lessoncache
 
-    kept = lessoncache.load_model(path, solutions_dir, text, formulas)
+    # The fast path of the commands that run a lesson; validate reads the formulas and wants the
+    # position map, so it always builds.
+    kept = lessoncache.load_model(path, solutions_dir, text) if not formulas else None
     if isinstance(kept, Lesson):
         return kept, []
     root, problems = rawyaml.load(text, display)
@@ -364,10 +375,13 @@ def read_lesson(
         return None, problems
     checker = Checker(display, problems, formulas=formulas)
     record = LESSON.check(root, checker)
-    lesson = _build_lesson(record, path, solutions_dir, checker) if record is not INVALID else None
-    if lesson is None or checker.problems:
+    if record is INVALID:
         return None, checker.problems
-    lessoncache.store_model(path, solutions_dir, text, formulas, lesson)
+    lesson = _build_lesson(record, path, solutions_dir, checker, rawyaml.Positions(display, root))
+    if checker.problems:
+        return None, checker.problems
+    if not formulas:
+        lessoncache.store_model(path, solutions_dir, text, replace(lesson, positions=None))
     return lesson, []
 
 
@@ -379,7 +393,9 @@ def load_lesson(path: Path, solutions_dir: Path | None = None, *, formulas: bool
     return lesson
 
 
-def _build_lesson(record: Record, path: Path, solutions_dir: Path, checker: Checker) -> Lesson:
+def _build_lesson(
+    record: Record, path: Path, solutions_dir: Path, checker: Checker, positions: rawyaml.Positions
+) -> Lesson:
     seen: dict[str, int] = {}
 
     def claim_id(item: Record) -> None:
@@ -413,6 +429,7 @@ def _build_lesson(record: Record, path: Path, solutions_dir: Path, checker: Chec
         exercises=tuple(exercises),
         readings=tuple(readings),
         order=tuple(item["id"] for item in record["questions"]),
+        positions=positions,
     )
 
 
@@ -475,7 +492,7 @@ def _check_template(record: Record, key: str, names: tuple[str, ...], checker: C
     text = record[key]
     if not isinstance(text, str) or not checker.formulas:
         return
-    from quizkit.variants import template_problems
+    from quizkit.templates import template_problems
 
     for message in template_problems(text, names):
         checker.error(record.at(key), f"template: {message}")
@@ -500,8 +517,9 @@ def _check_formula(record: Record, key: str, names: tuple[str, ...], checker: Ch
 def _range(record: Record, checker: Checker) -> tuple[float, float]:
     """The ``range: [low, high]`` of a plot or a sweep, checked."""
     low, high = record["range"][0], record["range"][-1]
-    if len(record["range"]) != 2 or not low < high:
-        checker.error(record.at("range"), "a range is [low, high] with low < high")
+    problem = rules.range_problem(record["range"])
+    if problem is not None:
+        checker.error(record.at("range"), f"a range is {problem}")
     return low, high
 
 
@@ -556,7 +574,7 @@ def _build_question(item: Record, defaults: Scoring, checker: Checker) -> AnyQue
         text_names = (*names, "answer") if kind == "numeric" else names
         for key in ("prompt", "explanation"):
             _check_template(item, key, text_names, checker)
-        from quizkit.variants import template_problems
+        from quizkit.templates import template_problems
 
         for index, hint in enumerate(item["hints"]):
             for message in template_problems(hint, names):
@@ -574,9 +592,6 @@ def _build_question(item: Record, defaults: Scoring, checker: Checker) -> AnyQue
     clash = sorted(set(names) & set(item["variables"]))
     if clash:
         checker.error(item.at("parameters"), f"{', '.join(clash)} is both a parameter and a variable")
-    tolerance_problem = rules.symbolic_tolerance_problem(item["tolerance"])
-    if tolerance_problem is not None:
-        checker.error(item.at("tolerance"), tolerance_problem)
     domain = []
     for name, bounds in item["domain"].items():
         domain_record = item["domain"]
@@ -628,20 +643,41 @@ def _build_numeric(item: Record, common: dict[str, Any], names: tuple[str, ...],
     wrongs = []
     for wrong in item["wrong_answers"]:
         value, wrong_formula = _numeric_key(wrong, names, checker)
-        if not formula and not wrong_formula and tolerance.accepts(value, answer):
-            checker.error(wrong.at("answer"), "this wrong answer is accepted as correct by the key's tolerance")
         wrongs.append(NumericWrong(value, wrong["feedback"].strip(), wrong_formula))
     bounds = None
     if item["bounds"] is not None:
-        if len(item["bounds"]) != 2 or not item["bounds"][0] <= item["bounds"][1]:
-            checker.error(item.at("bounds"), "bounds are [low, high] with low <= high")
+        problem = rules.range_problem(item["bounds"], strict=False)
+        if problem is not None:
+            checker.error(item.at("bounds"), f"bounds are {problem}")
         else:
             bounds = (item["bounds"][0], item["bounds"][1])
-            if not formula and not bounds[0] <= answer <= bounds[1]:
-                checker.error(item.at("answer"), f"the key {answer:g} is outside the bounds [{bounds[0]:g}, {bounds[1]:g}]")
-    return NumericQuestion(
+    question = NumericQuestion(
         **common, answer=answer, tolerance=tolerance, wrong_answers=tuple(wrongs), formula=formula, bounds=bounds
     )
+    # A key that is a number (or a formula without parameters) is checked now; one computed per
+    # variant is checked by `quizkit validate`, variant by variant, with the same function.
+    if not formula and math.isfinite(answer):
+        for keys, message in numeric_key_problems(question):
+            checker.error(rawyaml.descend(item.node, *keys), message)
+    return question
+
+
+def numeric_key_problems(question: NumericQuestion) -> list[tuple[tuple[str | int, ...], str]]:
+    """What is wrong with the computed numbers of a numeric question (a fixed one, or one variant):
+    a key that is not finite or lies outside the bounds, and wrong answers the key's tolerance
+    accepts. Each problem comes with the keys of the value it is about, below the question."""
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    key = question.answer
+    if not math.isfinite(key):
+        found.append((("answer",), f"the key is {key}, not a finite number"))
+    elif question.bounds is not None and not question.bounds[0] <= key <= question.bounds[1]:
+        low, high = question.bounds
+        found.append((("answer",), f"the key {key:g} is outside the bounds [{low:g}, {high:g}]"))
+    for number, wrong in enumerate(question.wrong_answers):
+        if not wrong.formula and question.tolerance.accepts(wrong.answer, key):
+            message = f"this wrong answer ({wrong.answer:g}) is accepted as the key {key:g} by its tolerance"
+            found.append((("wrong_answers", number, "answer"), message))
+    return found
 
 
 def _check_options(item: Record, options: tuple[Option, ...], kind: str, checker: Checker) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from quizkit.mathparse import ASSUMPTIONS  # the reader of answers owns its vocabulary
 from quizkit.rawyaml import Node
+from quizkit.rules import SYMBOLIC_TOLERANCE, SYMBOLIC_TOLERANCE_BOUNDS, symbolic_tolerance_problem
 from quizkit.schema import (
     AnyOf,
     Boolean,
@@ -76,6 +77,24 @@ class NumberOrFormula(Spec):
 
     def json_schema(self) -> dict[str, Any]:
         return self._with_doc({"anyOf": [{"type": "number"}, {"type": "string", "pattern": "^=.+"}]})
+
+
+class SymbolicTolerance(Spec):
+    """A symbolic question's relative tolerance, checked by the rule the symbolic checker applies
+    to specs built in code (:func:`quizkit.rules.symbolic_tolerance_problem`), with its position."""
+
+    doc: str = "relative tolerance of the numeric check"
+
+    def check(self, node: Node, checker: Checker) -> Any:
+        value = read_number(node)
+        if value is None:
+            return checker.error(node, f"expected a number, found {node.describe()}")
+        problem = symbolic_tolerance_problem(value)
+        return value if problem is None else checker.error(node, problem)
+
+    def json_schema(self) -> dict[str, Any]:
+        low, high = SYMBOLIC_TOLERANCE_BOUNDS
+        return self._with_doc({"type": "number", "exclusiveMinimum": low, "exclusiveMaximum": high})
 
 
 _RANGE = ListOf(Number(), min_items=2, doc="[low, high]")
@@ -188,7 +207,7 @@ QUESTION = Tagged(
                 required=True,
             ),
             wrong_answers=_wrong_answers(Text(), "known wrong expressions and what to tell a learner who gives them"),
-            tolerance=Field(Number(exclusive_minimum=0, doc="relative tolerance of the numeric check"), default=1e-9),
+            tolerance=Field(SymbolicTolerance(), default=SYMBOLIC_TOLERANCE),
             domain=Field(
                 MapOf(ListOf(Number(), min_items=2), doc="sampling range [low, high] per variable"),
                 default={},

@@ -2,7 +2,8 @@
 
 Three kinds of entry, all JSON (never pickle) under ``<quizkit home>/cache/``:
 
-- ``lessons/<sha256 of the text>.json``: the composed node tree of :mod:`quizkit.rawyaml`;
+- ``lessons/<sha256 of the text>.json``: the composed node tree of :mod:`quizkit.rawyaml`, every
+  node with its line and column, since a lesson loaded by ``validate`` keeps them as its position map;
 - ``models/<digest>.json``: the built :class:`~quizkit.lesson.Lesson` of a file that loads without
   problems (``take``, ``submit`` and ``grade`` then skip the schema and the builder);
 - ``summaries/<digest>.json``: what ``quizkit list`` shows.
@@ -112,11 +113,19 @@ class LessonSummary:
     """
 
     def __init__(
-        self, lesson_id: str, title: str, questions: int, exercises: int, readings: int, items: list[SummaryItem]
+        self,
+        lesson_id: str,
+        title: str,
+        questions: int,
+        exercises: int,
+        readings: int,
+        items: list[SummaryItem],
+        exercise_ids: frozenset[str] = frozenset(),
     ) -> None:
         self.id, self.title = lesson_id, title
         self.question_count, self.exercise_count, self.reading_count = questions, exercises, readings
         self.items = tuple(items)
+        self.exercise_ids = exercise_ids
 
     @property
     def max_score(self) -> float:
@@ -126,7 +135,8 @@ class LessonSummary:
     def of(cls, lesson: Any) -> LessonSummary:
         items = [SummaryItem(item.id, float(item.points)) for item in lesson.items]
         readings = len(getattr(lesson, "readings", ()))
-        return cls(lesson.id, lesson.title, len(lesson.questions), len(lesson.exercises), readings, items)
+        counts = len(lesson.questions), len(lesson.exercises), readings
+        return cls(lesson.id, lesson.title, *counts, items, frozenset(lesson.exercise_ids))
 
     def to_plain(self) -> dict[str, Any]:
         return {
@@ -136,13 +146,15 @@ class LessonSummary:
             "exercises": self.exercise_count,
             "readings": self.reading_count,
             "items": [[item.id, item.points] for item in self.items],
+            "exercise_ids": sorted(self.exercise_ids),
         }
 
     @classmethod
     def from_plain(cls, plain: dict[str, Any]) -> LessonSummary:
         items = [SummaryItem(str(item_id), float(points)) for item_id, points in plain["items"]]
         counts = int(plain["questions"]), int(plain["exercises"]), int(plain["readings"])
-        return cls(str(plain["id"]), str(plain["title"]), *counts, items)
+        exercise_ids = frozenset(str(exercise_id) for exercise_id in plain["exercise_ids"])
+        return cls(str(plain["id"]), str(plain["title"]), *counts, items, exercise_ids)
 
 
 def _depends_on(lesson_path: Path, solutions_dir: Path, text_digest: str) -> list[str] | None:
@@ -268,18 +280,17 @@ def _decode(plain: Any, classes: dict[str, type]) -> Any:
     raise ValueError("not a model entry")
 
 
-def _model_entry(lesson_path: Path, solutions_dir: Path, text: str, formulas: bool) -> tuple[Path, str] | None:
+def _model_entry(lesson_path: Path, solutions_dir: Path, text: str) -> tuple[Path, str] | None:
     text_digest = hashlib.sha256(text.encode("utf-8", errors="surrogatepass")).hexdigest()
     parts = _depends_on(lesson_path, solutions_dir, text_digest)
     if parts is None:
         return None
-    parts.append(f"formulas={formulas}")
     return entry("models", hashlib.sha256("\n".join(parts).encode("utf-8", errors="surrogatepass")).hexdigest())
 
 
-def load_model(lesson_path: Path, solutions_dir: Path, text: str, formulas: bool) -> Any | None:
+def load_model(lesson_path: Path, solutions_dir: Path, text: str) -> Any | None:
     """The authentic kept model of the lesson ``text`` read from ``lesson_path``, or None."""
-    found = _model_entry(lesson_path, solutions_dir, text, formulas)
+    found = _model_entry(lesson_path, solutions_dir, text)
     plain = None if found is None else read_authentic(*found)
     if plain is None:
         return None
@@ -289,7 +300,7 @@ def load_model(lesson_path: Path, solutions_dir: Path, text: str, formulas: bool
         return None
 
 
-def store_model(lesson_path: Path, solutions_dir: Path, text: str, formulas: bool, lesson: Any) -> None:
+def store_model(lesson_path: Path, solutions_dir: Path, text: str, lesson: Any) -> None:
     """Keep the model of ``lesson`` (loaded without problems from ``text``), if it reads back the same."""
     classes = _model_classes()
     try:
@@ -298,6 +309,6 @@ def store_model(lesson_path: Path, solutions_dir: Path, text: str, formulas: boo
             return
     except (_NotPlain, KeyError, TypeError, ValueError, RecursionError):
         return
-    found = _model_entry(lesson_path, solutions_dir, text, formulas)
+    found = _model_entry(lesson_path, solutions_dir, text)
     if found is not None:
         write_authentic(*found, plain)

@@ -32,7 +32,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from quizkit.errors import DeclarationError
-from quizkit.rules import MAX_ANSWER_LENGTH
+from quizkit.rules import MAX_ANSWER_LENGTH, answer_length_problem
 
 if TYPE_CHECKING:
     import sympy  # type: ignore[import-untyped]  # SymPy ships no type information
@@ -248,11 +248,9 @@ def precheck(text: str) -> None:
     """
     if not isinstance(text, str):
         raise TypeError(f"an answer must be a string, not {type(text).__name__}")
-    if len(text) > MAX_LENGTH:
-        raise ParseError(
-            f"The answer is too long ({len(text)} characters; at most {MAX_LENGTH} are accepted). "
-            "Write a shorter expression."
-        )
+    too_long = answer_length_problem(text)
+    if too_long is not None:
+        raise ParseError(f"{too_long} Write a shorter expression.")
     for index, char in enumerate(text):
         if char in _ALLOWED_WHITESPACE:
             continue
@@ -1224,8 +1222,8 @@ def parse(text: str, variables: Mapping[str, str]) -> sympy.Expr:
 
     ``variables`` maps each name (any spelling: ``lam``, ``λ``, ``lambda``) to an assumption from
     :func:`known_assumptions`. Raises :class:`ParseError` (with advice for the learner and the
-    span to mark) when the text cannot be read and ``ValueError`` when the declarations
-    themselves are broken.
+    span to mark) when the text cannot be read and :class:`~quizkit.errors.DeclarationError`
+    when the declarations themselves are broken.
     """
     declared = _declare(variables)
     reading, body = _checked_tree(text, declared)
@@ -1264,7 +1262,7 @@ def expression_tree(text: str, names: Iterable[str]) -> tuple[str, ast.expr]:
     """The allow-listed syntax tree of ``text`` over the real-valued ``names``, with the text it was
     read from (for exact literals): the same reading and refusals as :func:`parse`, for evaluators
     that compute numbers without SymPy (:mod:`quizkit.formula`). Raises :class:`ParseError`, or
-    ``ValueError`` when ``names`` are not usable variable names."""
+    :class:`~quizkit.errors.DeclarationError` when ``names`` are not usable variable names."""
     reading, body = _checked_tree(text, _declare({name: "real" for name in names}))
     return reading.text, body
 

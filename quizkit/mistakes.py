@@ -1,6 +1,6 @@
 """Hints for common mistakes, recognised from judged cases.
 
-A detector looks at the failing :class:`~quizkit.exercises.CaseResult` objects of one file
+A detector looks at the failing :class:`~quizkit.results.CaseResult` objects of one file
 (inputs, expected, got, error) and returns a hint or None. There are two kinds:
 
 - *generic* detectors, for any exercise, most recognising their mistake in any one failing case:
@@ -29,9 +29,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from quizkit.results import AnyRunStatus
+from quizkit.rules import INTEGER_DTYPE_KINDS, REAL_DTYPE_KINDS, TINY, tiny_where_zero
+from quizkit.sandbox import RunStatus
+
 if TYPE_CHECKING:
-    from quizkit.exercises import CaseResult
     from quizkit.lesson import Exercise
+    from quizkit.results import CaseResult
 
 MAX_HINTS = 4
 
@@ -119,7 +123,7 @@ def _scalar_only(case: CaseResult) -> str | None:
 def _tiny_not_zero(case: CaseResult) -> str | None:
     if _comparable(case):
         assert case.got is not None and case.expected is not None
-        tiny = (case.expected == 0) & (case.got != 0) & (np.abs(case.got.astype(np.float64)) <= 1e-6)
+        tiny = tiny_where_zero(case.got.astype(np.float64), case.expected)
         # A tiny input passed through unchanged (an identity function on 1e-300) is not an
         # arithmetic leftover, and this hint would mislead.
         for _, value in case.inputs:
@@ -167,7 +171,7 @@ def _is_all_zero(case: CaseResult, got: np.ndarray) -> bool:
 
 
 def _integer_rounding(case: CaseResult) -> str | None:
-    if case.got is not None and case.got.dtype.kind in "biu" and not case.passed:
+    if case.got is not None and case.got.dtype.kind in INTEGER_DTYPE_KINDS and not case.passed:
         return f"your result has dtype {case.got.dtype}, which rounds fractions away: return floats"
     return None
 
@@ -215,7 +219,7 @@ def _comparable(case: CaseResult) -> bool:
         and case.got is not None
         and case.expected is not None
         and case.got.shape == case.expected.shape
-        and case.got.dtype.kind in "biuf"
+        and case.got.dtype.kind in REAL_DTYPE_KINDS
     )
 
 
@@ -259,10 +263,10 @@ def _treated_tiny_as_zero(case: CaseResult) -> str | None:
     w = np.asarray(case.inputs[0][1], dtype=np.float64)
     if w.shape != case.got.shape:
         return None
-    zeroed = (case.got == 0) & (case.expected != 0) & (np.abs(w) < 1e-6)
+    zeroed = (case.got == 0) & (case.expected != 0) & (np.abs(w) <= TINY)
     # Only when the ordinary weights are right: a function that returns zeros everywhere also
     # "zeroes" the tiny weights, and this hint would send its author the wrong way.
-    ordinary = np.abs(w) >= 1e-6
+    ordinary = np.abs(w) > TINY
     right_elsewhere = bool(np.any(ordinary & (case.expected != 0))) and _same(
         case.got[ordinary].astype(np.float64), case.expected[ordinary].astype(np.float64)
     )
@@ -373,15 +377,15 @@ def exercise_detectors(exercise: Exercise) -> tuple[Detector, ...]:
 
 
 # Hints about the run as a whole, by the sandbox's run status.
-RUN_HINTS: dict[str, str] = {
-    "timeout": "the run hit the time limit: look for a loop that never ends",
-    "memory_limit": "the run ran out of memory: avoid building arrays much larger than the input",
-    "missing_function": "the function must be named exactly as in the starter file",
+RUN_HINTS: dict[AnyRunStatus, str] = {
+    RunStatus.TIMEOUT: "the run hit the time limit: look for a loop that never ends",
+    RunStatus.MEMORY_LIMIT: "the run ran out of memory: avoid building arrays much larger than the input",
+    RunStatus.MISSING_FUNCTION: "the function must be named exactly as in the starter file",
 }
 
 
 def diagnose(
-    exercise_id: str, run_status: str, cases: Sequence[CaseResult], detectors: Sequence[Detector] = ()
+    exercise_id: str, run_status: AnyRunStatus, cases: Sequence[CaseResult], detectors: Sequence[Detector] = ()
 ) -> tuple[str, ...]:
     """Likely mistakes behind the failing ``cases``, most specific first, without repeats:
     ``detectors`` are the exercise's own (see :func:`exercise_detectors`), then the generic ones."""

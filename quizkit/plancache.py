@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from quizkit import lessoncache
+from quizkit.rules import REAL_DTYPE_KINDS
 
 if TYPE_CHECKING:
     from quizkit.exercises import Call, CaseGroup
@@ -89,7 +90,7 @@ def _decode(plain: Any) -> object:
     if "float" in plain:
         return float.fromhex(plain["float"])
     dtype = np.dtype(plain["dtype"])
-    if dtype.kind not in "biuf":
+    if dtype.kind not in REAL_DTYPE_KINDS:
         raise ValueError("not a numeric array")
     data = base64.b64decode(plain["data"], validate=True)
     return np.frombuffer(data, dtype=dtype).reshape([int(n) for n in plain["shape"]]).copy()

@@ -39,7 +39,7 @@ class Series:
 def plot_series(plot: Any, values: Mapping[str, float] | None = None) -> tuple[tuple[float, ...], list[Series]]:
     """The x values and one :class:`Series` per curve (and per ``each`` combination) of ``plot``
     (a :class:`quizkit.lesson.Plot`); ``values`` are a question variant's parameters."""
-    from quizkit.variants import fill
+    from quizkit.templates import fill
 
     values = dict(values or {})
     count = plot.points

@@ -31,6 +31,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +45,7 @@ from quizkit.files import (
     read_regular_file,
     temp_prefix,
 )
+from quizkit.verdict import Status
 
 if TYPE_CHECKING:
     from quizkit.lesson import Lesson
@@ -61,20 +63,41 @@ MAX_JSON_DEPTH = 32
 __all__ = [
     "FORMAT_VERSION",
     "ItemRecord",
+    "ItemState",
     "LessonBusyError",
     "LessonProgress",
     "ProgressStore",
-    "atomic_write_text",  # re-exported: the gradebook writer uses the same durable write
     "default_home",
     "install_starter",
 ]
+
+
+class ItemState(str, Enum):
+    """Where the learner stands on one item; the values are what progress files hold."""
+
+    CORRECT = Status.CORRECT.value  # the final verdict of a question, or an exercise's best grade
+    PARTIAL = Status.PARTIAL.value
+    INCORRECT = Status.INCORRECT.value
+    TRYING = "trying"  # answered wrong with attempts left
+    SKIPPED = "skipped"
+    READ = "read"  # an info item, shown to the end
+
+    @classmethod
+    def of(cls, status: Status) -> ItemState:
+        """The state a final verdict leaves its item in (an invalid answer is never recorded)."""
+        return cls(status.value)
+
+    @property
+    def done(self) -> bool:
+        """The item needs nothing more from the learner."""
+        return self not in (ItemState.SKIPPED, ItemState.TRYING)
 
 
 @dataclass
 class ItemRecord:
     """What the learner did with one question or exercise."""
 
-    status: str  # Status value, "skipped", or TRYING (answered wrong, attempts left); "read" for info items
+    status: ItemState
     score: float
     max_score: float
     answer: str = ""
@@ -86,10 +109,10 @@ class ItemRecord:
 
     @property
     def done(self) -> bool:
-        return self.status not in ("skipped", TRYING)
+        return self.status.done
 
-
-TRYING = "trying"
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "status": self.status.value}
 
 
 @dataclass
@@ -99,6 +122,19 @@ class LessonProgress:
     items: dict[str, ItemRecord] = field(default_factory=dict)
     hints_seen: dict[str, int] = field(default_factory=dict)  # hints shown before answering
     finished: bool = False
+
+    def is_done(self, item_id: str, points: float, *, exercise: bool) -> bool:
+        """Whether the learner is finished with an item: read, answered for good, or, for an
+        exercise, graded at full marks (a partly right file stays open: ``take`` offers it again)."""
+        record = self.items.get(item_id)
+        if record is None or not record.done:
+            return False
+        return not exercise or record.score >= points
+
+    def done_count(self, lesson: Lesson | LessonSummary) -> int:
+        """How many of the lesson's scored items the learner is finished with (see :meth:`is_done`)."""
+        exercises = lesson.exercise_ids
+        return sum(self.is_done(item.id, item.points, exercise=item.id in exercises) for item in lesson.items)
 
     def score(self, lesson: Lesson | LessonSummary) -> float:
         """Points earned on the items the lesson has now (records of removed items do not count)."""
@@ -111,7 +147,7 @@ class LessonProgress:
             "seed": self.seed,
             "finished": self.finished,
             "hints_seen": self.hints_seen,
-            "items": {key: asdict(record) for key, record in self.items.items()},
+            "items": {key: record.to_json() for key, record in self.items.items()},
         }
 
     @classmethod
@@ -161,8 +197,14 @@ def _record_from_json(key: object, raw: object) -> ItemRecord:
             raise ValueError(f"record for {key}: {name} has the wrong type")
     if not all(isinstance(line, str) for line in raw.get("feedback", [])):
         raise ValueError(f"record for {key}: feedback must be text")
+    fields = dict(raw)
+    if "status" in fields:
+        try:
+            fields["status"] = ItemState(fields["status"])
+        except ValueError:
+            raise ValueError(f"record for {key}: unknown status {fields['status']!r}") from None
     try:
-        return ItemRecord(**raw)
+        return ItemRecord(**fields)
     except TypeError as exc:  # a required field is missing
         raise ValueError(f"malformed record for {key}: {exc}") from exc
 
@@ -351,9 +393,8 @@ class ProgressStore:
             note = f"; warning: {warning}" if warning else ""
         if progress is None:
             return "not started" + note
-        done = sum(1 for item in lesson.items if item.id in progress.items and progress.items[item.id].done)
         total = len(lesson.items)
-        state = "finished" if progress.finished else f"{done}/{total} done"
+        state = "finished" if progress.finished else f"{progress.done_count(lesson)}/{total} done"
         return f"{state}, score {progress.score(lesson):g}/{lesson.max_score:g}{note}"
 
 

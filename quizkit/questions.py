@@ -21,7 +21,7 @@ from quizkit.lesson import (
     Option,
     SymbolicQuestion,
 )
-from quizkit.rules import MAX_ANSWER_LENGTH
+from quizkit.rules import answer_length_problem
 from quizkit.text import plural
 from quizkit.verdict import Status, Verdict
 
@@ -57,8 +57,9 @@ def judge(
     answer = answer.strip()
     if not answer:
         return _invalid(question, "the answer is empty")
-    if len(answer) > MAX_ANSWER_LENGTH:
-        return _invalid(question, f"the answer is too long (over {MAX_ANSWER_LENGTH} characters)")
+    too_long = answer_length_problem(answer)
+    if too_long is not None:
+        return _invalid(question, too_long)
     if isinstance(question, ChoiceQuestion):
         return _judge_choice(question, answer, order)
     if isinstance(question, MultiQuestion):
@@ -131,7 +132,7 @@ def _judge_multi(question: MultiQuestion, answer: str, order: Sequence[int] | No
     missed = sorted(correct - chosen, key=lambda i: by_index[i])
     if missed:
         feedback.append(f"You missed {len(missed)} correct option{'s' if len(missed) > 1 else ''}.")
-    status = Status.CORRECT if chosen == correct else Status.PARTIAL if fraction > 0 else Status.INCORRECT
+    status = Status.graded(chosen == correct, fraction > 0)
     interpreted = ", ".join(sorted(picked))
     return Verdict(status, round(fraction * question.points, 4), question.points, tuple(feedback), interpreted)
 
@@ -253,7 +254,7 @@ def _judge_symbolic(question: SymbolicQuestion, answer: str, checker: SymbolicCh
 
     spec = symbolic_spec(question)
     result = checker.check(answer, spec) if checker is not None else symbolic.check_answer(answer, spec)
-    status = Status(result.status)
+    status = result.status
     if status is Status.INVALID and result.span is not None:
         return _invalid_at(question, result.feedback[0], answer, result.span)
     score = question.points if status is Status.CORRECT else 0.0
@@ -283,3 +284,23 @@ def _readable_key(question: SymbolicQuestion) -> str:
         question.answer,
     )
     return text.replace("**", "^").replace("*", "·")
+
+
+def symbolic_key_problems(question: SymbolicQuestion, checker: SymbolicChecker) -> list[tuple[tuple[str | int, ...], str]]:
+    """The problems of a symbolic question's key and wrong answers (a fixed question, or one
+    variant), each with the keys of the value it is about, below the question.
+
+    The key is checked alone first, then with one wrong answer at a time, so that every problem can
+    be placed on the line it concerns; a broken key is reported alone, since every wrong answer
+    would repeat its problems.
+    """
+    from dataclasses import replace
+
+    spec = symbolic_spec(question)
+    key_messages = checker.key_problems(replace(spec, wrong_answers=()))
+    found: list[tuple[tuple[str | int, ...], str]] = [(("answer",), message) for message in key_messages]
+    if not key_messages:
+        for number, wrong in enumerate(spec.wrong_answers):
+            for message in checker.key_problems(replace(spec, wrong_answers=(wrong,))):
+                found.append((("wrong_answers", number, "answer"), message))
+    return found

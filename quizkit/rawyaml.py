@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from quizkit.errors import Problem
@@ -106,6 +107,46 @@ class Node:
         if self.is_number:
             return f"a number ({self.value})"
         return f"text ({self.value!r})" if len(str(self.value)) < 40 else "text"
+
+
+@dataclass(frozen=True)
+class Positions:
+    """Where each value of a composed file was written: the position map a loaded lesson keeps.
+
+    Checks that run after the model is built (``quizkit validate``'s answer keys, references and
+    variants) place their problems with it, so the file is composed once, from the cache or not.
+    """
+
+    path: str
+    root: Node
+
+    def node(self, *keys: str | int) -> Node:
+        """The node at ``keys`` (mapping keys and list indices), or the deepest ancestor written."""
+        return descend(self.root, *keys)
+
+    def problem(self, message: str, *keys: str | int) -> Problem:
+        """``message`` placed at the node of ``keys`` (see :meth:`node`)."""
+        node = self.node(*keys)
+        return Problem(self.path, node.line, node.column, message)
+
+
+def descend(node: Node, *keys: str | int) -> Node:
+    """The node at ``keys`` (mapping keys and list indices) below ``node``, or the deepest one written."""
+    for key in keys:
+        child = _child(node, key)
+        if child is None:
+            break
+        node = child
+    return node
+
+
+def _child(node: Node, key: str | int) -> Node | None:
+    children = node.value
+    if isinstance(children, list) and isinstance(key, int):
+        return children[key] if 0 <= key < len(children) else None
+    if isinstance(children, dict) and isinstance(key, str):
+        return children.get(key)
+    return None
 
 
 def load(text: str, path: str) -> tuple[Node | None, list[Problem]]:

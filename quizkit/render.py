@@ -8,19 +8,19 @@ import click
 
 from quizkit.lesson import AnyQuestion, ChoiceQuestion, MultiQuestion
 from quizkit.questions import LETTERS, correct_answer_text
-from quizkit.text import WIDTH, wrap
+from quizkit.text import STATUS_COLOURS, WIDTH, wrap
 from quizkit.verdict import Status, Verdict
 
 _HEADLINES = {
-    Status.CORRECT: ("✓ Correct", "green"),
-    Status.PARTIAL: ("◐ Partly right", "yellow"),
-    Status.INCORRECT: ("✗ Not quite", "red"),
-    Status.INVALID: ("? Could not read that answer", "yellow"),
+    Status.CORRECT: "✓ Correct",
+    Status.PARTIAL: "◐ Partly right",
+    Status.INCORRECT: "✗ Not quite",
+    Status.INVALID: "? Could not read that answer",
 }
 
 
 def headline(verdict: Verdict) -> str:
-    label, colour = _HEADLINES[verdict.status]
+    label, colour = _HEADLINES[verdict.status], STATUS_COLOURS[verdict.status]
     if verdict.status is Status.INVALID:
         return click.style(label, fg=colour, bold=True) + " (not counted as an attempt)"
     score = f" ({verdict.score:g}/{verdict.max_score:g})"

@@ -47,7 +47,7 @@ import numpy as np
 
 from quizkit.results import CaseResult, CaseStatus, ExerciseResult, GroupResult, encode_number
 from quizkit.rules import REAL_DTYPE_KINDS
-from quizkit.text import plural
+from quizkit.text import STATUS_COLOURS, plural
 
 if TYPE_CHECKING:
     from quizkit.validate import LessonReport
@@ -213,7 +213,7 @@ def render_text(results: Sequence[ExerciseResult], color: bool = False) -> str:
 
 
 def _text_block(result: ExerciseResult, style: Callable[..., str]) -> str:
-    colour = "green" if result.is_correct else "yellow" if result.score > 0 else "red"
+    colour = STATUS_COLOURS[result.status]
     lines = [style(_headline(result), fg=colour, bold=True)]
     if result.run_message:
         lines.append(style(f"  ✗ {result.run_message}", fg="red"))
@@ -357,7 +357,8 @@ def render_gradescope(results: Sequence[ExerciseResult]) -> str:
                     "name": f"{result.exercise_id}: {group.name}",
                     "score": group.score,
                     "max_score": group.max_score,
-                    "status": "passed" if group.passed else "failed",
+                    # Gradescope knows passed and failed only: a group not run has failed.
+                    "status": (CaseStatus.PASSED if group.passed else CaseStatus.FAILED).value,
                     "output": details,
                     "visibility": "visible",
                 }

@@ -33,11 +33,10 @@ from quizkit.lesson import (
     Plot,
     SymbolicQuestion,
 )
-from quizkit.progress import TRYING, ItemRecord, LessonProgress, ProgressStore, install_starter
+from quizkit.progress import ItemRecord, ItemState, LessonProgress, ProgressStore, install_starter
 from quizkit.questions import LETTERS, correct_answer_text, judge, option_order
 from quizkit.render import render_options, render_verdict
 from quizkit.text import plural, wrap
-from quizkit.verdict import Status
 
 if TYPE_CHECKING:
     from quizkit.course import Course
@@ -199,10 +198,7 @@ class Session:
         """Read items and finally answered questions are done; an exercise stays open until it
         gets full marks; a question answered wrong with attempts left stays open."""
         assert self.progress is not None
-        record = self.progress.items.get(item.id)
-        if record is None or not record.done:
-            return False
-        return not isinstance(item, Exercise) or record.score >= item.points
+        return self.progress.is_done(item.id, item.points, exercise=isinstance(item, Exercise))
 
     def _run_items(self) -> int:
         assert self.progress is not None
@@ -261,7 +257,7 @@ class Session:
         io = self.io
         scoring = question.scoring
         previous = self.progress.items.get(question.id)
-        attempt = previous.attempts + 1 if previous is not None and previous.status == TRYING else 1
+        attempt = previous.attempts + 1 if previous is not None and previous.status is ItemState.TRYING else 1
         kind = {"choice": "choose one", "multi": "select all that apply", "numeric": "number", "symbolic": "expression"}
         points = f"{question.points:g} point{'s' if question.points != 1 else ''}"
         shown_variant: int | None = None
@@ -295,8 +291,8 @@ class Session:
                 self._hint(question.id, shown.hints)
                 continue
             if command.name == "skip":
-                if previous is None or previous.status == "skipped":
-                    self._record(question.id, ItemRecord("skipped", 0.0, question.points))
+                if previous is None or previous.status is ItemState.SKIPPED:
+                    self._record(question.id, ItemRecord(ItemState.SKIPPED, 0.0, question.points))
                 io.say("Skipped.")
                 return True
             if not command.text.strip():
@@ -310,7 +306,7 @@ class Session:
             final = verdict.is_correct or attempt >= scoring.attempts
             # Saved first, shown second: a verdict on screen is always a verdict on disk.
             previous = ItemRecord(
-                status=verdict.status.value if final else TRYING,
+                status=ItemState.of(verdict.status) if final else ItemState.TRYING,
                 score=verdict.score if final else 0.0,
                 max_score=verdict.max_score,
                 answer=command.text.strip(),
@@ -348,14 +344,14 @@ class Session:
                 io.say("Press Enter to go on to the next item, or q to save and quit.")
                 continue
             break
-        self._record(item.id, ItemRecord("read", 0.0, 0.0))
+        self._record(item.id, ItemRecord(ItemState.READ, 0.0, 0.0))
 
     def _plot(self, plot: Plot, values: dict[str, float]) -> None:
         if not self.plots:
             return
+        from quizkit.errors import TemplateError
         from quizkit.formula import ParseError
         from quizkit.plots import render_plot
-        from quizkit.variants import TemplateError
 
         try:
             self.io.say(render_plot(plot, values, color=self.io.color))
@@ -418,7 +414,7 @@ class Session:
             if command.name == "skip":
                 previous = self.progress.items.get(exercise.id) if self.progress else None
                 if previous is None or not previous.done:
-                    self._record(exercise.id, ItemRecord("skipped", 0.0, exercise.points))
+                    self._record(exercise.id, ItemRecord(ItemState.SKIPPED, 0.0, exercise.points))
                 io.say("Skipped.")
                 return True
             if command.text.strip().lower() not in ("", "g", "grade"):
@@ -437,19 +433,16 @@ class Session:
         result = grade_file(self.lesson, exercise, path, self._sandbox())
         previous = self.progress.items.get(exercise.id)
         if previous is None or not previous.done or result.score >= previous.score:
-            full = result.score >= result.max_score
-            status = Status.CORRECT if full else Status.PARTIAL if result.score > 0 else Status.INCORRECT
-            self._record(
-                exercise.id,
-                ItemRecord(status.value, result.score, result.max_score, answer=str(path), attempts=(previous.attempts if previous else 0) + 1),
-            )
+            attempts = (previous.attempts if previous else 0) + 1
+            record = ItemRecord(ItemState.of(result.status), result.score, result.max_score, answer=str(path), attempts=attempts)
+            self._record(exercise.id, record)
         self.io.say(render_text([result], color=self.io.color))  # after the save, like every verdict
         if self.plots and exercise.sweep is not None:
             from quizkit.sweeps import render_sweep, worth_drawing
 
             if worth_drawing(exercise, result):
                 self.io.say(render_sweep(exercise, path, self._sandbox(), color=self.io.color))
-        if result.score >= result.max_score:
+        if result.is_correct:
             return True
         self.io.say("Fix your file and press Enter to grade again, or s to move on.")
         return False
@@ -489,8 +482,8 @@ class Session:
         for item in lesson.items:
             record = self.progress.items.get(item.id)
             if record is None or not record.done:
-                mark, note = click.style("–", fg="yellow"), "not answered" if record is None or record.status == "skipped" else "attempts left"
-            elif record.status == Status.CORRECT.value:
+                mark, note = click.style("–", fg="yellow"), "not answered" if record is None or record.status is ItemState.SKIPPED else "attempts left"
+            elif record.status is ItemState.CORRECT:
                 mark, note = click.style("✓", fg="green"), ""
             else:
                 mark, note = click.style("✗" if record.score == 0 else "◐", fg="red"), ""

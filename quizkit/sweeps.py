@@ -15,13 +15,14 @@ from pathlib import Path
 from quizkit.lesson import Exercise
 from quizkit.plots import Series, draw
 from quizkit.results import ExerciseResult
-from quizkit.sandbox import InProcessRunner, Job, Runner, RunResult
+from quizkit.rules import REAL_DTYPE_KINDS
+from quizkit.sandbox import InProcessRunner, Job, Runner, RunResult, RunStatus
 
 
 def worth_drawing(exercise: Exercise, result: ExerciseResult) -> bool:
     """Whether to draw the sweep after ``result``: the exercise has one, the learner's code ran to
     the end, and it is not fully right (a right file matches the reference over the whole range)."""
-    return exercise.sweep is not None and result.run_status == "ok" and result.score < result.max_score
+    return exercise.sweep is not None and result.run_status is RunStatus.OK and not result.is_correct
 
 
 def sweep_job(exercise: Exercise, source: Path) -> Job:
@@ -48,7 +49,7 @@ def _values(run: RunResult, count: int) -> tuple[float, ...]:
     values = []
     for outcome in run.outcomes[:count]:
         value = outcome.value
-        if outcome.error is None and value is not None and value.size == 1 and value.dtype.kind in "biuf":
+        if outcome.error is None and value is not None and value.size == 1 and value.dtype.kind in REAL_DTYPE_KINDS:
             values.append(float(value.reshape(-1)[0]))
         else:
             values.append(float("nan"))
@@ -68,7 +69,7 @@ def render_sweep(exercise: Exercise, source: Path, runner: Runner, *, width: int
     text = draw(
         xs, [Series("reference", reference), Series("yours", learner)], title=title, x_label=exercise.sweep.vary, width=width, color=color
     )
-    differ = [x for x, a, b in zip(xs, learner, reference, strict=False) if not (a == b or abs(a - b) <= 1e-9 + 1e-9 * abs(b))]
+    differ = [x for x, a, b in zip(xs, learner, reference, strict=False) if not (a == b or exercise.tolerance.accepts(a, b))]
     if not differ:
         return text + "\n  Your curve matches the reference at every point drawn."
     return text + f"\n  Yours differs from the reference at {len(differ)} of {len(xs)} points, from {exercise.sweep.vary} = {differ[0]:.3g} to {differ[-1]:.3g}."

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import textwrap
 
+from quizkit.verdict import Status
+
 WIDTH = 88
+
+# The colour of an outcome wherever it is shown: a question's verdict or an exercise's result.
+STATUS_COLOURS = {Status.CORRECT: "green", Status.PARTIAL: "yellow", Status.INCORRECT: "red", Status.INVALID: "yellow"}
 
 
 def plural(count: int, noun: str) -> str:

@@ -22,15 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from quizkit import rawyaml
 from quizkit.course import LESSON_FILE, Course
-from quizkit.errors import Problem, UsageError
+from quizkit.errors import InputError, Problem
 from quizkit.text import plural
 
 if TYPE_CHECKING:
     from quizkit.exercises import ExerciseResult, GradingPlan, GroupResult
     from quizkit.lesson import Exercise, Lesson, SymbolicQuestion
-    from quizkit.rawyaml import Node
+    from quizkit.rawyaml import Positions
     from quizkit.sandbox import Runner
     from quizkit.symbolic import SymbolicChecker
 
@@ -93,16 +92,16 @@ def lesson_targets(paths: Sequence[Path], course: Course | None) -> list[LessonT
     """The lessons named on the command line (lesson.yaml or its folder), or every lesson of ``course``."""
     if not paths:
         if course is None:
-            raise UsageError("no lesson given and no course found")
+            raise InputError("no lesson given and no course found")
         ids = course.lesson_ids()
         if not ids:
-            raise UsageError(f"no lessons found in {course.exercises_dir}")
+            raise InputError(f"no lessons found in {course.exercises_dir}")
         return [LessonTarget(_shown(course.lesson_path(i)), _shown(course.solutions_for(i))) for i in ids]
     targets = []
     for path in paths:
         file = path / LESSON_FILE if path.is_dir() else path
         if not file.is_file():
-            raise UsageError(f"{path}: no such lesson file" + (f" (looked for {file})" if file != path else ""))
+            raise InputError(f"{path}: no such lesson file" + (f" (looked for {file})" if file != path else ""))
         targets.append(LessonTarget(file))
     return targets
 
@@ -177,7 +176,9 @@ def _validate_one(target: LessonTarget, options: ValidateOptions, tools: _Tools)
     if lesson is None:
         skipped = CheckResult("other checks", "not run: fix the lesson file first", ran=False)
         return LessonReport(target.path, None, (loaded, skipped))
-    positions = _Positions(target.path)
+    # The positions the loader composed (from the cache or not): the file is not read again.
+    positions = lesson.positions
+    assert positions is not None, "read_lesson keeps the positions of every lesson it builds"
     checks = [loaded]
     symbolic = [q for q in lesson.questions if isinstance(q, SymbolicQuestion) and not q.parameters]
     if symbolic:
@@ -185,68 +186,24 @@ def _validate_one(target: LessonTarget, options: ValidateOptions, tools: _Tools)
     if any(q.parameters for q in lesson.questions):
         from quizkit.variant_checks import check_variants
 
-        checks.append(check_variants(lesson, positions, lambda: tools.symbolic))
+        summary, found = check_variants(lesson, positions, lambda: tools.symbolic)
+        checks.append(CheckResult("variants", summary, found))
     for index, exercise in enumerate(lesson.exercises):
         checks.extend(_check_exercise(exercise, index, lesson, positions, options, tools))
     return LessonReport(target.path, lesson.id, tuple(checks))
 
 
-class _Positions:
-    """Positions of the nodes of a lesson file, for problems the loaded model has no column for."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = str(path)
-        root, _ = rawyaml.load(path.read_text(encoding="utf-8"), self.path)
-        assert root is not None, "the file loaded a moment ago"
-        self.root = root
-
-    def node(self, *keys: str | int) -> Node:
-        """The node at ``keys`` (mapping keys and list indices), or the deepest ancestor written."""
-        node = self.root
-        for key in keys:
-            child = _child(node, key)
-            if child is None:
-                break
-            node = child
-        return node
-
-    def problem(self, message: str, *keys: str | int) -> Problem:
-        node = self.node(*keys)
-        return Problem(self.path, node.line, node.column, message)
-
-
-def _child(node: Node, key: str | int) -> Node | None:
-    children = node.value
-    if isinstance(children, list) and isinstance(key, int):
-        return children[key] if key < len(children) else None
-    if isinstance(children, dict) and isinstance(key, str):
-        return children.get(key)
-    return None
-
-
 def _check_symbolic_keys(
-    questions: list[SymbolicQuestion], lesson: Lesson, positions: _Positions, checker: SymbolicChecker
+    questions: list[SymbolicQuestion], lesson: Lesson, positions: Positions, checker: SymbolicChecker
 ) -> CheckResult:
-    """Each key parses, and no wrong answer equals its key; problems point at the key or wrong answer.
-
-    The key is checked alone first, then with one wrong answer at a time, so that every problem can
-    be placed on the line it concerns.
-    """
-    from dataclasses import replace
-
-    from quizkit.questions import symbolic_spec
+    """Each key parses, and no wrong answer equals its key; problems point at the key or wrong answer."""
+    from quizkit.questions import symbolic_key_problems
 
     problems: list[Problem] = []
     for question in questions:
-        index = lesson.order.index(question.id)  # its place in the file's list (readings included)
-        spec = symbolic_spec(question)
-        key_messages = checker.key_problems(replace(spec, wrong_answers=()))
-        problems += [positions.problem(message, "questions", index, "answer") for message in key_messages]
-        if key_messages:
-            continue  # every wrong answer would repeat the key's problems
-        for number, wrong in enumerate(spec.wrong_answers):
-            for message in checker.key_problems(replace(spec, wrong_answers=(wrong,))):
-                problems.append(positions.problem(message, "questions", index, "wrong_answers", number, "answer"))
+        where = ("questions", lesson.order.index(question.id))  # its place in the file's list (readings included)
+        for keys, message in symbolic_key_problems(question, checker):
+            problems.append(positions.problem(message, *where, *keys))
     count = len(questions)
     return CheckResult("answer keys", plural(count, "symbolic key"), tuple(problems))
 
@@ -257,7 +214,7 @@ def _check_symbolic_keys(
 
 
 def _check_exercise(
-    exercise: Exercise, index: int, lesson: Lesson, positions: _Positions, options: ValidateOptions, tools: _Tools
+    exercise: Exercise, index: int, lesson: Lesson, positions: Positions, options: ValidateOptions, tools: _Tools
 ) -> Iterator[CheckResult]:
     """Reference, random cases, starter and mutants of one exercise (one result each)."""
     from quizkit.exercises import ReferenceSolutionError, plan_exercise
@@ -300,7 +257,7 @@ def _check_exercise(
         yield _mutation_check(plan, tools)
 
 
-def _check_reproducible(exercise: Exercise, positions: _Positions, where: tuple[str, int]) -> CheckResult:
+def _check_reproducible(exercise: Exercise, positions: Positions, where: tuple[str, int]) -> CheckResult:
     """Materialise the random blocks twice and compare the bytes of every argument."""
     from quizkit.exercises import draw_random_cases
 
@@ -353,7 +310,7 @@ def _judge_reference_and_starter(
 
 
 def _reference_problem(
-    group: GroupResult, number: int, exercise: Exercise, positions: _Positions, where: tuple[str, int]
+    group: GroupResult, number: int, exercise: Exercise, positions: Positions, where: tuple[str, int]
 ) -> Problem:
     """A failing group, placed at its case (groups are the explicit cases, then the random blocks)."""
     from quizkit.report import group_summary

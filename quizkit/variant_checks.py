@@ -15,26 +15,26 @@ One problem per key and message is reported, naming the first variant that shows
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from quizkit.errors import Problem
+from quizkit.errors import Problem, TemplateError, VariantError
 from quizkit.formula import FormulaError, ParseError
-from quizkit.lesson import Lesson, NumericQuestion, SymbolicQuestion
-from quizkit.variants import TemplateError, VariantError, checked_variants, resolve, variant_count, variant_values
+from quizkit.lesson import Lesson, NumericQuestion, SymbolicQuestion, numeric_key_problems
+from quizkit.variants import checked_variants, resolve, variant_count, variant_values
 
 if TYPE_CHECKING:
+    from quizkit.rawyaml import Positions
     from quizkit.symbolic import SymbolicChecker
-    from quizkit.validate import CheckResult
 
 # Symbolic variants each take a SymPy check; this many per question is a fair sample.
 MAX_SYMBOLIC_VARIANTS = 12
 
 
-def check_variants(lesson: Lesson, positions: Any, symbolic: Callable[[], SymbolicChecker]) -> CheckResult:
-    """Build and check the variants of every question with parameters (see the module docstring)."""
-    from quizkit.validate import CheckResult
-
+def check_variants(
+    lesson: Lesson, positions: Positions, symbolic: Callable[[], SymbolicChecker]
+) -> tuple[str, tuple[Problem, ...]]:
+    """Build and check the variants of every question with parameters (see the module docstring):
+    a one-line summary of what was checked, and the problems found."""
     problems: dict[tuple[object, ...], Problem] = {}
     checked = total = 0
     for question in lesson.questions:
@@ -49,45 +49,27 @@ def check_variants(lesson: Lesson, positions: Any, symbolic: Callable[[], Symbol
             for keys, message in _variant_problems(question, index, symbolic):
                 shown = ", ".join(f"{name} = {float(value):g}" for name, value in variant_values(question.parameters, index).items())
                 problems.setdefault((*where, *keys, message), positions.problem(f"variant {index} ({shown}): {message}", *where, *keys))
-    summary = f"{checked} of {total} variants built and their keys checked"
-    return CheckResult("variants", summary, tuple(problems.values()))
+    return f"{checked} of {total} variants built and their keys checked", tuple(problems.values())
 
 
-def _variant_problems(question: Any, index: int, symbolic: Callable[[], SymbolicChecker]) -> list[tuple[tuple[object, ...], str]]:
+def _variant_problems(question: Any, index: int, symbolic: Callable[[], SymbolicChecker]) -> list[tuple[tuple[str | int, ...], str]]:
     try:
         shown = resolve(question, index)
     except TemplateError as error:
         return [(_template_keys(question, error.detail), error.detail)]
     except VariantError as error:
         return [(_formula_keys(question, index), error.detail)]
-    found: list[tuple[tuple[object, ...], str]] = []
+    found: list[tuple[tuple[str | int, ...], str]] = []
     if isinstance(shown, NumericQuestion):
-        key = shown.answer
-        if key != key or abs(key) == float("inf"):
-            found.append((("answer",), f"the key is {key}, not a finite number"))
-        elif shown.bounds is not None and not shown.bounds[0] <= key <= shown.bounds[1]:
-            low, high = shown.bounds
-            found.append((("answer",), f"the key {key:g} is outside the bounds [{low:g}, {high:g}]"))
-        for number, wrong in enumerate(shown.wrong_answers):
-            if shown.tolerance.accepts(wrong.answer, key):
-                found.append(
-                    (("wrong_answers", number, "answer"), f"this wrong answer ({wrong.answer:g}) is accepted as the key {key:g}")
-                )
+        found += numeric_key_problems(shown)
     elif isinstance(shown, SymbolicQuestion):
-        from quizkit.questions import symbolic_spec
+        from quizkit.questions import symbolic_key_problems
 
-        spec = symbolic_spec(shown)
-        checker = symbolic()
-        key_messages = checker.key_problems(replace(spec, wrong_answers=()))
-        found += [(("answer",), message) for message in key_messages]
-        if not key_messages:
-            for number, wrong in enumerate(spec.wrong_answers):
-                for message in checker.key_problems(replace(spec, wrong_answers=(wrong,))):
-                    found.append((("wrong_answers", number, "answer"), message))
+        found += symbolic_key_problems(shown, symbolic())
     return found
 
 
-def _template_keys(question: Any, message: str) -> tuple[object, ...]:
+def _template_keys(question: Any, message: str) -> tuple[str | int, ...]:
     """The key of the text a template problem is about (the prompt when it cannot be told)."""
     for key in ("prompt", "explanation"):
         field = getattr(question, key)
@@ -102,7 +84,7 @@ def _fields_named(message: str) -> list[str]:
     return [message[start + 1 : end + 1]] if start >= 0 and end > start else []
 
 
-def _formula_keys(question: Any, index: int) -> tuple[object, ...]:
+def _formula_keys(question: Any, index: int) -> tuple[str | int, ...]:
     """Which formula of a numeric question fails to compute for variant ``index``: the key's, or
     the first wrong answer's that fails (the key when none can be told)."""
     from quizkit.formula import Formula

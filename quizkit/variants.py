@@ -1,4 +1,4 @@
-"""Question variants: parameters, templates, and the question one learner sees.
+"""Question variants: parameters, and the question one learner sees.
 
 A question with ``parameters`` stands for every combination of their values (its *variants*,
 numbered 0, 1, ... with the last parameter changing fastest). :func:`resolve` turns it into the
@@ -6,11 +6,8 @@ plain question of one variant: prompt, hints, explanation and feedback filled in
 wrong answers computed, symbolic keys with the numbers put in. Everything downstream (judging,
 rendering, progress) only ever sees resolved questions.
 
-Templates: ``{expression}`` or ``{expression:spec}``, where the expression is a formula over the
-parameters (read by :class:`quizkit.formula.Formula`, never evaluated as code) and ``spec`` a
-number format such as ``.2f`` or ``g``; ``{{`` and ``}}`` are literal braces. A numeric question's
-texts may also use ``answer``, the variant's key. No numpy, no SymPy: this runs for every
-question shown.
+The texts are templates (:mod:`quizkit.templates`); a numeric question's texts may also use
+``answer``, the variant's key. No numpy, no SymPy: this runs for every question shown.
 """
 
 from __future__ import annotations
@@ -18,13 +15,13 @@ from __future__ import annotations
 import math
 import random
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from fractions import Fraction
 from typing import Any
 
-from quizkit.errors import QuizkitError
-from quizkit.formula import Formula, FormulaError, ParseError, format_number
+from quizkit.errors import TemplateError, VariantError
+from quizkit.formula import Formula, FormulaError, ParseError
 from quizkit.lesson import (
     AnyQuestion,
     ChoiceQuestion,
@@ -34,26 +31,26 @@ from quizkit.lesson import (
     Parameter,
     SymbolicQuestion,
 )
+from quizkit.templates import fill
+
+__all__ = [  # TemplateError and fill are re-exported: resolving a question fills its templates
+    "MAX_CHECKED_VARIANTS",
+    "TemplateError",
+    "VariantError",
+    "checked_variants",
+    "chosen_variant",
+    "fill",
+    "resolve",
+    "substitute",
+    "variant_count",
+    "variant_for",
+    "variant_values",
+]
 
 # validate checks every variant up to this many, then a fixed sample of this many.
 MAX_CHECKED_VARIANTS = 200
 
-_FIELD = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
-# A number format: fill/align, sign, width up to 2 digits, grouping, precision up to 2 digits, type.
-_SPEC = re.compile(r"[<>^=]?[+\- ]?#?0?\d{0,2}[,_]?(?:\.\d{1,2})?[eEfFgG%]?")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-class VariantError(QuizkitError, ValueError):
-    """A variant cannot be built (a course problem: ``quizkit validate`` reports it at its line)."""
-
-    def __init__(self, message: str, detail: str = "") -> None:
-        super().__init__(message)
-        self.detail = detail or message  # the reason alone, for validate's line
-
-
-class TemplateError(VariantError):
-    """A template cannot be read or filled; the message says which part and why."""
 
 
 def variant_count(parameters: Sequence[Parameter]) -> int:
@@ -85,15 +82,15 @@ def variant_for(question: AnyQuestion, seed: int, attempt: int = 1) -> int:
 
 def chosen_variant(question: AnyQuestion, seed: int | None, variant: int | None) -> int:
     """The variant ``quizkit check`` judges against: ``variant`` if given, else the one of ``seed``,
-    else variant 0. Raises UsageError for a variant the question does not have."""
-    from quizkit.errors import UsageError
+    else variant 0. Raises InputError for a variant the question does not have."""
+    from quizkit.errors import InputError
 
     count = variant_count(question.parameters)
     if variant is not None and seed is not None:
-        raise UsageError("give --seed or --variant, not both")
+        raise InputError("give --seed or --variant, not both")
     if variant is not None:
         if variant >= count:
-            raise UsageError(f"question '{question.id}' has {count} variant(s): --variant takes 0 to {count - 1}")
+            raise InputError(f"question '{question.id}' has {count} variant(s): --variant takes 0 to {count - 1}")
         return variant
     return variant_for(question, seed) if seed is not None else 0
 
@@ -105,67 +102,6 @@ def checked_variants(question: AnyQuestion, limit: int = MAX_CHECKED_VARIANTS) -
         return list(range(count))
     sample = set(random.Random(f"validate:{question.id}").sample(range(count), limit - 2))
     return sorted(sample | {0, count - 1})
-
-
-# ---------------------------------------------------------------------------------------------
-# Templates
-# ---------------------------------------------------------------------------------------------
-
-
-def _fields(template: str) -> Iterator[tuple[re.Match[str], str, str]]:
-    """(match, expression, spec) of each ``{...}`` field; raises TemplateError on a stray brace."""
-    for match in _FIELD.finditer(template):
-        text = match.group(0)
-        if text in ("{{", "}}"):
-            continue
-        if match.group(1) is None:
-            raise TemplateError(f"a single '{text}' at character {match.start() + 1}: write '{text * 2}' for a brace")
-        body = match.group(1)
-        expression, _, spec = body.rpartition(":") if ":" in body else (body, "", "")
-        if not expression.strip():
-            raise TemplateError(f"an empty field '{text}'")
-        if not _SPEC.fullmatch(spec.strip()):
-            raise TemplateError(f"'{spec}' in '{text}' is not a number format (examples: .2f, g, .3g)")
-        yield match, expression.strip(), spec.strip()
-
-
-def template_problems(template: str, names: Sequence[str]) -> list[str]:
-    """Why ``template`` cannot be filled from ``names`` (empty when it can)."""
-    problems = []
-    try:
-        for match, expression, _ in _fields(template):
-            if expression in names:
-                continue  # a plain parameter name, the common case: nothing to parse
-            try:
-                Formula(expression, tuple(names))
-            except ParseError as error:
-                problems.append(f"in '{match.group(0)}': {error.message}")
-    except TemplateError as error:
-        problems.append(str(error))
-    return problems
-
-
-def fill(template: str, values: Mapping[str, Any]) -> str:
-    """``template`` with every field computed from ``values``; raises TemplateError."""
-    if "{" not in template and "}" not in template:
-        return template
-    names = tuple(values)
-    parts: list[str] = []
-    last = 0
-    for match in _FIELD.finditer(template):
-        parts.append(template[last : match.start()])
-        last = match.end()
-        if match.group(0) in ("{{", "}}"):
-            parts.append(match.group(0)[0])
-            continue
-        for _, expression, spec in _fields(match.group(0)):
-            try:
-                parts.append(format_number(Formula(expression, names).value(values), spec))
-            except (ParseError, FormulaError) as error:
-                message = error.message if isinstance(error, ParseError) else str(error)
-                raise TemplateError(f"in '{match.group(0)}': {message}") from None
-    parts.append(template[last:])
-    return "".join(parts)
 
 
 def substitute(expression: str, values: Mapping[str, Any]) -> str:

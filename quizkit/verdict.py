@@ -13,6 +13,11 @@ class Status(str, Enum):
     INCORRECT = "incorrect"
     INVALID = "invalid"  # could not be read; not counted as an attempt
 
+    @classmethod
+    def graded(cls, complete: bool, some_credit: bool) -> Status:
+        """CORRECT when everything is right, else PARTIAL when something earns credit, else INCORRECT."""
+        return cls.CORRECT if complete else cls.PARTIAL if some_credit else cls.INCORRECT
+
 
 @dataclass(frozen=True)
 class Verdict:

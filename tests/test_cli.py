@@ -416,3 +416,15 @@ def test_check_numeric_arithmetic_shows_the_computed_value(run_cli: Run) -> None
     result = run_cli("check", "demo", "step-size", "0.5-0.2")
     assert result.exit_code == 0
     assert "Read as: 0.5-0.2 = 0.3" in result.output
+
+
+def test_no_quizkit_error_class_takes_the_name_of_one_of_clicks() -> None:
+    import inspect
+
+    import click.exceptions
+
+    from quizkit import errors
+
+    ours = {name for name, value in vars(errors).items() if inspect.isclass(value) and issubclass(value, Exception)}
+    clicks = {name for name, value in vars(click.exceptions).items() if inspect.isclass(value)}
+    assert ours and not ours & clicks

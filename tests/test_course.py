@@ -10,7 +10,7 @@ import pytest
 from click.testing import Result
 
 from quizkit.course import Course, bundled_course_root, find_course
-from quizkit.errors import CourseError, UsageError
+from quizkit.errors import CourseError, InputError
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -155,14 +155,14 @@ def test_bad_environment_course_exits_2_naming_the_variable(
 
 def test_unknown_lesson_lists_the_existing_ones(tmp_path: Path) -> None:
     course = Course(make_course(tmp_path / "c", "lesson1", "lesson2"), "--course")
-    with pytest.raises(UsageError, match=r"unknown lesson 'lesson9' \(lessons in .*: lesson1, lesson2\)"):
+    with pytest.raises(InputError, match=r"unknown lesson 'lesson9' \(lessons in .*: lesson1, lesson2\)"):
         course.lesson_path("lesson9")
 
 
 @pytest.mark.parametrize("lesson_id", ["../c/exercises/lesson1", ".", "..", "lesson1/"])
 def test_lesson_id_cannot_leave_the_course(tmp_path: Path, lesson_id: str) -> None:
     course = Course(make_course(tmp_path / "c", "lesson1"), "--course")
-    with pytest.raises(UsageError, match="unknown lesson"):
+    with pytest.raises(InputError, match="unknown lesson"):
         course.lesson_path(lesson_id)
 
 

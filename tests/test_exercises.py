@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from quizkit.errors import UsageError
+from quizkit.errors import InputError
 from quizkit.exercises import (
     Call,
     CaseStatus,
@@ -34,6 +34,7 @@ from quizkit.grading import exercise_for_file, grade_file, grade_files, grade_ma
 from quizkit.lesson import ArrayLiteral, Case, Exercise, Generator, Lesson, Mistake, RandomCases, Tolerance, load_lesson
 from quizkit.mistakes import MAX_HINTS, diagnose
 from quizkit.report import render_text
+from quizkit.rules import TINY
 from quizkit.sandbox import CallOutcome, InProcessRunner, Job, RunResult, RunStatus
 from quizkit.verdict import Status
 
@@ -496,12 +497,20 @@ def test_a_wrong_formula_is_not_named_when_one_wrong_case_disagrees(tmp_path: Pa
 
 def test_hints_name_a_forgotten_return() -> None:
     case = judged([1.0], outcome(None))
-    assert diagnose("soft_threshold", "ok", [case]) == ("you returned None — did you forget `return`?",)
+    assert diagnose("soft_threshold", RunStatus.OK, [case]) == ("you returned None — did you forget `return`?",)
+
+
+@pytest.mark.parametrize(("entry", "tiny"), [(TINY, True), (2 * TINY, False)])
+def test_the_judge_and_the_hints_call_the_same_entries_tiny(entry: float, tiny: bool) -> None:
+    case = judged([1.0, 0.0], outcome(np.array([1.0, entry])))
+    judged_tiny = any("tiny and non-zero" in problem for problem in case.problems)
+    hinted_tiny = any("tiny but non-zero" in hint for hint in diagnose("soft_threshold", RunStatus.OK, [case]))
+    assert judged_tiny is hinted_tiny is tiny
 
 
 def test_hints_are_not_repeated_and_are_limited() -> None:
     cases = [judged([1.0, 0.0], outcome(np.array([1.0, 1e-12]), modified=(True, False)))] * 5
-    hints = diagnose("soft_threshold", "timeout", cases)
+    hints = diagnose("soft_threshold", RunStatus.TIMEOUT, cases)
     assert len(hints) == len(set(hints)) <= MAX_HINTS
 
 
@@ -528,13 +537,13 @@ def test_the_exercise_option_overrides_the_file_name(tmp_path: Path) -> None:
 
 def test_an_unknown_file_name_is_a_usage_error_naming_the_exercises(tmp_path: Path) -> None:
     lesson = make_lesson(make_exercise(tmp_path))
-    with pytest.raises(UsageError, match=r"no exercise 'attempt2'.*--exercise.*soft_threshold"):
+    with pytest.raises(InputError, match=r"no exercise 'attempt2'.*--exercise.*soft_threshold"):
         exercise_for_file(lesson, Path("attempt2.py"))
 
 
 def test_a_missing_file_is_a_usage_error(tmp_path: Path) -> None:
     lesson = make_lesson(make_exercise(tmp_path))
-    with pytest.raises(UsageError, match="no such file"):
+    with pytest.raises(InputError, match="no such file"):
         grade_files(lesson, [tmp_path / "soft_threshold.py"], None, CannedRunner([]))
 
 

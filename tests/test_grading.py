@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from quizkit.errors import UsageError
+from quizkit.errors import InputError
 from quizkit.exercises import plan_exercise
 from quizkit.grading import Task, grade_tasks
 from quizkit.lesson import Case, Exercise, Tolerance
@@ -147,9 +147,9 @@ def test_an_error_that_is_not_about_one_file_stops_the_stream(exercise: Exercise
 def test_an_error_in_the_callers_tasks_is_not_blamed_on_a_file(exercise: Exercise) -> None:
     def broken() -> Iterator[Task]:
         yield from tasks_for(exercise, ["a"])
-        raise UsageError("the class folder vanished")
+        raise InputError("the class folder vanished")
 
-    with pytest.raises(UsageError, match="vanished"):
+    with pytest.raises(InputError, match="vanished"):
         list(grade_tasks(broken(), MockRunner(right)))
 
 

@@ -63,6 +63,16 @@ def assert_reported(problems: list[Problem], position: tuple[int, int], fragment
 # --- YAML level -------------------------------------------------------------------------------
 
 
+def test_a_loaded_lesson_keeps_where_each_value_was_written(tmp_path: Path) -> None:
+    text = "id: x\ntitle: X\n" + EXERCISE
+    lesson = load_lesson(write_lesson(tmp_path, text))
+    assert lesson.positions is not None
+    problem = lesson.positions.problem("here", "exercises", 0, "cases", 0, "args", "x")
+    assert (problem.line, problem.column) == at(text, "2.0")
+    # A key that is not written places the problem at the deepest value that is.
+    assert lesson.positions.node("exercises", 0, "reference").line == at(text, "id: double")[0]
+
+
 def test_yaml_syntax_error_reports_line_and_column(tmp_path: Path) -> None:
     text = "id: x\ntitle: T\n  bad: 1\n"
     problems = problems_in(tmp_path, text)
@@ -372,7 +382,7 @@ def test_numeric_wrong_answer_that_the_tolerance_accepts(tmp_path: Path) -> None
             feedback: Too close to be wrong.
     """
     problems = problems_in(tmp_path, text)
-    assert_reported(problems, at(text, "0.3005"), "accepted as correct by the key's tolerance")
+    assert_reported(problems, at(text, "0.3005"), "is accepted as the key 0.3 by its tolerance")
 
 
 SYMBOLIC = """\

@@ -17,6 +17,7 @@ from quizkit.progress import (
     FORMAT_VERSION,
     MAX_PROGRESS_BYTES,
     ItemRecord,
+    ItemState,
     LessonBusyError,
     LessonProgress,
     ProgressStore,
@@ -32,8 +33,8 @@ def store(tmp_path: Path) -> ProgressStore:
 
 def sample_progress() -> LessonProgress:
     progress = LessonProgress("demo", seed=42)
-    progress.items["pick-one"] = ItemRecord("correct", 1.0, 1.0, answer="b", hints_used=2, attempts=1, feedback=["ok"])
-    progress.items["double"] = ItemRecord("skipped", 0.0, 1.0)
+    progress.items["pick-one"] = ItemRecord(ItemState.CORRECT, 1.0, 1.0, answer="b", hints_used=2, attempts=1, feedback=["ok"])
+    progress.items["double"] = ItemRecord(ItemState.SKIPPED, 0.0, 1.0)
     progress.hints_seen["pick-one"] = 2
     return progress
 
@@ -72,6 +73,33 @@ def test_progress_file_is_versioned_json(store: ProgressStore) -> None:
     assert data["items"]["pick-one"]["answer"] == "b"
 
 
+def test_item_states_are_saved_as_the_words_progress_files_have_always_held(store: ProgressStore) -> None:
+    progress = sample_progress()
+    for state in ItemState:
+        progress.items[f"item-{state.name}"] = ItemRecord(state, 0.0, 1.0)
+    store.save(progress)
+    items = json.loads(store.path_for("demo").read_text(encoding="utf-8"))["items"]
+    saved = {key: record["status"] for key, record in items.items() if key.startswith("item-")}
+    words = ["correct", "partial", "incorrect", "trying", "skipped", "read"]
+    assert sorted(saved.values()) == sorted(words)
+
+
+def test_a_saved_state_loads_back_as_the_enum(store: ProgressStore) -> None:
+    store.save(sample_progress())
+    loaded, _ = store.load("demo")
+    assert loaded is not None
+    assert loaded.items["double"].status is ItemState.SKIPPED
+
+
+def test_a_record_with_an_unknown_status_is_damage(store: ProgressStore) -> None:
+    document = valid_document()
+    document["items"]["double"]["status"] = "halfway"  # type: ignore[index]
+    damaged(store, json.dumps(document))
+    progress, warning = store.load("demo")
+    assert progress is None and warning is not None
+    assert len(backups(store)) == 1
+
+
 def test_missing_progress_file_means_no_progress(store: ProgressStore) -> None:
     assert store.load("demo") == (None, None)
 
@@ -80,6 +108,29 @@ def test_skipped_item_does_not_count_as_done() -> None:
     progress = sample_progress()
     assert progress.items["pick-one"].done
     assert not progress.items["double"].done
+
+
+def test_a_partly_graded_exercise_is_not_done_but_a_partly_right_question_is() -> None:
+    from quizkit.lessoncache import LessonSummary, SummaryItem
+
+    items = [SummaryItem("pick-many", 1.0), SummaryItem("double", 2.0)]
+    summary = LessonSummary("demo", "Demo", 1, 1, 0, items, frozenset({"double"}))
+    progress = LessonProgress("demo", seed=1)
+    progress.items["pick-many"] = ItemRecord(ItemState.PARTIAL, 0.5, 1.0)
+    progress.items["double"] = ItemRecord(ItemState.PARTIAL, 1.0, 2.0)
+    assert progress.is_done("pick-many", 1.0, exercise=False)
+    assert not progress.is_done("double", 2.0, exercise=True)
+    assert progress.done_count(summary) == 1
+
+
+def test_list_counts_done_items_as_take_does(store: ProgressStore) -> None:
+    from quizkit.lesson import load_lesson
+
+    lesson = load_lesson(Path(__file__).parent / "data" / "course" / "exercises" / "demo" / "lesson.yaml")
+    progress = LessonProgress("demo", seed=1)
+    progress.items["double"] = ItemRecord(ItemState.PARTIAL, 0.5, 1.0)
+    store.save(progress)
+    assert store.peek(lesson).startswith(f"0/{len(lesson.items)} done")
 
 
 def test_reset_forgets_progress(store: ProgressStore) -> None:
@@ -100,7 +151,7 @@ def test_failed_write_keeps_the_old_file_intact(store: ProgressStore, monkeypatc
 
     monkeypatch.setattr(os, "replace", crash)
     changed = sample_progress()
-    changed.items["pick-many"] = ItemRecord("correct", 1.0, 1.0)
+    changed.items["pick-many"] = ItemRecord(ItemState.CORRECT, 1.0, 1.0)
     with pytest.raises(ProgressError):
         store.save(changed)
     assert store.path_for("demo").read_bytes() == before

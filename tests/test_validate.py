@@ -230,6 +230,39 @@ def test_a_wrong_answer_equal_to_the_key_is_reported_at_that_wrong_answer(tmp_pa
     )
 
 
+def test_validate_composes_the_lesson_file_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from quizkit import rawyaml
+
+    calls: list[str] = []
+    real_load = rawyaml.load
+
+    def counted(text: str, path: str) -> object:
+        calls.append(path)
+        return real_load(text, path)
+
+    monkeypatch.setattr(rawyaml, "load", counted)
+    lesson = broken_lesson(tmp_path, "answer: 2*lam*w", "answer: lam*w/Abs(w)")
+    [report] = validate_lessons([LessonTarget(lesson)], ValidateOptions(mutants=False))
+    assert not report.ok and calls == [str(lesson)]
+
+
+def test_a_wrong_answer_is_placed_on_its_line_when_the_lesson_comes_from_the_cache(
+    tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from quizkit import rawyaml
+
+    lesson = broken_lesson(tmp_path, "answer: 2*lam*w", "answer: lam*w/Abs(w)")
+    validate_lessons([LessonTarget(lesson)], ValidateOptions(mutants=False))  # composes and caches the tree
+
+    def no_composing(text: str, path: str) -> None:
+        raise AssertionError("the cached tree should have been used")
+
+    monkeypatch.setattr(rawyaml, "_compose", no_composing)
+    [report] = validate_lessons([LessonTarget(lesson)], ValidateOptions(mutants=False))
+    [problem] = report.problems
+    assert str(problem).startswith(f"{position(lesson, 'lam*w/Abs(w)')}: the wrong answer")
+
+
 # --- exercises --------------------------------------------------------------------------------
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from quizkit import mathparse
 from quizkit.mathparse import ParseError
+from quizkit.rules import SYMBOLIC_TOLERANCE
 from quizkit.symbolic.sampling import Point, sample_points
 from quizkit.symbolic.spec import TOO_COMPLEX, TOO_LARGE, result_payload
 from quizkit.verdict import Status
@@ -189,7 +190,7 @@ class _Prepared:
 
     variables: dict[str, str]  # declared name -> assumption, as the author wrote them
     declared: dict[str, str]  # canonical name -> declared name
-    tolerance: float = 1e-9
+    tolerance: float = SYMBOLIC_TOLERANCE
     symbols: list[Any] = field(default_factory=list)
     assumptions: list[str] = field(default_factory=list)
     domains: list[tuple[float, float] | None] = field(default_factory=list)
@@ -325,7 +326,7 @@ class Engine:
     def warm_up(self) -> None:
         """Exercise every code path once so the first real check is as fast as later ones."""
         spec = {"key": "lam*sign(w)", "variables": [["w", "real"], ["lam", "positive"]],
-                "wrong_answers": [["2*lam*w", "-"]], "tolerance": 1e-9, "domain": []}  # fmt: skip
+                "wrong_answers": [["2*lam*w", "-"]], "tolerance": SYMBOLIC_TOLERANCE, "domain": []}  # fmt: skip
         for answer in ("λ|w|/w", "2λw", "λ|w|", "w +", "λ sign(w)(cosh(4)^2 - sinh(4)^2)"):
             self.check(answer, spec)
         # simplify() loads much of SymPy on first use; do that now rather than inside a check.

@@ -6,6 +6,8 @@ import math
 import random
 from collections.abc import Sequence
 
+from quizkit.rules import assumption_sign
+
 Point = tuple[float, ...]
 
 # Sample points, drawn fresh for every check: (kind, count). See _draw for what each kind is.
@@ -43,11 +45,8 @@ def _draw(rng: random.Random, assumption: str, domain: tuple[float, float] | Non
             value = rng.uniform(low, high)
             if value != 0 and low < value < high:
                 return value
-    sign = rng.choice((-1.0, 1.0))
-    if assumption in ("positive", "nonnegative"):
-        sign = 1.0
-    elif assumption in ("negative", "nonpositive"):
-        sign = -1.0
+    sign = rng.choice((-1.0, 1.0))  # drawn whatever the assumption, so the stream of draws stays the same
+    sign = float(assumption_sign(assumption)) or sign
     if assumption == "integer":
         if kind == "large":
             return sign * rng.randint(100, 10_000)
@@ -70,10 +69,9 @@ def _extreme(rng: random.Random, assumption: str, kind: str, rotation: int) -> f
     low, high = _EXTREMES[kind]
     middle = math.sqrt(low * high)
     magnitude = _log_uniform(rng, *((low, middle) if rotation // 2 % 2 == 0 else (middle, high)))
-    if assumption in ("positive", "nonnegative"):
-        return magnitude
-    if assumption in ("negative", "nonpositive"):
-        return -magnitude
+    sign = assumption_sign(assumption)
+    if sign:
+        return sign * magnitude
     return magnitude if rotation % 2 == 0 else -magnitude
 
 

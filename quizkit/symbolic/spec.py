@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from quizkit import mathparse
 from quizkit.mathparse import ParseError
-from quizkit.rules import domain_bounds_problem, domain_name_problem, symbolic_tolerance_problem
+from quizkit.rules import SYMBOLIC_TOLERANCE, domain_bounds_problem, domain_name_problem, symbolic_tolerance_problem
 from quizkit.verdict import Status
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ class SymbolicSpec:
     key: str
     variables: Mapping[str, str]
     wrong_answers: tuple[ExpressionWrong, ...] = ()
-    tolerance: float = 1e-9
+    tolerance: float = SYMBOLIC_TOLERANCE
     domain: Mapping[str, tuple[float, float]] = field(default_factory=FrozenMap)
 
     def __post_init__(self) -> None:
