@@ -78,7 +78,7 @@ def schema() -> None:
     Editors that read `# yaml-language-server: $schema=...` (VS Code's YAML extension, for one) use
     it for completion and inline checking; the lessons point at quizkit/lesson.schema.json.
     """
-    from quizkit.lesson import json_schema
+    from quizkit.lesson_schema import json_schema
 
     click.echo(json.dumps(json_schema(), indent=2))
 

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from quizkit.errors import Problem, TemplateError, VariantError
 from quizkit.formula import FormulaError, ParseError
-from quizkit.lesson import Lesson, NumericQuestion, SymbolicQuestion, numeric_key_problems
+from quizkit.lesson import Lesson, NumericQuestion, SymbolicQuestion
+from quizkit.lesson_builder import numeric_key_problems
 from quizkit.variants import checked_variants, resolve, variant_count, variant_values
 
 if TYPE_CHECKING:

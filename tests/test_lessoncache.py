@@ -146,13 +146,15 @@ def test_a_kept_lesson_skips_yaml_and_the_schema(home: Path) -> None:
 
     load_lesson(LESSON, formulas=False)
     code = (
-        "import sys\nfrom pathlib import Path\nfrom quizkit import lesson, rawyaml\n"
-        "rawyaml.load = None; lesson.LESSON = None\n"  # any use would fail
-        f"print(len(lesson.load_lesson(Path({str(LESSON)!r}), formulas=False).questions))"
+        "import sys\nfrom pathlib import Path\nfrom quizkit import lesson\n"
+        f"print(len(lesson.load_lesson(Path({str(LESSON)!r}), formulas=False).questions))\n"
+        "print(sorted({'yaml', 'quizkit.rawyaml', 'quizkit.schema', 'quizkit.lesson_builder'} & set(sys.modules)))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "QUIZKIT_HOME": str(home)})
     assert done.returncode == 0, done.stderr
-    assert int(done.stdout) > 10
+    count, imported = done.stdout.splitlines()
+    assert int(count) > 10
+    assert imported == "[]"
 
 
 def test_a_changed_lesson_is_built_again(tmp_path: Path, home: Path) -> None:

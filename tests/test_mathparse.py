@@ -509,10 +509,10 @@ def test_evaluating_numbers_does_not_import_sympy() -> None:
     assert output.strip() == "False"
 
 
-def test_the_assumption_words_belong_to_the_reader_and_the_lesson_model_uses_them() -> None:
-    from quizkit import lesson
+def test_the_assumption_words_belong_to_the_reader_and_the_lesson_declarations_use_them() -> None:
+    from quizkit import lesson_schema
 
-    assert lesson.ASSUMPTIONS is mathparse.ASSUMPTIONS
+    assert lesson_schema.ASSUMPTIONS is mathparse.ASSUMPTIONS
 
 
 @pytest.mark.parametrize("text", ["λ sign(w) for w ≠ 0", "λ·sign(w) (for w ≠ 0)", "λ sign(w), if w != 0."])

@@ -13,7 +13,7 @@ import yaml
 from click.testing import CliRunner
 
 from quizkit.cli import main
-from quizkit.lesson import json_schema
+from quizkit.lesson_schema import json_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED_SCHEMA = ROOT / "quizkit" / "lesson.schema.json"
