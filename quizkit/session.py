@@ -343,6 +343,10 @@ class Session:
             if command.name in ("help", "hint"):
                 io.say("Press Enter to go on to the next item, or q to save and quit.")
                 continue
+            if command.name == "answer" and command.text.strip():
+                # Typed text is not taken as "read": the learner may think it answered something.
+                io.say("Nothing to answer here, this is a reading. Press Enter to go on, or q to save and quit.")
+                continue
             break
         self._record(item.id, ItemRecord(ItemState.READ, 0.0, 0.0))
 

@@ -253,6 +253,12 @@ def test_info_items_are_shown_in_order_and_continue_on_enter(course: Path) -> No
     assert "One step moves a weight toward zero" in output
 
 
+def test_text_typed_at_a_reading_is_not_taken_for_an_answer(course: Path) -> None:
+    output = run(course, "take", "engine", "--seed", 5, input="0.25\n\nq\n").output
+    assert "Nothing to answer here, this is a reading" in output
+    assert output.index("Nothing to answer here") < output.index("[1/2]")  # still at the reading
+
+
 def test_a_read_info_item_is_not_shown_again(course: Path) -> None:
     run(course, "take", "engine", "--seed", 5, input="\nq\n")
     output = run(course, "take", "engine", input="q\n").output
