@@ -178,14 +178,18 @@ class _ProgressBar:
     def __init__(self) -> None:
         self._open = ExitStack()
         self._bar: ProgressBar[int] | None = None
+        self._total = 0
 
     def start(self, total: int) -> None:
-        bar = click.progressbar(length=total, label="grading", file=sys.stderr, show_pos=True)
-        self._bar = self._open.enter_context(bar)
+        # Drawn at the first file done: a run that stops before that (isolation refused, say) ends
+        # in its one error line, not under a progress bar.
+        self._total = total
 
     def advance(self) -> None:
-        if self._bar is not None:
-            self._bar.update(1)
+        if self._bar is None:
+            bar = click.progressbar(length=self._total, label="grading", file=sys.stderr, show_pos=True)
+            self._bar = self._open.enter_context(bar)
+        self._bar.update(1)
 
     def finish(self) -> None:
         self._open.close()

@@ -876,6 +876,34 @@ def test_grade_refuses_in_one_line_where_isolation_is_missing(tmp_path: Path, mo
     assert not out.exists()
 
 
+def test_a_refusal_found_when_the_first_worker_starts_is_the_only_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import quizkit.sandbox
+    from quizkit.sandbox import IsolationUnavailable
+
+    class RefusingRunner:
+        """Starts, then finds no isolation layer when its first worker comes up (as on a machine
+        whose bubblewrap cannot make namespaces and whose kernel has no Landlock)."""
+
+        def __init__(self, **_: object) -> None:
+            pass
+
+        def start(self, servers: int = 1) -> None:
+            pass
+
+        def run_many(self, jobs, workers=2):  # type: ignore[no-untyped-def]
+            raise IsolationUnavailable("refusing to grade: learner code cannot be isolated on this machine")
+            yield
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(quizkit.sandbox, "SubprocessRunner", RefusingRunner)
+    course = make_course(tmp_path / "course")
+    result = course.grade(honest_class(tmp_path / "class"), tmp_path / "out" / "grades.csv")
+    assert result.exit_code == 2
+    assert result.output == "quizkit: error: refusing to grade: learner code cannot be isolated on this machine\n"
+
+
 # --- through the real sandbox -------------------------------------------------------------------
 
 
