@@ -277,14 +277,16 @@ def plan_exercise(
         return cached
     # A plan kept by an earlier command is reused only for the in-process reference run it replaces;
     # a caller that runs the reference elsewhere (validate, in the sandbox) wants that run itself.
-    stored_key = plancache.digest(exercise, _read_reference(exercise), preload, grade_seed)
+    # Read once: the bytes the plan is keyed by are the bytes the reference run executes.
+    source = Source(reference.name, _read_reference(exercise))
+    stored_key = plancache.digest(exercise, source.data, preload, grade_seed)
     stored = plancache.load(stored_key) if reference_runner is None else None
     if stored is not None:
         calls, groups, expected = stored
     else:
         calls, groups = build_calls(exercise, grade_seed)
         job = Job(
-            source=reference,
+            source=source,
             function=exercise.id,
             calls=tuple(call.args for call in calls),
             limits=limits_for(exercise),
