@@ -975,3 +975,20 @@ def test_call_outcome_and_run_result_are_plain_frozen_data(runner, tmp_path):
         result.status = RunStatus.OK  # type: ignore[misc]
     assert isinstance(result.outcomes[0], CallOutcome)
     assert isinstance(result.outcomes[0].value, np.ndarray)
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--serve", "--control-fd", "3", "--bogus"], "unknown option: --bogus"),
+        (["--serve", "--control-fd"], "--control-fd needs a value"),
+        (["--serve", "--control-fd", "three"], "take whole numbers"),
+        (["--control-fd", "3"], "usage:"),
+    ],
+)
+def test_the_fork_server_refuses_options_it_does_not_know(argv: list[str], says: str) -> None:
+    from quizkit.sandbox import wire
+
+    done = subprocess.run([sys.executable, "-I", wire.__file__, *argv], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert says in done.stderr

@@ -862,7 +862,6 @@ def _confine(libc: Libc, privileges: _Privileges, namespaces: bool, read_roots: 
 def _prepare_server(numpy_dir: str, hidden: Sequence[str]) -> None:
     """Import numpy once, and make sure learner code cannot import the grader or a course."""
     import importlib
-    import importlib.abc
 
     try:
         import numpy  # noqa: F401
@@ -877,7 +876,9 @@ def _prepare_server(numpy_dir: str, hidden: Sequence[str]) -> None:
         if entry and os.path.realpath(entry) not in hidden_dirs and not os.path.isdir(os.path.join(entry, "solutions"))
     ]
 
-    class BlockCourseImports(importlib.abc.MetaPathFinder):
+    # A finder needs only find_spec; importlib.abc's base class would import importlib.resources,
+    # pathlib and zipfile into every server for nothing.
+    class BlockCourseImports:
         """Refuses the grader's and the course's packages even if some path entry provides them."""
 
         def find_spec(self, fullname: str, path: object, target: object = None) -> None:
@@ -1399,25 +1400,53 @@ def _result_channel() -> Emit:
     return emit
 
 
-def _main(argv: Sequence[str]) -> int:
-    import argparse
+_USAGE = (
+    "usage: wire.py --serve --control-fd FD [--numpy-dir DIR] [--hide DIR]... [--namespaces]"
+    " [--read-root=DIR]... [--base-tasks N]  (started by quizkit.sandbox)"
+)
 
-    parser = argparse.ArgumentParser(description="quizkit sandbox fork server (started by quizkit.sandbox)")
-    parser.add_argument("--serve", action="store_true", required=True)
-    parser.add_argument("--control-fd", type=int, required=True)
-    parser.add_argument("--numpy-dir", default="")
-    parser.add_argument("--hide", action="append", default=[])
-    parser.add_argument("--namespaces", action="store_true", help="running inside bubblewrap's namespaces")
-    parser.add_argument("--read-root", dest="read_roots", action="append", default=[])
-    parser.add_argument("--base-tasks", type=int, default=None)
-    options = parser.parse_args(argv)
+
+def _main(argv: Sequence[str]) -> int:
+    """Read the options quizkit.sandbox writes (by hand: argparse would add its import, and
+    gettext's and locale's, to every server's start) and serve."""
+    single = {"--control-fd": "", "--numpy-dir": "", "--base-tasks": ""}
+    lists: dict[str, list[str]] = {"--hide": [], "--read-root": []}
+    flags = {"--serve": False, "--namespaces": False}
+    words = iter(argv)
+    for word in words:
+        name, has_value, value = word.partition("=")
+        if name in flags and not has_value:
+            flags[name] = True
+            continue
+        if name not in single and name not in lists:
+            print(f"{_USAGE}\nunknown option: {word}", file=sys.stderr)
+            return 2
+        if not has_value:
+            following = next(words, None)
+            if following is None:
+                print(f"{_USAGE}\n{name} needs a value", file=sys.stderr)
+                return 2
+            value = following
+        if name in lists:
+            lists[name].append(value)
+        else:
+            single[name] = value
+    try:
+        control_fd = int(single["--control-fd"])
+        base_tasks = int(single["--base-tasks"]) if single["--base-tasks"] else None
+    except ValueError:
+        print(f"{_USAGE}\n--control-fd and --base-tasks take whole numbers", file=sys.stderr)
+        return 2
+    if not flags["--serve"]:
+        print(_USAGE, file=sys.stderr)
+        return 2
     return serve(
-        options.control_fd,
-        options.numpy_dir,
-        options.hide,
-        namespaces=options.namespaces,
-        read_roots=options.read_roots,
-        base_tasks=options.base_tasks,
+        control_fd,
+        single["--numpy-dir"],
+        lists["--hide"],
+        namespaces=flags["--namespaces"],
+        read_roots=lists["--read-root"],
+        base_tasks=base_tasks,
     )
 
 
