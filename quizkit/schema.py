@@ -6,7 +6,6 @@ produce the JSON Schema that ``quizkit schema`` prints, so the two cannot drift 
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Callable
@@ -309,6 +308,8 @@ class Object(Spec):
 
 
 def _unknown_key_message(key: str, fields: dict[str, Field], where: str) -> str:
+    import difflib  # only for this message: every load would pay its import
+
     close = difflib.get_close_matches(key, list(fields), n=1, cutoff=0.6)
     hint = f" (did you mean '{close[0]}'?)" if close else f" (known keys: {', '.join(fields)})"
     place = f" in {where}" if where else ""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import signal
 from collections.abc import Sequence
@@ -225,6 +224,8 @@ def _end_verdict(job: Job, end: wire.Header, phase: str) -> tuple[RunStatus, str
         return status, f"{name} raised {reason} while being imported", detail
     if status is RunStatus.MISSING_FUNCTION:
         defined = end["defined"]
+        import difflib  # only for this message: every submission would pay its import
+
         close = difflib.get_close_matches(function, defined, n=1)
         hint = (
             f" (did you mean {close[0]}?)" if close else f" (it defines: {', '.join(defined[:5])})" if defined else ""
