@@ -133,6 +133,8 @@ def _parameters(item: Record, checker: Checker) -> tuple[Parameter, ...]:
     parameters = []
     for name, spec in item["parameters"].items():
         if isinstance(spec, Record):
+            if not _low_not_above_high(spec, checker):
+                continue
             try:
                 values = parameter_values(spec["low"], spec["high"], spec["step"])
             except ValueError as exc:
@@ -146,13 +148,21 @@ def _parameters(item: Record, checker: Checker) -> tuple[Parameter, ...]:
     return tuple(parameters)
 
 
+def _low_not_above_high(spec: Record, checker: Checker) -> bool:
+    """Whether the ``low`` of a parameter range or a generator is at most its ``high`` (a problem
+    at ``high`` when it is not)."""
+    if spec["high"] < spec["low"]:
+        checker.error(spec.at("high"), "high must not be below low")
+        return False
+    return True
+
+
 def parameter_values(low: float, high: float, step: float) -> tuple[Fraction, ...]:
-    """low, low + step, ..., up to high, exact (0.1 + 0.2 is 0.3 here). Raises ValueError."""
+    """low, low + step, ..., up to high, exact (0.1 + 0.2 is 0.3 here); ``low <= high`` (see
+    :func:`_low_not_above_high`). Raises ValueError for a step that does not fit."""
     from fractions import Fraction
 
     start, stop, size = (Fraction(repr(float(v))) for v in (low, high, step))
-    if stop < start:
-        raise ValueError("high must not be below low")
     count = (stop - start) / size
     if count.denominator != 1:
         raise ValueError(f"step {float(size):g} does not divide high - low = {float(stop - start):g}")
@@ -396,8 +406,7 @@ def _build_exercise(item: Record, lesson_dir: Path, solutions_dir: Path, checker
                 checker.error(spec.at("ties_with"), f"ties_with names '{ties_with}', which is not an argument here")
             elif ties_with is not None and group["args"][ties_with]["shape"] is not None:
                 checker.error(spec.at("ties_with"), f"ties_with must name a scalar argument; '{ties_with}' has a shape")
-            if spec["low"] > spec["high"]:
-                checker.error(spec.at("high"), "high must not be below low")
+            _low_not_above_high(spec, checker)
             if spec["zeros"] + spec["ties"] > 1:
                 checker.error(spec.at("ties"), "zeros + ties must not exceed 1")
             generators.append(

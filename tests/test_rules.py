@@ -124,3 +124,38 @@ def test_an_answer_over_the_length_limit_gets_one_message_from_the_judge_and_the
         precheck(answer)
     assert read.value.message.startswith(judged)
     assert f"at most {MAX_ANSWER_LENGTH}" in judged
+
+
+REVERSED_LOW_HIGH = """\
+id: reversed
+title: Reversed
+questions:
+  - id: key
+    type: numeric
+    prompt: A number.
+    parameters: {a: {low: 1, high: 0, step: 0.5}}
+    answer: 1
+exercises:
+  - id: double
+    title: Double
+    prompt: Double x.
+    parameters: [x]
+    random:
+      - name: draws
+        seed: 1
+        count: 2
+        args:
+          x: {low: 1, high: 0}
+"""
+
+
+def test_a_parameter_range_and_a_generator_with_high_below_low_get_one_message_at_high(tmp_path: Path) -> None:
+    path = tmp_path / "exercises" / "reversed" / "lesson.yaml"
+    path.parent.mkdir(parents=True)
+    path.write_text(REVERSED_LOW_HIGH, encoding="utf-8")
+    (path.parent / "double.py").write_text("def double(x):\n    raise NotImplementedError\n", encoding="utf-8")
+    _, problems = read_lesson(path, tmp_path)
+    assert [(problem.line, problem.column, problem.message) for problem in problems] == [
+        (7, 36, "high must not be below low"),
+        (19, 29, "high must not be below low"),
+    ]
