@@ -36,6 +36,8 @@ KILL_GRACE_SECONDS = 2.0
 # After a job's processes are gone, how long its pipes may take to report end of file. Only a pipe
 # end smuggled to another process (another job's) can delay it; that process is killed soon anyway.
 DRAIN_GRACE_SECONDS = 0.5
+# Argument layouts a runner keeps (one per exercise plan in use).
+MAX_KEPT_LAYOUTS = 32
 
 
 
@@ -439,6 +441,9 @@ class SubprocessRunner:
         self._hidden = hidden
         self._servers: list[_Server] = []
         self._next_id = 0
+        # Layouts of read-only call arguments, by the identity of the calls tuple (kept alive here):
+        # a batch sends the same plan's arguments with every file.
+        self._layouts: dict[int, tuple[tuple[tuple[object, ...], ...], wire.ArgumentLayout]] = {}
         self._busy = False
         self._finalizer = weakref.finalize(self, _shut_down, self._servers)
         if servers:
@@ -654,7 +659,7 @@ class SubprocessRunner:
 
     def _request(self, job: Job, source: bytes) -> tuple[wire.Header, bytes, wire.ArgumentLayout]:
         self._next_id += 1
-        layout = wire.layout_arguments(job.calls)
+        layout = self._layout(job.calls)
         parts = [source, *(item.data for item in job.preload), layout.inline]
         filename = job.name
         if filename in ("", ".", "..") or "\x00" in filename:
@@ -677,6 +682,17 @@ class SubprocessRunner:
             },
         }
         return header, b"".join(parts), layout
+
+    def _layout(self, calls: tuple[tuple[object, ...], ...]) -> wire.ArgumentLayout:
+        known = self._layouts.get(id(calls))
+        if known is not None and known[0] is calls:
+            return known[1]
+        layout = wire.layout_arguments(calls)
+        if wire.frozen_arguments(calls):
+            if len(self._layouts) >= MAX_KEPT_LAYOUTS:
+                self._layouts.clear()
+            self._layouts[id(calls)] = (calls, layout)
+        return layout
 
     def _stop_flights(self, selector: selectors.BaseSelector, flights: dict[int, _Flight]) -> None:
         """Kill the jobs still running (the consumer stopped early) and wait for their cleanup."""

@@ -219,6 +219,8 @@ class ArgumentLayout:
 
     def modified(self, now: bytes | bytearray | memoryview) -> list[tuple[bool, ...]]:
         """Per call, per argument: whether ``now`` (the shared bytes after the run) differs from what was sent."""
+        if now == self.shared:  # the usual case, in one comparison
+            return [(False,) * len(call) for call in self.descriptors]
         flags = []
         for call in self.descriptors:
             row = []
@@ -252,6 +254,14 @@ def layout_arguments(calls: Sequence[Sequence[object]]) -> ArgumentLayout:
                 row.append([kind, array.dtype.str, len(data)])
         descriptors.append(row)
     return ArgumentLayout(descriptors, b"".join(inline), bytes(shared))
+
+
+def frozen_arguments(calls: Sequence[Sequence[object]]) -> bool:
+    """Whether every array among ``calls`` is read-only, so that one layout of them stays true
+    for as long as they live (and can serve every job that passes the same calls)."""
+    import numpy as np
+
+    return all(not isinstance(value, np.ndarray) or not value.flags.writeable for call in calls for value in call)
 
 
 def arguments_from_layout(descriptors: Any, inline: memoryview, shared: Any) -> list[list[object]]:
