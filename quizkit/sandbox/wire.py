@@ -26,8 +26,11 @@ measured by the parent. The child adds only what the parent cannot see, an array
 new shape or dtype in place (``reshaped``): a flag that can only turn a pass into a failure.
     {"t": "end", "status", "reason", "detail", "defined"}    last frame; status in CHILD_STATUSES
 
-Parent to server, on a socketpair: ``job`` (with the two pipe write ends attached as SCM_RIGHTS)
-and ``kill``; server to parent: ``ready``, ``started``, ``exited``, ``fatal``.
+Parent to server, on a socketpair: ``job`` (with the two pipe write ends and the inputs memfd
+attached as SCM_RIGHTS) and ``kill``; server to parent: ``ready``, ``started``, ``exited``, ``fatal``.
+The server runs one job at a time; the parent may send the next job while one runs, and the server
+starts it once the first has ended and been cleaned up (a ``kill`` for a job still queued means
+it never starts: the server answers ``exited`` for it at once).
 """
 
 from __future__ import annotations
@@ -770,6 +773,8 @@ class _Inbox:
         self._reader = FrameReader(max_payload=1 << 40)  # the parent is trusted; sizes are its business
         self.frames: collections.deque[tuple[Header, bytes]] = collections.deque()
         self.fds: collections.deque[int] = collections.deque()
+        # Jobs the parent stopped before they started (it may send the next job while one runs).
+        self.cancelled: set[int] = set()
 
     def fill(self) -> None:
         """Receive once (blocking); raises _ParentGone at end of stream."""
@@ -785,6 +790,16 @@ class _Inbox:
         while not self.frames:
             self.fill()
         return self.frames.popleft()
+
+    def take_kills(self) -> list[int]:
+        """The job ids of the "kill" frames received so far, which are removed; other frames stay
+        in order for the main loop (a job queued behind the one running)."""
+        import collections
+
+        kills = [header["id"] for header, _ in self.frames if header["t"] == "kill" and type(header.get("id")) is int]
+        if kills:
+            self.frames = collections.deque(frame for frame in self.frames if frame[0]["t"] != "kill")
+        return kills
 
     def send(self, header: Header) -> None:
         self.sock.sendall(encode_frame(header))
@@ -844,8 +859,16 @@ def serve(
             header, payload = inbox.next_frame()
             if header["t"] == "job":
                 result_fd, output_fd, inputs_fd = inbox.fds.popleft(), inbox.fds.popleft(), inbox.fds.popleft()
-                _serve_job(header, payload, (result_fd, output_fd, inputs_fd), inbox, libc, privileges, confinement)
-            # A "kill" for a job that already ended needs no action.
+                if header["id"] in inbox.cancelled:
+                    for fd in (result_fd, output_fd, inputs_fd):
+                        os.close(fd)
+                    inbox.send({"t": "exited", "id": header["id"], "code": None, "signal": 9, "cpu": 0.0, "cleanup": None})
+                else:
+                    _serve_job(header, payload, (result_fd, output_fd, inputs_fd), inbox, libc, privileges, confinement)
+                # Job ids only grow: a kill for this job or an earlier one can never matter again.
+                inbox.cancelled = {i for i in inbox.cancelled if i > header["id"]}
+            elif header["t"] == "kill" and type(header.get("id")) is int:
+                inbox.cancelled.add(header["id"])  # a job still queued, or one that already ended
     except _ParentGone:
         return 0
     finally:
@@ -1057,7 +1080,9 @@ def _program_from_request(header: Header, payload: bytes, inputs_fd: int) -> Pro
 
 def _wait_for_child(pid: int, job_id: int, inbox: _Inbox) -> tuple[int, float]:
     """Wait for the child to end, killing its process group if the parent asks; (status, cpu s)."""
+    import contextlib
     import select
+    import signal
 
     try:
         pidfd: int | None = os.pidfd_open(pid)
@@ -1065,14 +1090,20 @@ def _wait_for_child(pid: int, job_id: int, inbox: _Inbox) -> tuple[int, float]:
         pidfd = None
     try:
         while True:
+            # Frames read earlier may hold a kill already (it can arrive with the job queued next).
+            for ident in inbox.take_kills():
+                if ident == job_id:
+                    _kill_group(pid)
+                    # A child that has not reached setsid() yet has no group of its own.
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+                else:  # the job queued behind this one (or one already ended): never start it
+                    inbox.cancelled.add(ident)
             watched = [inbox.sock] if pidfd is None else [inbox.sock, pidfd]
             ready, _, _ = select.select(watched, [], [], 0.01 if pidfd is None else None)
             if inbox.sock in ready:
                 inbox.fill()
-                while inbox.frames:
-                    message, _ = inbox.frames.popleft()
-                    if message["t"] == "kill" and message.get("id") == job_id:
-                        _kill_group(pid)
+                continue  # the kills first; the child's end is seen on the next round
             if pidfd is None or pidfd in ready:
                 # Kill the group while the child is an unreaped zombie: its pid (= the group id)
                 # cannot have been reused yet.
