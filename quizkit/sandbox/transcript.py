@@ -168,7 +168,7 @@ def _conclude(seen: _Observed) -> RunResult:
             outcome,
             inputs_modified=tuple(a or b for a, b in zip(outcome.inputs_modified, seen.modified[index], strict=False)),
         )
-        if index < len(seen.modified)
+        if index < len(seen.modified) and any(seen.modified[index])
         else outcome
         for index, outcome in enumerate(seen.transcript.outcomes)
     )

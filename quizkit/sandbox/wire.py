@@ -169,17 +169,14 @@ def decode_result_array(description: object, payload: bytes, max_elements: int =
 
     import numpy as np
 
-    if type(description) is not dict or set(description) != {"dtype", "shape"}:
+    if type(description) is not dict or description.keys() != {"dtype", "shape"}:
         raise ProtocolError("a malformed array description")
     dtype_text, shape = description["dtype"], description["shape"]
-    if type(dtype_text) is not str or not re.fullmatch(r"[<>|=][biufc][0-9]{1,2}", dtype_text):
+    dtype = _numeric_dtype(dtype_text)
+    if dtype is None:
         raise ProtocolError(f"an array has dtype {str(dtype_text)[:20]!r}, which is not numeric")
     if type(shape) is not list or len(shape) > 64 or any(type(n) is not int or n < 0 for n in shape):
         raise ProtocolError("an array has a malformed shape")
-    try:
-        dtype = np.dtype(dtype_text)
-    except TypeError as exc:
-        raise ProtocolError(f"an array has dtype {dtype_text!r}, which numpy does not know") from exc
     count = math.prod(shape)
     if count > max_elements:
         raise ProtocolError(f"an array has {count} elements, more than {max_elements}")
@@ -188,13 +185,31 @@ def decode_result_array(description: object, payload: bytes, max_elements: int =
     return np.frombuffer(payload, dtype=dtype).reshape(shape)
 
 
+_NUMERIC_DTYPES: dict[str, Any] = {}  # dtype text -> numpy dtype, for the texts seen so far
+
+
+def _numeric_dtype(text: object) -> Any:
+    """The numpy dtype a frame names, if it is a plain numeric one (``<f8``, ``|b1``, ...); else None."""
+    import numpy as np
+
+    dtype = _NUMERIC_DTYPES.get(text) if type(text) is str else None
+    if dtype is None and type(text) is str and re.fullmatch(r"[<>|=][biufc][0-9]{1,2}", text):
+        try:
+            dtype = np.dtype(text)
+        except TypeError:  # e.g. "<f3": the right shape of text, but no such type
+            return None
+        if len(_NUMERIC_DTYPES) < 64:
+            _NUMERIC_DTYPES[text] = dtype
+    return dtype
+
+
 def decode_scalar(kind: str, dtype_text: object, data: bytes) -> object:
     """A scalar argument from its raw bytes: a Python float/int/bool or a numpy scalar, as sent."""
     import numpy as np
 
-    if type(dtype_text) is not str or not re.fullmatch(r"[<>|=][biufc][0-9]{1,2}", dtype_text):
+    dtype = _numeric_dtype(dtype_text)
+    if dtype is None:
         raise ProtocolError("a malformed scalar argument")
-    dtype = np.dtype(dtype_text)
     if len(data) != dtype.itemsize:
         raise ProtocolError("a scalar argument's data does not match its dtype")
     value = np.frombuffer(data, dtype=dtype)[0]
@@ -280,9 +295,9 @@ def arguments_from_layout(descriptors: Any, inline: memoryview, shared: Any) -> 
         for descriptor in call:
             if descriptor[0] == "shared":
                 _kind, dtype_text, shape, start, size = descriptor
-                dtype = np.dtype(str(dtype_text))
+                dtype = _numeric_dtype(dtype_text)
                 count = math.prod(shape)
-                if dtype.kind not in NUMERIC_KINDS or dtype.hasobject or count * dtype.itemsize != size:
+                if dtype is None or count * dtype.itemsize != size:
                     raise ProtocolError("a malformed shared argument")
                 array = np.frombuffer(shared, dtype=dtype, count=count, offset=start) if count else np.zeros(0, dtype)
                 args.append(array.reshape(shape))
@@ -1129,8 +1144,7 @@ def _children() -> list[int]:
     """Direct children of this (single-threaded) process."""
     own = os.getpid()
     try:
-        with open(f"/proc/{own}/task/{own}/children") as listing:
-            return [int(pid) for pid in listing.read().split()]
+        return [int(pid) for pid in _read_proc_file(f"/proc/{own}/task/{own}/children").split()]
     except FileNotFoundError:  # kernel without CONFIG_PROC_CHILDREN: scan every process
         found = []
         for entry in os.listdir("/proc"):
@@ -1143,6 +1157,18 @@ def _children() -> list[int]:
                 if int(fields[1]) == own:
                     found.append(int(entry))
         return found
+
+
+def _read_proc_file(path: str) -> str:
+    """A /proc file's text, read with plain system calls (the server reads a few after every job)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        chunks = []
+        while chunk := os.read(fd, 1 << 16):
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    return b"".join(chunks).decode("ascii", errors="replace")
 
 
 def _sweep() -> None:
@@ -1231,27 +1257,15 @@ def remove_tree(path: str) -> str | None:
 
 
 def _clean_up(workdir: str, confinement: _Confinement, libc: Libc, privileges: _Privileges) -> str | None:
-    """Remove what a job left: its directory and, inside namespaces, anything else in the private
+    """Remove what a job left: everything in the jobs folder (its own directory, and whatever it put
+    beside it: the folder is writable to it) and, inside namespaces, anything else in the private
     /tmp and /dev/shm and every System V IPC object (the ipc namespace is this server's)."""
     problem = remove_tree(workdir)
+    problem = _empty_folder(confinement.jobs_root) or problem
     if not confinement.namespaces:
         return problem
     for folder in ("/tmp", "/dev/shm"):
-        try:
-            names = os.listdir(folder)
-        except OSError:
-            continue
-        for name in names:
-            path = os.path.join(folder, name)
-            if path == confinement.jobs_root:
-                continue
-            if os.path.isdir(path) and not os.path.islink(path):
-                problem = remove_tree(path) or problem
-            else:
-                try:
-                    os.unlink(path)
-                except OSError as exc:
-                    problem = problem or f"could not remove {path}: {exc.strerror or exc}"
+        problem = _empty_folder(folder, keep=confinement.jobs_root) or problem
     if not _ipc_objects():
         return problem
     if privileges.uid is None:
@@ -1269,13 +1283,33 @@ def _clean_up(workdir: str, confinement: _Confinement, libc: Libc, privileges: _
     return problem
 
 
+def _empty_folder(folder: str, keep: str = "") -> str | None:
+    """Remove every entry of ``folder`` but the path ``keep``; the first problem, if any."""
+    problem = None
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return None
+    for name in names:
+        path = os.path.join(folder, name)
+        if path == keep:
+            continue
+        if os.path.isdir(path) and not os.path.islink(path):
+            problem = remove_tree(path) or problem
+        else:
+            try:
+                os.unlink(path)
+            except OSError as exc:
+                problem = problem or f"could not remove {path}: {exc.strerror or exc}"
+    return problem
+
+
 def _ipc_objects() -> list[tuple[str, int]]:
     """(kind, id) of every System V shared memory segment, semaphore set and message queue in sight."""
     found = []
     for kind in ("shm", "sem", "msg"):
         try:
-            with open(f"/proc/sysvipc/{kind}") as listing:
-                lines = listing.read().splitlines()[1:]
+            lines = _read_proc_file(f"/proc/sysvipc/{kind}").splitlines()[1:]
         except OSError:
             continue
         for line in lines:
