@@ -928,6 +928,37 @@ def test_a_supervisor_killed_by_the_learner_is_reported_and_replaced(tmp_path, i
     assert not Path(result.output.strip()).exists()  # its temporary directory was removed anyway
 
 
+def test_a_lost_server_inside_namespaces_signals_no_process_group_of_this_machine_by_a_namespace_pid(
+    monkeypatch,
+):
+    import signal
+    import threading
+
+    with SubprocessRunner(isolation="preferred") as fresh:
+        if not fresh.check_isolation().namespaces:
+            pytest.skip("no namespaces on this machine")
+        supervisors = set(fresh.supervisor_pids())
+        signalled = []
+        real_killpg = os.killpg
+
+        def killpg(pgid: int, sig: int) -> None:
+            signalled.append(pgid)
+            if pgid in supervisors:  # never a group picked by a number that means something else here
+                real_killpg(pgid, sig)
+
+        monkeypatch.setattr(os, "killpg", killpg)
+        sleeper = job_for(HOSTILE_DIR / "sleep_ignoring_sigterm.py", limits=Limits(wall_seconds=60))
+        killer = threading.Timer(0.5, os.kill, (fresh.supervisor_pids()[-1], signal.SIGKILL))
+        killer.start()
+        try:
+            result = fresh.run(sleeper)
+        finally:
+            killer.cancel()
+
+    assert result.status is RunStatus.CRASHED
+    assert set(signalled) <= supervisors
+
+
 # ---------------------------------------------------------------------------------------------
 # InProcessRunner parity, and import cost
 # ---------------------------------------------------------------------------------------------

@@ -43,7 +43,8 @@ Process model of :class:`SubprocessRunner`::
   process the learner forks, even after a double fork and its own ``setsid()``, is reparented to the
   server when its parent dies. After every job the server kills the child's process group, then
   repeatedly kills its remaining children and reaps them until it has none; then it removes the job
-  folder (iteratively: a tree deeper than PATH_MAX or the recursion limit is no problem) and, inside
+  folder and whatever else the job put in the server's jobs folder, which it may write to
+  (iteratively: a tree deeper than PATH_MAX or the recursion limit is no problem) and, inside
   the namespaces, everything else in its private ``/tmp`` and ``/dev/shm`` and every System V IPC
   object. Only then does it report the job as ended.
 * **Privileges.** Running as root, the child drops to uid/gid 65534 (nobody) after setup, with
