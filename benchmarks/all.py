@@ -123,6 +123,9 @@ def main() -> None:
     ENV = {**os.environ, "PYTHONPATH": str(SOURCE), "QUIZKIT_COURSE": str(SOURCE)}
 
     work = Path(tempfile.mkdtemp(prefix="quizkit-bench-"))
+    # Every command runs from here: ``python -c``/``-m`` put the working directory first on sys.path,
+    # and from inside a checkout that one's quizkit would be measured whatever --source says.
+    os.chdir(work)
     env = {**ENV, "QUIZKIT_HOME": str(work / "home")}
     submission = work / "soft_threshold.py"
     shutil.copyfile(SOURCE / "solutions" / "lesson3" / "soft_threshold.py", submission)
