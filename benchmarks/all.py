@@ -127,6 +127,9 @@ def main() -> None:
     compileall.compile_dir(SOURCE / "quizkit", quiet=1)
 
     work = Path(tempfile.mkdtemp(prefix="quizkit-bench-"))
+    # Every command runs from here: ``python -c``/``-m`` put the working directory first on sys.path,
+    # and from inside a checkout that one's quizkit would be measured whatever --source says.
+    os.chdir(work)
     env = {**ENV, "QUIZKIT_HOME": str(work / "home")}
     submission = work / "soft_threshold.py"
     shutil.copyfile(SOURCE / "solutions" / "lesson3" / "soft_threshold.py", submission)

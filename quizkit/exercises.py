@@ -42,6 +42,7 @@ numpy is imported at the top: this module is only imported by commands that grad
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -52,7 +53,7 @@ import numpy as np
 from quizkit import plancache
 from quizkit.errors import QuizkitError
 from quizkit.lesson import ArrayLiteral, CaseValue, Exercise, Generator, RandomCases, Tolerance
-from quizkit.mistakes import diagnose, exercise_detectors
+from quizkit.mistakes import Detector, diagnose, exercise_detectors
 from quizkit.results import CaseResult, CaseStatus, Difference, ExerciseResult, GroupResult
 from quizkit.rules import INTEGER_DTYPE_KINDS, REAL_DTYPE_KINDS, tiny_where_zero
 from quizkit.sandbox import CallOutcome, InProcessRunner, Job, Limits, Runner, RunResult, RunStatus, Source
@@ -119,6 +120,11 @@ class GradingPlan:
     preload: tuple[Source, ...] = ()  # reference solutions of the exercises it uses, read once
     seed: int | None = None  # the grade-time seed the random cases were drawn with (None: the lesson's)
 
+    @functools.cached_property
+    def detectors(self) -> tuple[Detector, ...]:
+        """The exercise's own mistake detectors, built once per plan (formulas parsed once)."""
+        return exercise_detectors(self.exercise)
+
     def job(self, source: Path | Source, uses: tuple[Source, ...] = ()) -> Job:
         """The sandbox job that runs ``source``'s function on every call of this plan.
 
@@ -130,10 +136,20 @@ class GradingPlan:
         return Job(
             source=source,
             function=self.exercise.id,
-            calls=tuple(call.args for call in self.calls),
+            calls=self.arguments,
             limits=limits_for(self.exercise),
             preload=uses,
         )
+
+    @functools.cached_property
+    def arguments(self) -> tuple[tuple[object, ...], ...]:
+        """Every call's arguments, one tuple that every job of this plan shares, arrays read-only:
+        a plan's inputs never change, so the sandbox lays them out once for a whole class."""
+        for call in self.calls:
+            for value in call.args:
+                if isinstance(value, np.ndarray):
+                    value.flags.writeable = False
+        return tuple(call.args for call in self.calls)
 
 
 def limits_for(exercise: Exercise) -> Limits:
@@ -406,7 +422,7 @@ def judge(plan: GradingPlan, run: RunResult, source: Path, lesson_id: str = "") 
         run_status=run.status,
         run_message=message,
         run_detail=run.detail,
-        hints=diagnose(exercise.id, run.status, _evidence(cases), exercise_detectors(exercise)),
+        hints=diagnose(exercise.id, run.status, _evidence(cases), plan.detectors),
         output="" if withheld else run.output,
         output_truncated=False if withheld else run.output_truncated,
         seconds=run.seconds,
@@ -524,6 +540,8 @@ def _describe_shape_mismatch(got: tuple[int, ...], want: tuple[int, ...]) -> str
 def _compare_values(
     got: np.ndarray, expected: np.ndarray, tolerance: Tolerance
 ) -> tuple[list[str], tuple[Difference, ...], int]:
+    if got.dtype == expected.dtype and got.tobytes() == expected.tobytes():
+        return [], (), 0  # the very same numbers (nan and inf included) pass every rule
     have = got.astype(np.float64)
     want = expected.astype(np.float64)
     with np.errstate(all="ignore"):

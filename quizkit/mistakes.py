@@ -23,6 +23,7 @@ Hints are listed most specific first (the exercise's own, then generic ones), ea
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from quizkit.results import CaseResult
 
 MAX_HINTS = 4
+MAX_REMEMBERED_VALUES = 256  # per formula mistake: a lesson's cases, with room to spare
 
 # A detector looks at all failing cases of one file and returns a hint or None.
 Detector = Callable[[Sequence["CaseResult"]], "str | None"]
@@ -54,6 +56,7 @@ def on_any_case(detector: CaseDetector) -> Detector:
     return detect
 
 
+@functools.lru_cache(maxsize=64)  # every detector of one diagnosis asks about the same few cases
 def _wrong_values(case: CaseResult) -> np.ndarray | None:
     """The learner's values (as float64) of a case that failed on its values; None if the case
     failed for another reason (an exception, a wrong shape, right values but a modified input)."""
@@ -252,8 +255,13 @@ class WrongFormula:
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    """``np.allclose(a, b, rtol=1e-9, atol=0, equal_nan=True)``, without its overhead on small arrays."""
+    if a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes():
+        return True
     with np.errstate(all="ignore"):
-        return bool(np.allclose(a, b, rtol=1e-9, atol=0, equal_nan=True))
+        close = (a == b) | (np.isnan(a) & np.isnan(b))
+        close |= np.isfinite(a) & np.isfinite(b) & (np.abs(a - b) <= 1e-9 * np.abs(b))
+    return bool(close.all())
 
 
 def _treated_tiny_as_zero(case: CaseResult) -> str | None:
@@ -341,13 +349,21 @@ class FormulaMistake:
 
         self.hint = hint
         self.formula = Formula(formula, parameters)
+        # Batch grading diagnoses the same cases file after file: the formula's values per input.
+        self._values: dict[tuple[object, ...], np.ndarray] = {}
 
     def __call__(self, failing: Sequence[CaseResult]) -> str | None:
         return on_every_wrong_case(self.hint, self._matches)(failing)
 
     def _matches(self, case: CaseResult, got: np.ndarray) -> bool:
         values = {name: np.array(value, dtype=np.float64) for name, value in case.inputs}
-        candidate = self.formula.array(values)
+        key = tuple((name, array.shape, array.tobytes()) for name, array in values.items())
+        candidate = self._values.get(key)
+        if candidate is None:
+            candidate = self.formula.array(values)
+            if len(self._values) >= MAX_REMEMBERED_VALUES:
+                self._values.clear()
+            self._values[key] = candidate
         return candidate.shape == got.shape and _same(got, candidate)
 
 

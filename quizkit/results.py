@@ -12,6 +12,7 @@ the renderers in :mod:`quizkit.report`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -218,7 +219,7 @@ class GroupResult:
     cases: tuple[CaseResult, ...]
     hidden: bool = False
 
-    @property
+    @functools.cached_property  # judging and every renderer ask again and again; the cases never change
     def status(self) -> CaseStatus:
         if all(case.passed for case in self.cases):
             return CaseStatus.PASSED
@@ -234,7 +235,7 @@ class GroupResult:
     def score(self) -> float:
         return self.max_score if self.passed else 0.0
 
-    @property
+    @functools.cached_property
     def failures(self) -> tuple[CaseResult, ...]:
         return tuple(case for case in self.cases if not case.passed)
 

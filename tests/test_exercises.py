@@ -258,6 +258,19 @@ def test_the_plan_is_reused_for_the_same_exercise(tmp_path: Path) -> None:
     assert plan_exercise(exercise) is plan_exercise(exercise)
 
 
+def test_every_job_of_a_plan_shares_its_read_only_arguments(tmp_path: Path) -> None:
+    plan = plan_exercise(make_exercise(tmp_path))
+    first, second = plan.job(tmp_path / "a.py"), plan.job(tmp_path / "b.py")
+    assert first.calls is second.calls
+    assert not first.calls[0][0].flags.writeable
+
+
+def test_an_identical_result_passes_without_a_tolerance(tmp_path: Path) -> None:
+    nan_and_inf = np.array([np.nan, np.inf, -0.0])
+    case = judge_call(Call("c", "c", ()), (), nan_and_inf, outcome(nan_and_inf.copy()), Tolerance(abs=0.0, rel=0.0))
+    assert case.status is CaseStatus.PASSED
+
+
 def test_an_edited_reference_is_run_again(tmp_path: Path) -> None:
     exercise = make_exercise(tmp_path)
     before = plan_exercise(exercise)
@@ -493,6 +506,28 @@ def test_a_wrong_formula_is_not_named_when_one_wrong_case_disagrees(tmp_path: Pa
     mixed_bugs = [outcome(np.array([2.0])), outcome(np.array([-1.4])), outcome(3.0)]  # the second is not w
     result = judge(plan, run_result(mixed_bugs), Path("x.py"))
     assert not any("hard thresholding" in hint for hint in result.hints)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ([1.0, np.nan, np.inf], [1.0, np.nan, np.inf]),
+        ([1.0, 2.0], [1.0 + 1e-12, 2.0]),
+        ([1.0, 2.0], [1.0 + 1e-6, 2.0]),
+        ([np.inf], [1.0]),
+        ([1.0], [np.inf]),
+        ([-np.inf], [np.inf]),
+        ([0.0], [-0.0]),
+        ([np.nan], [0.0]),
+        ([[1.0, 2.0], [1.0, 2.0]], [1.0, 2.0]),
+        ([], []),
+    ],
+)
+def test_mistake_detectors_compare_values_like_allclose(a: list[float], b: list[float]) -> None:
+    from quizkit.mistakes import _same
+
+    left, right = np.array(a, dtype=np.float64), np.array(b, dtype=np.float64)
+    assert _same(left, right) is bool(np.allclose(left, right, rtol=1e-9, atol=0, equal_nan=True))
 
 
 def test_hints_name_a_forgotten_return() -> None:

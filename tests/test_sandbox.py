@@ -30,6 +30,7 @@ from quizkit.sandbox import (
     SubprocessRunner,
     wire,
 )
+from quizkit.sandbox.forked import KILL_GRACE_SECONDS, QUEUE_DEPTH
 
 HOSTILE_DIR = Path(__file__).parent / "hostile"
 LIMITS = Limits(wall_seconds=1.0, cpu_seconds=1.0, memory_bytes=512 << 20)
@@ -862,7 +863,8 @@ def test_run_many_consumes_jobs_lazily(runner, tmp_path):
 
     results = runner.run_many(jobs(), workers=2)
     next(results)
-    assert len(taken) <= 3
+    # Each worker holds the job it runs and the next one; one more was taken for a free place.
+    assert len(taken) <= 2 * QUEUE_DEPTH + 1
     results.close()
 
 
@@ -877,6 +879,31 @@ def test_closing_run_many_early_kills_the_jobs_still_running(runner, tmp_path):
 
     assert first_job.source == quick
     assert time.monotonic() - started < SLACK_SECONDS
+    assert_nothing_left(runner)
+
+
+def test_a_job_queued_behind_another_gets_its_whole_time_limit(runner, tmp_path):
+    # Two runs back to back take longer than one limit: the second one's clock starts with it.
+    slow = learner_file(tmp_path, "import time\ntime.sleep(0.7)\n" + textwrap.dedent(CORRECT))
+    limits = Limits(wall_seconds=1.2, cpu_seconds=1.0, memory_bytes=512 << 20)
+
+    results = list(runner.run_many([job_for(slow, limits=limits), job_for(slow, limits=limits)], workers=1))
+
+    assert [result.status for _, result in results] == [RunStatus.OK, RunStatus.OK]
+
+
+def test_closing_run_many_early_cancels_a_queued_job_without_losing_the_server(runner, tmp_path):
+    quick = learner_file(tmp_path, CORRECT)
+    sleeper = job_for(HOSTILE_DIR / "sleep_ignoring_sigterm.py", limits=Limits(wall_seconds=60))
+    results = runner.run_many([job_for(quick), sleeper, sleeper], workers=1)
+    next(results)  # the first sleeper runs now, the second waits in the server's queue
+    servers = runner.supervisor_pids()
+    started = time.monotonic()
+
+    results.close()
+
+    assert time.monotonic() - started < KILL_GRACE_SECONDS  # the server answered for both at once
+    assert runner.supervisor_pids() == servers
     assert_nothing_left(runner)
 
 
@@ -899,6 +926,37 @@ def test_a_supervisor_killed_by_the_learner_is_reported_and_replaced(tmp_path, i
         assert result.message.startswith("the sandbox's supervisor process stopped unexpectedly")
     assert after.status is RunStatus.OK
     assert not Path(result.output.strip()).exists()  # its temporary directory was removed anyway
+
+
+def test_a_lost_server_inside_namespaces_signals_no_process_group_of_this_machine_by_a_namespace_pid(
+    monkeypatch,
+):
+    import signal
+    import threading
+
+    with SubprocessRunner(isolation="preferred") as fresh:
+        if not fresh.check_isolation().namespaces:
+            pytest.skip("no namespaces on this machine")
+        supervisors = set(fresh.supervisor_pids())
+        signalled = []
+        real_killpg = os.killpg
+
+        def killpg(pgid: int, sig: int) -> None:
+            signalled.append(pgid)
+            if pgid in supervisors:  # never a group picked by a number that means something else here
+                real_killpg(pgid, sig)
+
+        monkeypatch.setattr(os, "killpg", killpg)
+        sleeper = job_for(HOSTILE_DIR / "sleep_ignoring_sigterm.py", limits=Limits(wall_seconds=60))
+        killer = threading.Timer(0.5, os.kill, (fresh.supervisor_pids()[-1], signal.SIGKILL))
+        killer.start()
+        try:
+            result = fresh.run(sleeper)
+        finally:
+            killer.cancel()
+
+    assert result.status is RunStatus.CRASHED
+    assert set(signalled) <= supervisors
 
 
 # ---------------------------------------------------------------------------------------------

@@ -30,7 +30,9 @@ Process model of :class:`SubprocessRunner`::
   cwd or script dir on ``sys.path``) with a scrubbed environment and ``PR_SET_DUMPABLE 0`` (as has
   the grader: no ptrace, no ``/proc/PID/mem``). It imports numpy and nothing of quizkit or of a
   course; ``import quizkit``/``import solutions`` are refused. Per job it forks a child, which is why
-  a job costs a few milliseconds rather than a Python start-up.
+  a job costs a few milliseconds rather than a Python start-up. The grader keeps the next job queued
+  at each server, so a server starts it as soon as the last one is cleaned up, without a round trip
+  through a grader that is busy judging; still one learner process per server at a time.
 * **Limits.** The child calls ``setsid()`` and sets RLIMIT_CPU, RLIMIT_AS (memory), RLIMIT_FSIZE
   (files on disk), RLIMIT_CORE=0 and RLIMIT_NPROC. The wall-clock limit is the grader's: when it
   passes, the grader asks the server to SIGKILL the child's process group (and, should the server not
@@ -41,7 +43,8 @@ Process model of :class:`SubprocessRunner`::
   process the learner forks, even after a double fork and its own ``setsid()``, is reparented to the
   server when its parent dies. After every job the server kills the child's process group, then
   repeatedly kills its remaining children and reaps them until it has none; then it removes the job
-  folder (iteratively: a tree deeper than PATH_MAX or the recursion limit is no problem) and, inside
+  folder and whatever else the job put in the server's jobs folder, which it may write to
+  (iteratively: a tree deeper than PATH_MAX or the recursion limit is no problem) and, inside
   the namespaces, everything else in its private ``/tmp`` and ``/dev/shm`` and every System V IPC
   object. Only then does it report the job as ended.
 * **Privileges.** Running as root, the child drops to uid/gid 65534 (nobody) after setup, with
@@ -51,7 +54,8 @@ Process model of :class:`SubprocessRunner`::
   (``/root/.pyenv``), the child keeps CAP_DAC_READ_SEARCH to import it; Landlock still confines what
   it may read.
 * **Channel.** Results travel on a dedicated pipe (fd 3 in the child), never on stdout: frames of
-  length-prefixed JSON plus ``.npy`` bytes (``numpy.load(allow_pickle=False)``, never pickle). The
+  length-prefixed JSON plus raw array bytes whose dtype and shape the JSON states (read with
+  ``numpy.frombuffer``; never pickle). The
   grader checks every frame strictly (sizes, key sets, types, order, counts, dtype kinds, shapes
   against the announced size) before using it. The child captures what its runner needs (os.write,
   a JSON encoder, numpy functions, builtins) before importing the learner's file, so monkeypatching

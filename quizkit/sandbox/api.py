@@ -143,7 +143,11 @@ class Job:
     def __post_init__(self) -> None:
         if not isinstance(self.source, Source):
             object.__setattr__(self, "source", Path(self.source))
-        object.__setattr__(self, "calls", tuple(tuple(call) for call in self.calls))
+        calls = self.calls
+        if type(calls) is not tuple or any(type(call) is not tuple for call in calls):
+            # (A tuple of tuples is kept as it is: a plan hands every job the same one, which lets
+            # the runner lay its arguments out once.)
+            object.__setattr__(self, "calls", tuple(tuple(call) for call in calls))
         object.__setattr__(self, "preload", tuple(self.preload))
 
     @property

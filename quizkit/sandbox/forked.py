@@ -36,6 +36,12 @@ KILL_GRACE_SECONDS = 2.0
 # After a job's processes are gone, how long its pipes may take to report end of file. Only a pipe
 # end smuggled to another process (another job's) can delay it; that process is killed soon anyway.
 DRAIN_GRACE_SECONDS = 0.5
+# Argument layouts a runner keeps (one per exercise plan in use).
+MAX_KEPT_LAYOUTS = 32
+# Jobs sent to one fork server at a time: the one it runs and the next, which it starts as soon as
+# the first has ended and been cleaned up, without waiting for the grader. Still one learner process
+# per server at a time.
+QUEUE_DEPTH = 2
 
 
 
@@ -206,12 +212,67 @@ class _SharedInputs:
             self.fd = -1
 
 
+class _ServerEvents:
+    """One server's control socket during a run_many: hands each message to the flight it names.
+
+    A server runs its jobs one after another, each in a fresh child, and the next job may already
+    wait in its queue (:data:`QUEUE_DEPTH`), so that it never idles while the grader is busy.
+    """
+
+    def __init__(self, server: _Server, selector: selectors.BaseSelector) -> None:
+        self.server = server
+        self.flights: dict[int, _Flight] = {}  # by job id: the jobs this server has not ended yet
+        self._selector = selector
+        selector.register(server.sock, selectors.EVENT_READ, self._on_readable)
+        self._registered = True
+
+    def add(self, flight: _Flight) -> None:
+        self.flights[flight.job_id] = flight
+        for message in self.server.backlog:
+            self._dispatch(message)
+        self.server.backlog.clear()
+
+    def _on_readable(self) -> None:
+        try:
+            messages = self.server.receive()
+        except (_ServerGone, wire.ProtocolError):
+            self.lose()
+            return
+        for message in messages:
+            self._dispatch(message)
+
+    def _dispatch(self, message: wire.Header) -> None:
+        ident = message.get("id")
+        flight = self.flights.get(ident) if type(ident) is int else None
+        if flight is None:
+            return  # about a job that was abandoned, or a kill that came too late: nothing to do
+        if not flight.on_message(message):  # a server that sends nonsense cannot be trusted further
+            self.lose()
+        elif flight.exit is not None:
+            del self.flights[flight.job_id]
+
+    def lose(self) -> None:
+        """The server died or stopped answering: kill it; every job it had is lost."""
+        self.close()
+        lost = list(self.flights.values())
+        self.flights.clear()
+        for flight in lost:
+            flight.lose_server()
+        self.server.kill()
+
+    def close(self) -> None:
+        """Stop watching the socket (before it is closed, so that its number can be reused)."""
+        if self._registered:
+            self._selector.unregister(self.server.sock)
+            self._registered = False
+
+
 class _Flight:
     """One job in progress on one server: its pipes, its deadline and what has been seen so far."""
 
     def __init__(
         self,
-        server: _Server,
+        events: _ServerEvents,
         job: Job,
         job_id: int,
         selector: selectors.BaseSelector,
@@ -219,11 +280,15 @@ class _Flight:
         output_fd: int,
         inputs: _SharedInputs,
     ) -> None:
-        self.server, self.job, self.job_id = server, job, job_id
+        self.events, self.server, self.job, self.job_id = events, events.server, job, job_id
         self.inputs = inputs
         self._selector = selector
         self.started = time.monotonic()
-        self.deadline = self.started + job.limits.wall_seconds
+        # Queued behind another job of its server: the clock starts when the server starts it.
+        self.queued = bool(events.flights)
+        self.deadline = self.started + job.limits.wall_seconds * (1 + self.queued * QUEUE_DEPTH) + self.queued * (
+            KILL_GRACE_SECONDS + DRAIN_GRACE_SECONDS
+        )
         self.transcript = _Transcript(job.calls)
         self._reader = wire.FrameReader(wire.MAX_RESULT_PAYLOAD)
         self.output = bytearray()
@@ -240,11 +305,8 @@ class _Flight:
             os.set_blocking(fd, False)
             selector.register(fd, selectors.EVENT_READ, handler)
             self._open[fd] = handler
-        selector.register(server.sock, selectors.EVENT_READ, self._on_server)
         self._result_fd, self._output_fd = result_fd, output_fd
-        for message in server.backlog:
-            self._on_message(message)
-        server.backlog.clear()
+        events.add(self)
 
     # -- events ---------------------------------------------------------------------------
 
@@ -279,28 +341,24 @@ class _Flight:
         if self.output_total > self.job.limits.output_abort_bytes:
             self.request_kill("output")
 
-    def _on_server(self) -> None:
-        try:
-            messages = self.server.receive()
-        except (_ServerGone, wire.ProtocolError):
-            self._lose_server()
-            return
-        for message in messages:
-            self._on_message(message)
-
-    def _on_message(self, message: wire.Header) -> None:
-        if message.get("id") != self.job_id:
-            return
+    def on_message(self, message: wire.Header) -> bool:
+        """Take the server's news of this job; False if the message makes no sense."""
+        if self.exit is not None:
+            return True
         try:
             if message["t"] == "started":
                 self.pid = int(message["pid"])
                 self.workdir = str(message["workdir"])
+                if self.queued:
+                    self.queued = False
+                    self.started = time.monotonic()
+                    self.deadline = self.started + self.job.limits.wall_seconds
             elif message["t"] == "exited":
                 self.exit = _Exit(message["code"], message["signal"], float(message["cpu"]))
                 self.exited_at = time.monotonic()
-                self._selector.unregister(self.server.sock)
-        except (KeyError, TypeError, ValueError):  # a server that sends nonsense cannot be trusted further
-            self._lose_server()
+        except (KeyError, TypeError, ValueError):
+            return False
+        return True
 
     # -- control --------------------------------------------------------------------------
 
@@ -313,17 +371,19 @@ class _Flight:
             try:
                 self.server.send({"t": "kill", "id": self.job_id})
             except OSError:
-                self._lose_server()
+                self.events.lose()
 
-    def _lose_server(self) -> None:
-        """The server died or stopped answering: kill it and, best effort, the learner's group."""
+    def lose_server(self) -> None:
+        """The server died or stopped answering (see :meth:`_ServerEvents.lose`): this job ends as
+        lost, and its learner's group is killed, best effort."""
         if self.exit is None:
-            self._selector.unregister(self.server.sock)
             self.exit = _Exit(supervisor_lost=True)
             self.exited_at = time.monotonic()
         self.server.kill()
-        if self.pid is not None:
-            # Already gone, or (a uid we cannot signal) no longer ours to kill.
+        if self.pid is not None and not self.server.namespaces:
+            # Already gone, or (a uid we cannot signal) no longer ours to kill. Inside namespaces the
+            # pid is the server's own pid namespace's, meaningless here (it could name any process
+            # group of this machine); the kernel killed every process of that namespace with it.
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.pid, signal.SIGKILL)
         if self.workdir is not None and not self.server.namespaces:
@@ -349,7 +409,7 @@ class _Flight:
             if self.kill_sent_at is None and now >= self.deadline:
                 self.request_kill("timeout")
             elif self.kill_sent_at is not None and now >= self.kill_sent_at + KILL_GRACE_SECONDS:
-                self._lose_server()
+                self.events.lose()
         elif self._open and now >= self.exited_at + DRAIN_GRACE_SECONDS:
             for fd in list(self._open):
                 self._close(fd)
@@ -366,7 +426,7 @@ class _Flight:
     def abandon(self) -> None:
         """Release the pipes without waiting (the server was killed)."""
         if self.exit is None:
-            self._lose_server()
+            self.events.lose()
         for fd in list(self._open):
             self._close(fd)
         self.inputs.close()
@@ -439,6 +499,9 @@ class SubprocessRunner:
         self._hidden = hidden
         self._servers: list[_Server] = []
         self._next_id = 0
+        # Layouts of read-only call arguments, by the identity of the calls tuple (kept alive here):
+        # a batch sends the same plan's arguments with every file.
+        self._layouts: dict[int, tuple[tuple[tuple[object, ...], ...], wire.ArgumentLayout]] = {}
         self._busy = False
         self._finalizer = weakref.finalize(self, _shut_down, self._servers)
         if servers:
@@ -576,13 +639,16 @@ class SubprocessRunner:
         self.start(workers)
         self._busy = True
         selector = selectors.DefaultSelector()
-        flights: dict[int, _Flight] = {}  # by server index
-        idle = list(range(workers))
+        flights: dict[int, _Flight] = {}  # by job id
+        events: dict[int, _ServerEvents] = {}  # by server index
         pending = iter(jobs)
         exhausted = False
+        finished: list[tuple[Job, RunResult]] = []
         try:
             while True:
-                while idle and not exhausted:
+                # Servers get their next jobs before the finished results go to the consumer, so
+                # that judging one file overlaps running the next instead of holding a server up.
+                while not exhausted and (index := self._free_server(events, workers)) is not None:
                     job = next(pending, None)
                     if job is None:
                         exhausted = True
@@ -591,27 +657,36 @@ class SubprocessRunner:
                     if isinstance(source, RunResult):
                         yield from self._yield_pausing(job, source, flights)
                         continue
-                    index = idle.pop()
                     launching = time.monotonic()
-                    flight = self._launch(index, job, source, selector)
+                    flight = self._launch(index, job, source, selector, events)
                     # A server still starting up blocked us; the running jobs were not served meanwhile.
                     for other in flights.values():
                         other.postpone(time.monotonic() - launching)
-                    flights[index] = flight
+                    flights[flight.job_id] = flight
+                while finished:
+                    job, result = finished.pop(0)
+                    yield from self._yield_pausing(job, result, flights)
                 if not flights:
                     return
                 self._pump(selector, flights)
-                for index, flight in list(flights.items()):
+                for ident, flight in list(flights.items()):
                     if flight.done:
-                        del flights[index]
-                        idle.append(index)
-                        yield from self._yield_pausing(flight.job, flight.result(), flights)
+                        del flights[ident]
+                        finished.append((flight.job, flight.result()))
         finally:
             try:
                 self._stop_flights(selector, flights)
             finally:
+                for watcher in events.values():
+                    watcher.close()
                 selector.close()
                 self._busy = False
+
+    @staticmethod
+    def _free_server(events: dict[int, _ServerEvents], workers: int) -> int | None:
+        """The index of the server with the fewest unfinished jobs, if it has room for another."""
+        index = min(range(workers), key=lambda i: len(events[i].flights) if i in events else 0)
+        return index if index not in events or len(events[index].flights) < QUEUE_DEPTH else None
 
     @staticmethod
     def _yield_pausing(job: Job, result: RunResult, flights: dict[int, _Flight]) -> Iterator[tuple[Job, RunResult]]:
@@ -633,11 +708,18 @@ class SubprocessRunner:
         for flight in flights.values():
             flight.tick(now)
 
-    def _launch(self, index: int, job: Job, source: bytes, selector: selectors.BaseSelector) -> _Flight:
+    def _launch(
+        self, index: int, job: Job, source: bytes, selector: selectors.BaseSelector, events: dict[int, _ServerEvents]
+    ) -> _Flight:
         """Send ``job`` to server ``index`` (restarting it if it died) with fresh pipes."""
         header, payload, layout = self._request(job, source)
         for attempt in range(2):
             server = self._ready(index)
+            watcher = events.get(index)
+            if watcher is None or watcher.server is not server:
+                if watcher is not None:
+                    watcher.close()
+                watcher = events[index] = _ServerEvents(server, selector)
             inputs = _SharedInputs(layout)
             result_read, result_write = os.pipe()
             output_read, output_write = os.pipe()
@@ -647,19 +729,19 @@ class SubprocessRunner:
                 os.close(result_read)
                 os.close(output_read)
                 inputs.close()
-                server.kill()
+                watcher.lose()  # a job it was running is lost with it
                 if attempt:
                     raise SandboxError("the sandbox's fork server stopped accepting jobs") from None
                 continue
             finally:
                 os.close(result_write)
                 os.close(output_write)
-            return _Flight(server, job, header["id"], selector, result_read, output_read, inputs)
+            return _Flight(watcher, job, header["id"], selector, result_read, output_read, inputs)
         raise AssertionError("unreachable")
 
     def _request(self, job: Job, source: bytes) -> tuple[wire.Header, bytes, wire.ArgumentLayout]:
         self._next_id += 1
-        layout = wire.layout_arguments(job.calls)
+        layout = self._layout(job.calls)
         parts = [source, *(item.data for item in job.preload), layout.inline]
         filename = job.name
         if filename in ("", ".", "..") or "\x00" in filename:
@@ -682,6 +764,17 @@ class SubprocessRunner:
             },
         }
         return header, b"".join(parts), layout
+
+    def _layout(self, calls: tuple[tuple[object, ...], ...]) -> wire.ArgumentLayout:
+        known = self._layouts.get(id(calls))
+        if known is not None and known[0] is calls:
+            return known[1]
+        layout = wire.layout_arguments(calls)
+        if wire.frozen_arguments(calls):
+            if len(self._layouts) >= MAX_KEPT_LAYOUTS:
+                self._layouts.clear()
+            self._layouts[id(calls)] = (calls, layout)
+        return layout
 
     def _stop_flights(self, selector: selectors.BaseSelector, flights: dict[int, _Flight]) -> None:
         """Kill the jobs still running (the consumer stopped early) and wait for their cleanup."""

@@ -61,7 +61,7 @@ class _Transcript:
             raise wire.ProtocolError("data followed the final frame")
         kind = header["t"]
         if kind == "loaded":
-            _expect_keys(header, {"t", "payload"})
+            _expect_keys(header, _LOADED_KEYS)
             if self.loaded or payload:
                 raise wire.ProtocolError("an unexpected 'loaded' frame")
             self.loaded = True
@@ -73,7 +73,7 @@ class _Transcript:
             raise wire.ProtocolError(f"a frame of unknown type {kind[:40]!r}")
 
     def _outcome(self, header: wire.Header, payload: bytes) -> CallOutcome:
-        _expect_keys(header, {"t", "i", "type", "error", "note", "reshaped", "seconds", "array", "payload"})
+        _expect_keys(header, _CALL_KEYS)
         index = header["i"]
         if not self.loaded or type(index) is not int or index != len(self.outcomes) or index >= len(self._arities):
             raise wire.ProtocolError(f"a result for call {index!r} out of order")
@@ -99,7 +99,7 @@ class _Transcript:
         return CallOutcome(value, return_type, error, tuple(reshaped), float(seconds), note)
 
     def _accept_end(self, header: wire.Header, payload: bytes) -> None:
-        _expect_keys(header, {"t", "status", "reason", "detail", "defined", "payload"})
+        _expect_keys(header, _END_KEYS)
         status = header["status"]
         if status not in wire.CHILD_STATUSES or payload:
             raise wire.ProtocolError("a malformed final frame")
@@ -115,8 +115,13 @@ class _Transcript:
         self.end = header
 
 
-def _expect_keys(header: wire.Header, keys: set[str]) -> None:
-    if set(header) != keys:
+_LOADED_KEYS = frozenset({"t", "payload"})
+_CALL_KEYS = frozenset({"t", "i", "type", "error", "note", "reshaped", "seconds", "array", "payload"})
+_END_KEYS = frozenset({"t", "status", "reason", "detail", "defined", "payload"})
+
+
+def _expect_keys(header: wire.Header, keys: frozenset[str]) -> None:
+    if header.keys() != keys:
         raise wire.ProtocolError(f"a '{header['t'][:40]}' frame with unexpected fields")
 
 
@@ -167,7 +172,7 @@ def _conclude(seen: _Observed) -> RunResult:
             outcome,
             inputs_modified=tuple(a or b for a, b in zip(outcome.inputs_modified, seen.modified[index], strict=False)),
         )
-        if index < len(seen.modified)
+        if index < len(seen.modified) and any(seen.modified[index])
         else outcome
         for index, outcome in enumerate(seen.transcript.outcomes)
     )

@@ -26,8 +26,11 @@ measured by the parent. The child adds only what the parent cannot see, an array
 new shape or dtype in place (``reshaped``): a flag that can only turn a pass into a failure.
     {"t": "end", "status", "reason", "detail", "defined"}    last frame; status in CHILD_STATUSES
 
-Parent to server, on a socketpair: ``job`` (with the two pipe write ends attached as SCM_RIGHTS)
-and ``kill``; server to parent: ``ready``, ``started``, ``exited``, ``fatal``.
+Parent to server, on a socketpair: ``job`` (with the two pipe write ends and the inputs memfd
+attached as SCM_RIGHTS) and ``kill``; server to parent: ``ready``, ``started``, ``exited``, ``fatal``.
+The server runs one job at a time; the parent may send the next job while one runs, and the server
+starts it once the first has ended and been cleaned up (a ``kill`` for a job still queued means
+it never starts: the server answers ``exited`` for it at once).
 """
 
 from __future__ import annotations
@@ -166,17 +169,14 @@ def decode_result_array(description: object, payload: bytes, max_elements: int =
 
     import numpy as np
 
-    if type(description) is not dict or set(description) != {"dtype", "shape"}:
+    if type(description) is not dict or description.keys() != {"dtype", "shape"}:
         raise ProtocolError("a malformed array description")
     dtype_text, shape = description["dtype"], description["shape"]
-    if type(dtype_text) is not str or not re.fullmatch(r"[<>|=][biufc][0-9]{1,2}", dtype_text):
+    dtype = _numeric_dtype(dtype_text)
+    if dtype is None:
         raise ProtocolError(f"an array has dtype {str(dtype_text)[:20]!r}, which is not numeric")
     if type(shape) is not list or len(shape) > 64 or any(type(n) is not int or n < 0 for n in shape):
         raise ProtocolError("an array has a malformed shape")
-    try:
-        dtype = np.dtype(dtype_text)
-    except TypeError as exc:
-        raise ProtocolError(f"an array has dtype {dtype_text!r}, which numpy does not know") from exc
     count = math.prod(shape)
     if count > max_elements:
         raise ProtocolError(f"an array has {count} elements, more than {max_elements}")
@@ -185,13 +185,31 @@ def decode_result_array(description: object, payload: bytes, max_elements: int =
     return np.frombuffer(payload, dtype=dtype).reshape(shape)
 
 
+_NUMERIC_DTYPES: dict[str, Any] = {}  # dtype text -> numpy dtype, for the texts seen so far
+
+
+def _numeric_dtype(text: object) -> Any:
+    """The numpy dtype a frame names, if it is a plain numeric one (``<f8``, ``|b1``, ...); else None."""
+    import numpy as np
+
+    dtype = _NUMERIC_DTYPES.get(text) if type(text) is str else None
+    if dtype is None and type(text) is str and re.fullmatch(r"[<>|=][biufc][0-9]{1,2}", text):
+        try:
+            dtype = np.dtype(text)
+        except TypeError:  # e.g. "<f3": the right shape of text, but no such type
+            return None
+        if len(_NUMERIC_DTYPES) < 64:
+            _NUMERIC_DTYPES[text] = dtype
+    return dtype
+
+
 def decode_scalar(kind: str, dtype_text: object, data: bytes) -> object:
     """A scalar argument from its raw bytes: a Python float/int/bool or a numpy scalar, as sent."""
     import numpy as np
 
-    if type(dtype_text) is not str or not re.fullmatch(r"[<>|=][biufc][0-9]{1,2}", dtype_text):
+    dtype = _numeric_dtype(dtype_text)
+    if dtype is None:
         raise ProtocolError("a malformed scalar argument")
-    dtype = np.dtype(dtype_text)
     if len(data) != dtype.itemsize:
         raise ProtocolError("a scalar argument's data does not match its dtype")
     value = np.frombuffer(data, dtype=dtype)[0]
@@ -219,6 +237,8 @@ class ArgumentLayout:
 
     def modified(self, now: bytes | bytearray | memoryview) -> list[tuple[bool, ...]]:
         """Per call, per argument: whether ``now`` (the shared bytes after the run) differs from what was sent."""
+        if now == self.shared:  # the usual case, in one comparison
+            return [(False,) * len(call) for call in self.descriptors]
         flags = []
         for call in self.descriptors:
             row = []
@@ -254,6 +274,14 @@ def layout_arguments(calls: Sequence[Sequence[object]]) -> ArgumentLayout:
     return ArgumentLayout(descriptors, b"".join(inline), bytes(shared))
 
 
+def frozen_arguments(calls: Sequence[Sequence[object]]) -> bool:
+    """Whether every array among ``calls`` is read-only, so that one layout of them stays true
+    for as long as they live (and can serve every job that passes the same calls)."""
+    import numpy as np
+
+    return all(not isinstance(value, np.ndarray) or not value.flags.writeable for call in calls for value in call)
+
+
 def arguments_from_layout(descriptors: Any, inline: memoryview, shared: Any) -> list[list[object]]:
     """The values the learner's function receives: scalars decoded, arrays as writable views of ``shared``."""
     import math
@@ -267,9 +295,9 @@ def arguments_from_layout(descriptors: Any, inline: memoryview, shared: Any) -> 
         for descriptor in call:
             if descriptor[0] == "shared":
                 _kind, dtype_text, shape, start, size = descriptor
-                dtype = np.dtype(str(dtype_text))
+                dtype = _numeric_dtype(dtype_text)
                 count = math.prod(shape)
-                if dtype.kind not in NUMERIC_KINDS or dtype.hasobject or count * dtype.itemsize != size:
+                if dtype is None or count * dtype.itemsize != size:
                     raise ProtocolError("a malformed shared argument")
                 array = np.frombuffer(shared, dtype=dtype, count=count, offset=start) if count else np.zeros(0, dtype)
                 args.append(array.reshape(shape))
@@ -760,6 +788,8 @@ class _Inbox:
         self._reader = FrameReader(max_payload=1 << 40)  # the parent is trusted; sizes are its business
         self.frames: collections.deque[tuple[Header, bytes]] = collections.deque()
         self.fds: collections.deque[int] = collections.deque()
+        # Jobs the parent stopped before they started (it may send the next job while one runs).
+        self.cancelled: set[int] = set()
 
     def fill(self) -> None:
         """Receive once (blocking); raises _ParentGone at end of stream."""
@@ -775,6 +805,16 @@ class _Inbox:
         while not self.frames:
             self.fill()
         return self.frames.popleft()
+
+    def take_kills(self) -> list[int]:
+        """The job ids of the "kill" frames received so far, which are removed; other frames stay
+        in order for the main loop (a job queued behind the one running)."""
+        import collections
+
+        kills = [header["id"] for header, _ in self.frames if header["t"] == "kill" and type(header.get("id")) is int]
+        if kills:
+            self.frames = collections.deque(frame for frame in self.frames if frame[0]["t"] != "kill")
+        return kills
 
     def send(self, header: Header) -> None:
         self.sock.sendall(encode_frame(header))
@@ -834,8 +874,16 @@ def serve(
             header, payload = inbox.next_frame()
             if header["t"] == "job":
                 result_fd, output_fd, inputs_fd = inbox.fds.popleft(), inbox.fds.popleft(), inbox.fds.popleft()
-                _serve_job(header, payload, (result_fd, output_fd, inputs_fd), inbox, libc, privileges, confinement)
-            # A "kill" for a job that already ended needs no action.
+                if header["id"] in inbox.cancelled:
+                    for fd in (result_fd, output_fd, inputs_fd):
+                        os.close(fd)
+                    inbox.send({"t": "exited", "id": header["id"], "code": None, "signal": 9, "cpu": 0.0, "cleanup": None})
+                else:
+                    _serve_job(header, payload, (result_fd, output_fd, inputs_fd), inbox, libc, privileges, confinement)
+                # Job ids only grow: a kill for this job or an earlier one can never matter again.
+                inbox.cancelled = {i for i in inbox.cancelled if i > header["id"]}
+            elif header["t"] == "kill" and type(header.get("id")) is int:
+                inbox.cancelled.add(header["id"])  # a job still queued, or one that already ended
     except _ParentGone:
         return 0
     finally:
@@ -1048,7 +1096,9 @@ def _program_from_request(header: Header, payload: bytes, inputs_fd: int) -> Pro
 
 def _wait_for_child(pid: int, job_id: int, inbox: _Inbox) -> tuple[int, float]:
     """Wait for the child to end, killing its process group if the parent asks; (status, cpu s)."""
+    import contextlib
     import select
+    import signal
 
     try:
         pidfd: int | None = os.pidfd_open(pid)
@@ -1056,14 +1106,20 @@ def _wait_for_child(pid: int, job_id: int, inbox: _Inbox) -> tuple[int, float]:
         pidfd = None
     try:
         while True:
+            # Frames read earlier may hold a kill already (it can arrive with the job queued next).
+            for ident in inbox.take_kills():
+                if ident == job_id:
+                    _kill_group(pid)
+                    # A child that has not reached setsid() yet has no group of its own.
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+                else:  # the job queued behind this one (or one already ended): never start it
+                    inbox.cancelled.add(ident)
             watched = [inbox.sock] if pidfd is None else [inbox.sock, pidfd]
             ready, _, _ = select.select(watched, [], [], 0.01 if pidfd is None else None)
             if inbox.sock in ready:
                 inbox.fill()
-                while inbox.frames:
-                    message, _ = inbox.frames.popleft()
-                    if message["t"] == "kill" and message.get("id") == job_id:
-                        _kill_group(pid)
+                continue  # the kills first; the child's end is seen on the next round
             if pidfd is None or pidfd in ready:
                 # Kill the group while the child is an unreaped zombie: its pid (= the group id)
                 # cannot have been reused yet.
@@ -1089,8 +1145,7 @@ def _children() -> list[int]:
     """Direct children of this (single-threaded) process."""
     own = os.getpid()
     try:
-        with open(f"/proc/{own}/task/{own}/children") as listing:
-            return [int(pid) for pid in listing.read().split()]
+        return [int(pid) for pid in _read_proc_file(f"/proc/{own}/task/{own}/children").split()]
     except FileNotFoundError:  # kernel without CONFIG_PROC_CHILDREN: scan every process
         found = []
         for entry in os.listdir("/proc"):
@@ -1103,6 +1158,18 @@ def _children() -> list[int]:
                 if int(fields[1]) == own:
                     found.append(int(entry))
         return found
+
+
+def _read_proc_file(path: str) -> str:
+    """A /proc file's text, read with plain system calls (the server reads a few after every job)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        chunks = []
+        while chunk := os.read(fd, 1 << 16):
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    return b"".join(chunks).decode("ascii", errors="replace")
 
 
 def _sweep() -> None:
@@ -1191,27 +1258,15 @@ def remove_tree(path: str) -> str | None:
 
 
 def _clean_up(workdir: str, confinement: _Confinement, libc: Libc, privileges: _Privileges) -> str | None:
-    """Remove what a job left: its directory and, inside namespaces, anything else in the private
+    """Remove what a job left: everything in the jobs folder (its own directory, and whatever it put
+    beside it: the folder is writable to it) and, inside namespaces, anything else in the private
     /tmp and /dev/shm and every System V IPC object (the ipc namespace is this server's)."""
     problem = remove_tree(workdir)
+    problem = _empty_folder(confinement.jobs_root) or problem
     if not confinement.namespaces:
         return problem
     for folder in ("/tmp", "/dev/shm"):
-        try:
-            names = os.listdir(folder)
-        except OSError:
-            continue
-        for name in names:
-            path = os.path.join(folder, name)
-            if path == confinement.jobs_root:
-                continue
-            if os.path.isdir(path) and not os.path.islink(path):
-                problem = remove_tree(path) or problem
-            else:
-                try:
-                    os.unlink(path)
-                except OSError as exc:
-                    problem = problem or f"could not remove {path}: {exc.strerror or exc}"
+        problem = _empty_folder(folder, keep=confinement.jobs_root) or problem
     if not _ipc_objects():
         return problem
     if privileges.uid is None:
@@ -1229,13 +1284,33 @@ def _clean_up(workdir: str, confinement: _Confinement, libc: Libc, privileges: _
     return problem
 
 
+def _empty_folder(folder: str, keep: str = "") -> str | None:
+    """Remove every entry of ``folder`` but the path ``keep``; the first problem, if any."""
+    problem = None
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return None
+    for name in names:
+        path = os.path.join(folder, name)
+        if path == keep:
+            continue
+        if os.path.isdir(path) and not os.path.islink(path):
+            problem = remove_tree(path) or problem
+        else:
+            try:
+                os.unlink(path)
+            except OSError as exc:
+                problem = problem or f"could not remove {path}: {exc.strerror or exc}"
+    return problem
+
+
 def _ipc_objects() -> list[tuple[str, int]]:
     """(kind, id) of every System V shared memory segment, semaphore set and message queue in sight."""
     found = []
     for kind in ("shm", "sem", "msg"):
         try:
-            with open(f"/proc/sysvipc/{kind}") as listing:
-                lines = listing.read().splitlines()[1:]
+            lines = _read_proc_file(f"/proc/sysvipc/{kind}").splitlines()[1:]
         except OSError:
             continue
         for line in lines:
