@@ -15,11 +15,73 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
 from quizkit.cli import main
+
+# The suite runs on every core (pytest-xdist: ``-n auto --dist loadgroup`` in pyproject.toml). These
+# tests look at the whole machine: processes a job left behind and orphans reparented to init
+# (tests/test_sandbox.py), files a job left in /tmp and /dev/shm (tests/test_isolation.py), every
+# new process, /tmp and /dev/shm entry and SysV segment of the grading user, whose survivors are
+# killed (tests/attacks/). Another worker's jobs would count against them, and be killed by them,
+# so they form one group that runs on one worker, one test after another, beside the other tests.
+PROCESS_WATCHERS = "process_watchers"
+PROCESS_WATCHING_MODULES = frozenset({"test_sandbox.py", "test_isolation.py"})
+PROCESS_WATCHING_FOLDERS = frozenset({"attacks"})
+
+
+def watches_processes(path: Path) -> bool:
+    """Whether the tests in this file look at the whole machine (see PROCESS_WATCHERS)."""
+    return path.name in PROCESS_WATCHING_MODULES or path.parent.name in PROCESS_WATCHING_FOLDERS
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadgroup`` with the process-watching tests as one more group.
+
+    The group is decided here, on the controller, from each test's file. xdist's own way (an
+    ``xdist_group`` marker, which its workers append to the node id as ``@group``) silently groups
+    nothing with pytest 9.2, whose node ids no longer take that change (pytest-xdist issue 1386).
+    """
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class ProcessWatchersOnOneWorker(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            if watches_processes(Path(nodeid.split("::", 1)[0])):
+                return PROCESS_WATCHERS
+            return super()._split_scope(nodeid)
+
+    return ProcessWatchersOnOneWorker(config, log)
+
+
+@pytest.fixture(autouse=True)
+def process_watchers_share_one_worker(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Fail a process-watching test that runs on another worker than the first one did.
+
+    The first such test of the session claims the group for its worker in the session's shared
+    temporary folder; should the grouping ever stop holding (another ``--dist`` mode, a new xdist),
+    the tests say so instead of failing at random as they kill each other's jobs.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker is None or not watches_processes(request.path):
+        return
+    claim = tmp_path_factory.getbasetemp().parent / f"{PROCESS_WATCHERS}.worker"
+    draft = claim.with_name(f"{claim.name}.{worker}")
+    draft.write_text(worker, encoding="utf-8")
+    try:
+        os.link(draft, claim)  # atomic: the file appears with its content, or not at all
+    except FileExistsError:
+        owner = claim.read_text(encoding="utf-8")
+        if owner != worker:
+            pytest.fail(
+                f"process-watching tests run on {owner} and on {worker}: they must share one worker "
+                f"(run with --dist loadgroup, as pyproject.toml says, or with -n 0)"
+            )
 
 
 def default_sigint() -> None:
@@ -147,3 +209,4 @@ def capped(extra_memory: int = 1 << 30, seconds: int = 30) -> Iterator[None]:
         signal.alarm(0)
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
         signal.signal(signal.SIGALRM, previous)
+
