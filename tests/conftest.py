@@ -22,27 +22,31 @@ from click.testing import CliRunner, Result
 
 from quizkit.cli import main
 
-# The suite runs on every core (pytest-xdist: ``-n auto --dist loadgroup`` in pyproject.toml). These
-# tests look at the whole machine: processes a job left behind and orphans reparented to init
-# (tests/test_sandbox.py), files a job left in /tmp and /dev/shm (tests/test_isolation.py), every
-# new process, /tmp and /dev/shm entry and SysV segment of the grading user, whose survivors are
-# killed (tests/attacks/). Another worker's jobs would count against them, and be killed by them,
-# so they form one group that runs on one worker, one test after another, beside the other tests.
-PROCESS_WATCHERS = "process_watchers"
-PROCESS_WATCHING_MODULES = frozenset({"test_sandbox.py", "test_isolation.py"})
-PROCESS_WATCHING_FOLDERS = frozenset({"attacks"})
+# The suite runs on every core (pytest-xdist: ``-n auto --dist loadgroup`` in pyproject.toml). Tests
+# that look at the whole machine must not count, or kill, the jobs of a test running beside them:
+#
+# * tests/test_sandbox.py and tests/test_isolation.py look for processes a job left behind, among
+#   them orphans reparented to init whose command line names this checkout's sandbox script (fork
+#   servers without namespaces, as test_isolation starts them too), and for files a job left in
+#   /tmp and /dev/shm. They form the group "sandbox", run on one worker, one test after another,
+#   beside the other tests: those start no fork server outside namespaces, and an orphan inside a
+#   namespace is reparented inside it, never to init.
+# * tests/attacks/ watch every new process, /tmp and /dev/shm entry and SysV segment of the grading
+#   user, and kill its survivors: each worker grades as a user of its own (tests/attacks/conftest.py),
+#   so these tests run on any worker.
+PROCESS_WATCHING_GROUPS = {"test_sandbox.py": "sandbox", "test_isolation.py": "sandbox"}
 
 
-def watches_processes(path: Path) -> bool:
-    """Whether the tests in this file look at the whole machine (see PROCESS_WATCHERS)."""
-    return path.name in PROCESS_WATCHING_MODULES or path.parent.name in PROCESS_WATCHING_FOLDERS
+def process_watching_group(path: Path) -> str | None:
+    """The group of the tests in this file, if they must run one after another on one worker (see above)."""
+    return PROCESS_WATCHING_GROUPS.get(path.name)
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """``--dist loadgroup`` with the process-watching tests as one more group.
+    """``--dist loadgroup`` with the process-watching group(s) as well.
 
-    The group is decided here, on the controller, from each test's file. xdist's own way (an
+    The groups are decided here, on the controller, from each test's file. xdist's own way (an
     ``xdist_group`` marker, which its workers append to the node id as ``@group``) silently groups
     nothing with pytest 9.2, whose node ids no longer take that change (pytest-xdist issue 1386).
     """
@@ -50,27 +54,27 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
         return None
     from xdist.scheduler import LoadGroupScheduling
 
-    class ProcessWatchersOnOneWorker(LoadGroupScheduling):
+    class ProcessWatchersTogether(LoadGroupScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            if watches_processes(Path(nodeid.split("::", 1)[0])):
-                return PROCESS_WATCHERS
-            return super()._split_scope(nodeid)
+            group = process_watching_group(Path(nodeid.split("::", 1)[0]))
+            return f"process watchers: {group}" if group else super()._split_scope(nodeid)
 
-    return ProcessWatchersOnOneWorker(config, log)
+    return ProcessWatchersTogether(config, log)
 
 
 @pytest.fixture(autouse=True)
-def process_watchers_share_one_worker(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Fail a process-watching test that runs on another worker than the first one did.
+def process_watchers_keep_to_one_worker(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Fail a process-watching test that runs on another worker than the first one of its group did.
 
-    The first such test of the session claims the group for its worker in the session's shared
-    temporary folder; should the grouping ever stop holding (another ``--dist`` mode, a new xdist),
-    the tests say so instead of failing at random as they kill each other's jobs.
+    The first test of each group claims the group for its worker in the session's shared temporary
+    folder; should the grouping ever stop holding (another ``--dist`` mode, a new xdist), the tests
+    say so instead of failing at random as they kill each other's jobs.
     """
     worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if worker is None or not watches_processes(request.path):
+    group = process_watching_group(request.path)
+    if worker is None or group is None:
         return
-    claim = tmp_path_factory.getbasetemp().parent / f"{PROCESS_WATCHERS}.worker"
+    claim = tmp_path_factory.getbasetemp().parent / f"process-watchers-{group}.worker"
     draft = claim.with_name(f"{claim.name}.{worker}")
     draft.write_text(worker, encoding="utf-8")
     try:
@@ -79,7 +83,7 @@ def process_watchers_share_one_worker(request: pytest.FixtureRequest, tmp_path_f
         owner = claim.read_text(encoding="utf-8")
         if owner != worker:
             pytest.fail(
-                f"process-watching tests run on {owner} and on {worker}: they must share one worker "
+                f"the {group} tests run on {owner} and on {worker}: they must share one worker "
                 f"(run with --dist loadgroup, as pyproject.toml says, or with -n 0)"
             )
 
