@@ -35,6 +35,14 @@ from quizkit.cli import main
 #   user, and kill its survivors: each worker grades as a user of its own (tests/attacks/conftest.py),
 #   so these tests run on any worker.
 PROCESS_WATCHING_GROUPS = {"test_sandbox.py": "sandbox", "test_isolation.py": "sandbox"}
+# Other tests go to whichever worker is free, one at a time, except those of a module that sets up
+# something costly once (module-scoped fixtures: a warm SymPy worker, the learner suite graded in
+# the sandbox, a class of 200 graded, the mutants' sandbox): spread over two workers, it would be
+# set up twice. Each of these modules runs whole on one worker.
+WHOLE_MODULES = frozenset({
+    "test_exercises.py", "test_grade.py", "test_lesson3_content.py", "test_mutants.py", "test_symbolic.py",
+    "test_symbolic_corpus.py", "test_validate.py",
+})  # fmt: skip
 
 
 def process_watching_group(path: Path) -> str | None:
@@ -44,11 +52,12 @@ def process_watching_group(path: Path) -> str | None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """``--dist loadgroup`` with the process-watching group(s) as well.
+    """``--dist loadgroup`` with the process-watching group(s) and the whole modules as well.
 
-    The groups are decided here, on the controller, from each test's file. xdist's own way (an
-    ``xdist_group`` marker, which its workers append to the node id as ``@group``) silently groups
-    nothing with pytest 9.2, whose node ids no longer take that change (pytest-xdist issue 1386).
+    Largest units first (xdist's default order, by number of tests). The units are decided here, on
+    the controller, from each test's file. xdist's own way (an ``xdist_group`` marker, which its
+    workers append to the node id as ``@group``) silently groups nothing with pytest 9.2, whose node
+    ids no longer take that change (pytest-xdist issue 1386).
     """
     if config.getvalue("dist") != "loadgroup":
         return None
@@ -56,8 +65,11 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
     class ProcessWatchersTogether(LoadGroupScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            group = process_watching_group(Path(nodeid.split("::", 1)[0]))
-            return f"process watchers: {group}" if group else super()._split_scope(nodeid)
+            path = Path(nodeid.split("::", 1)[0])
+            group = process_watching_group(path)
+            if group is not None:
+                return f"process watchers: {group}"
+            return str(path) if path.name in WHOLE_MODULES else super()._split_scope(nodeid)
 
     return ProcessWatchersTogether(config, log)
 
