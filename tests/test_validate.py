@@ -55,7 +55,8 @@ class LentChecker:
 
 @pytest.fixture(scope="module")
 def warm_checker() -> Iterator[SymbolicChecker]:
-    with SymbolicChecker() as checker:
+    # No spare worker: no check here is meant to time out, and a spare costs another SymPy start.
+    with SymbolicChecker(spare=False) as checker:
         yield checker
 
 
