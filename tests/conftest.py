@@ -15,11 +15,89 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
 from quizkit.cli import main
+
+# The suite runs on every core (pytest-xdist: ``-n auto --dist loadgroup`` in pyproject.toml). Tests
+# that look at the whole machine must not count, or kill, the jobs of a test running beside them:
+#
+# * tests/test_sandbox.py and tests/test_isolation.py look for processes a job left behind, among
+#   them orphans reparented to init whose command line names this checkout's sandbox script (fork
+#   servers without namespaces, as test_isolation starts them too), and for files a job left in
+#   /tmp and /dev/shm. They form the group "sandbox", run on one worker, one test after another,
+#   beside the other tests: those start no fork server outside namespaces, and an orphan inside a
+#   namespace is reparented inside it, never to init.
+# * tests/attacks/ watch every new process, /tmp and /dev/shm entry and SysV segment of the grading
+#   user, and kill its survivors: each worker grades as a user of its own (tests/attacks/conftest.py),
+#   so these tests run on any worker.
+PROCESS_WATCHING_GROUPS = {"test_sandbox.py": "sandbox", "test_isolation.py": "sandbox"}
+# Other tests go to whichever worker is free, one at a time, except those of a module that sets up
+# something costly once (module-scoped fixtures: a warm SymPy worker, the learner suite graded in
+# the sandbox, a class of 200 graded, the mutants' sandbox): spread over two workers, it would be
+# set up twice. Each of these modules runs whole on one worker.
+WHOLE_MODULES = frozenset({
+    "test_exercises.py", "test_grade.py", "test_lesson3_content.py", "test_mutants.py", "test_symbolic.py",
+    "test_symbolic_corpus.py", "test_validate.py",
+})  # fmt: skip
+
+
+def process_watching_group(path: Path) -> str | None:
+    """The group of the tests in this file, if they must run one after another on one worker (see above)."""
+    return PROCESS_WATCHING_GROUPS.get(path.name)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadgroup`` with the process-watching group(s) and the whole modules as well.
+
+    Largest units first (xdist's default order, by number of tests). The units are decided here, on
+    the controller, from each test's file. xdist's own way (an ``xdist_group`` marker, which its
+    workers append to the node id as ``@group``) silently groups nothing with pytest 9.2, whose node
+    ids no longer take that change (pytest-xdist issue 1386).
+    """
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class ProcessWatchersTogether(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = Path(nodeid.split("::", 1)[0])
+            group = process_watching_group(path)
+            if group is not None:
+                return f"process watchers: {group}"
+            return str(path) if path.name in WHOLE_MODULES else super()._split_scope(nodeid)
+
+    return ProcessWatchersTogether(config, log)
+
+
+@pytest.fixture(autouse=True)
+def process_watchers_keep_to_one_worker(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Fail a process-watching test that runs on another worker than the first one of its group did.
+
+    The first test of each group claims the group for its worker in the session's shared temporary
+    folder; should the grouping ever stop holding (another ``--dist`` mode, a new xdist), the tests
+    say so instead of failing at random as they kill each other's jobs.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    group = process_watching_group(request.path)
+    if worker is None or group is None:
+        return
+    claim = tmp_path_factory.getbasetemp().parent / f"process-watchers-{group}.worker"
+    draft = claim.with_name(f"{claim.name}.{worker}")
+    draft.write_text(worker, encoding="utf-8")
+    try:
+        os.link(draft, claim)  # atomic: the file appears with its content, or not at all
+    except FileExistsError:
+        owner = claim.read_text(encoding="utf-8")
+        if owner != worker:
+            pytest.fail(
+                f"the {group} tests run on {owner} and on {worker}: they must share one worker "
+                f"(run with --dist loadgroup, as pyproject.toml says, or with -n 0)"
+            )
 
 
 def default_sigint() -> None:
@@ -147,3 +225,4 @@ def capped(extra_memory: int = 1 << 30, seconds: int = 30) -> Iterator[None]:
         signal.alarm(0)
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
         signal.signal(signal.SIGALRM, previous)
+

@@ -4,9 +4,10 @@ Every mutation (truncation, byte flips, deleted, duplicated or swapped lines, in
 alias tricks, deep nesting, huge or special numbers, wrong types, unclosed quotes, odd case values
 and random blocks, ...) is loaded in-process: the loader returns a lesson with no problems or
 problems without a lesson, never raises, and a lesson that loads can be built by numpy (every case
-argument and every random draw), which is what grading does first. A sample goes through the real
-console script (``list``, ``validate --no-mutants``, ``check``) under a CPU-time and memory limit:
-each ends with exit 0, 1 or 2 and no traceback.
+argument and every random draw), which is what grading does first. A sample goes through the
+commands (``list``, ``check``) in-process under a memory and time cap, and a smaller one through the
+real console script (``list``, ``check``, ``validate --no-mutants``) under a CPU-time and memory
+limit: each ends with exit 0, 1 or 2, a one-line message for exit 2, and no traceback.
 
 The mutations are a pure function of their number, so a failure names a mutation that can be
 reproduced with ``mutate(number)``.
@@ -20,21 +21,28 @@ import re
 import resource
 import shutil
 import subprocess
+import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from conftest import capped, console_script
 
+from quizkit.cli import main
 from quizkit.lesson import read_lesson
 
 REPO = Path(__file__).resolve().parent.parent
 LESSON3 = REPO / "exercises" / "lesson3"
 ORIGINAL = (LESSON3 / "lesson.yaml").read_bytes()
 MUTATIONS = 320
-# 25 mutations through the console script; a step prime to the number of kinds covers every kind.
+# 25 mutations through the commands; a step prime to the number of kinds covers every kind. Each
+# run of the console script costs a Python start (and, for validate, a sandbox and a SymPy worker),
+# so a smaller sample of it checks what only a real process shows: the exit code and stderr of the
+# script itself, within CPU-time and memory limits.
 CLI_SAMPLE = range(0, MUTATIONS, 13)
+SCRIPT_SAMPLE = CLI_SAMPLE[::5]
 CPU_SECONDS = 20
 MEMORY_BYTES = 2 << 30  # address space: the sandbox's numpy process needs room, an alias bomb far more
 
@@ -256,37 +264,75 @@ def run_limited(course: Path, home: Path, *args: str) -> subprocess.CompletedPro
     )
 
 
-def run_sample(course: Path, home: Path, numbers: Sequence[int], *args: str) -> list[str]:
-    """Run ``quizkit ARGS`` on each mutation (two at a time); returns what went wrong, if anything."""
+def copies_of(course: Path, home: Path, numbers: Sequence[int]) -> dict[int, Path]:
+    """One course per mutation, so that two runs can overlap."""
     copies = {}
-    for number in numbers:  # one course per mutation, so that two runs can overlap
+    for number in numbers:
         root = home / f"m{number}"
         shutil.copytree(course, root, ignore=shutil.ignore_patterns("lesson.yaml"))
         write(root, number)
         copies[number] = root
+    return copies
+
+
+def failure(number: int, returncode: int, output: str, errors: str) -> str:
+    """What went wrong in one run, or "" (``errors``: what the run wrote on stderr)."""
+    if returncode not in (0, 1, 2) or "Traceback" in output:
+        return f"mutation {number}: exit {returncode}\n{output[-2000:]}"
+    if returncode == 2 and not errors.startswith(("quizkit: error: ", "Usage: ")):
+        return f"mutation {number}: exit 2 without a one-line message\n{output[-2000:]}"
+    return ""
+
+
+def run_sample(course: Path, home: Path, numbers: Sequence[int], *args: str) -> list[str]:
+    """Run the console script ``quizkit ARGS`` on each mutation (two at a time); returns what went wrong."""
+    copies = copies_of(course, home, numbers)
 
     def run(number: int) -> str:
         result = run_limited(copies[number], home / "home", *args)
-        output = result.stdout + result.stderr
-        if result.returncode not in (0, 1, 2) or "Traceback" in output:
-            return f"mutation {number}: exit {result.returncode}\n{output[-2000:]}"
-        if result.returncode == 2 and not result.stderr.startswith(("quizkit: error: ", "Usage: ")):
-            return f"mutation {number}: exit 2 without a one-line message\n{output[-2000:]}"
-        return ""
+        return failure(number, result.returncode, result.stdout + result.stderr, result.stderr)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return [failure for failure in pool.map(run, numbers) if failure]
+        return [problem for problem in pool.map(run, numbers) if problem]
 
 
-def test_mutated_lessons_through_list(course: Path, tmp_path: Path) -> None:
-    assert run_sample(course, tmp_path, CLI_SAMPLE, "list") == []
+def run_sample_in_process(course: Path, home: Path, numbers: Sequence[int], *args: str) -> list[str]:
+    """Run ``quizkit ARGS`` on each mutation in this process, under a memory and time cap."""
+    problems = []
+    for number, root in copies_of(course, home, numbers).items():
+        with capped():
+            result = CliRunner().invoke(main, ["--course", str(root), *args], prog_name="quizkit")
+        output = result.output
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            assert result.exc_info is not None
+            output += "".join(traceback.format_exception(*result.exc_info))  # what the script would print
+        # Exit 2 prints nothing but its message, so the output is what stderr would be.
+        problems.append(failure(number, result.exit_code, output, result.output))
+    return [problem for problem in problems if problem]
 
 
-def test_mutated_lessons_through_check(course: Path, tmp_path: Path) -> None:
-    assert run_sample(course, tmp_path, CLI_SAMPLE[::4], "check", "lesson3", "l1-exact-zeros", "a") == []
+def test_mutated_lessons_through_list(course: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QUIZKIT_HOME", str(tmp_path / "home"))
+    assert run_sample_in_process(course, tmp_path, CLI_SAMPLE, "list") == []
 
 
-def test_mutated_lessons_through_validate(course: Path, tmp_path: Path) -> None:
+def test_mutated_lessons_through_check(course: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QUIZKIT_HOME", str(tmp_path / "home"))
+    assert run_sample_in_process(course, tmp_path, CLI_SAMPLE[::4], "check", "lesson3", "l1-exact-zeros", "a") == []
+
+
+@pytest.mark.slow
+def test_mutated_lessons_through_the_console_script_list(course: Path, tmp_path: Path) -> None:
+    assert run_sample(course, tmp_path, SCRIPT_SAMPLE, "list") == []
+
+
+@pytest.mark.slow
+def test_mutated_lessons_through_the_console_script_check(course: Path, tmp_path: Path) -> None:
+    assert run_sample(course, tmp_path, SCRIPT_SAMPLE[::2], "check", "lesson3", "l1-exact-zeros", "a") == []
+
+
+@pytest.mark.slow
+def test_mutated_lessons_through_the_console_script_validate(course: Path, tmp_path: Path) -> None:
     # A lesson that loads makes validate start the sandbox (seconds): the sample has a few of those.
     sample = CLI_SAMPLE[::3]
     assert sum(read_lesson(write(course, number))[0] is not None for number in sample) >= 2

@@ -686,7 +686,8 @@ def test_symbolic_domains_respect_assumptions(lesson):
 def symbolic_checker():
     from quizkit.symbolic import SymbolicChecker
 
-    with SymbolicChecker(timeout=5.0) as checker:
+    # No spare worker: these checks are not meant to time out, and a spare costs another SymPy start.
+    with SymbolicChecker(timeout=5.0, spare=False) as checker:
         yield checker
 
 

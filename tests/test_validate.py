@@ -1,13 +1,16 @@
 """`quizkit validate`: every kind of mistake in a lesson is reported once, at the right place.
 
 The lessons here are the tests' own, trusted code, so their references, starters and mutants run in
-this process (an InProcessRunner stands in for the sandbox); tests marked ``slow`` use the real one.
+this process (an InProcessRunner stands in for the sandbox), and the answer keys of every run are
+checked by one warm SymPy worker instead of a new one per run; tests marked ``slow`` use the real
+sandbox and a checker of their own.
 """
 
 from __future__ import annotations
 
 import json
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
 
@@ -16,6 +19,7 @@ from click.testing import CliRunner, Result
 
 from quizkit.cli import main
 from quizkit.sandbox import InProcessRunner
+from quizkit.symbolic import SymbolicChecker
 from quizkit.validate import LessonTarget, ValidateOptions, validate_lessons
 
 # Mutants run in this process here, and some divide by zero on purpose.
@@ -32,12 +36,39 @@ class InProcessSandbox(InProcessRunner):
         InProcessSandbox.created.append(isolation)
 
 
+class LentChecker:
+    """Stands in for ``SymbolicChecker()``: lends a running checker for one validate run, and leaves it running.
+
+    Starting a checker is what makes a validate run take a second (two workers load SymPy); the
+    checks themselves are what these tests are about, and they still run in a real worker.
+    """
+
+    def __init__(self, checker: SymbolicChecker) -> None:
+        self.checker = checker
+
+    def __enter__(self) -> SymbolicChecker:
+        return self.checker
+
+    def __exit__(self, *exc_info: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def warm_checker() -> Iterator[SymbolicChecker]:
+    # No spare worker: no check here is meant to time out, and a spare costs another SymPy start.
+    with SymbolicChecker(spare=False) as checker:
+        yield checker
+
+
 @pytest.fixture(autouse=True)
 def in_process_sandbox(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     if request.node.get_closest_marker("slow") is None:
         import quizkit.sandbox
+        import quizkit.symbolic
 
         monkeypatch.setattr(quizkit.sandbox, "SubprocessRunner", InProcessSandbox)
+        checker = request.getfixturevalue("warm_checker")
+        monkeypatch.setattr(quizkit.symbolic, "SymbolicChecker", lambda **_: LentChecker(checker))
 
 # The small clamp exercise these tests build their course around.
 REFERENCE = (Path(__file__).parent / "data" / "clamp_reference.py").read_text(encoding="utf-8")

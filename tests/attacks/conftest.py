@@ -14,8 +14,12 @@ checks what the attack must not achieve:
 * no process of the grading user survives the command;
 * the grader never crashes: exit code 0 or 1, a gradebook with a row for every learner, no traceback.
 
-Who grades. Run as root, the tests grade as the unprivileged user :data:`USER` (created here or by
-``.ci/run`` when missing), the usual instructor; run as anyone else, they grade as that user. The
+Who grades. Run as root, the tests grade as an unprivileged user, the usual instructor: :data:`USER`
+(created here or by ``.ci/run`` when missing) or, while another run (another xdist worker, another
+session) grades as that user, one of ``USER-1``, ``USER-2``, ... (created here), so that each run
+watches a user of its own. Run as anyone else, they grade as that user; its files in /tmp, /dev/shm
+and SysV shared memory then cannot be told from those of other work, and only the processes whose
+command line names the run's install count as the run's, as when root grades. The
 instructor's install is a venv of its own, owned by the grading user, with a copy of this checkout's
 quizkit package and the test environment's dependencies on its path (a ``.pth`` line), so that
 attacks on "the instructor's venv" hit that venv and never the developer's.
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import fcntl
 import hashlib
 import os
 import pwd
@@ -40,6 +45,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -49,6 +55,7 @@ ATTACK_FILES = ATTACKS / "files"
 LEARNERS = ROOT / "tests" / "learners"
 
 USER = "quizkit-attacker"
+SPARE_USERS = 4  # quizkit-attacker-1, ...: for runs beside one that grades as USER (see _claim_user)
 LESSON = "lesson3"
 JOBS = 2
 GRADE_TIMEOUT = 60  # seconds; an honest class takes a few. A hung grader is killed and reported.
@@ -108,34 +115,60 @@ class GradingUser:
                 os.lchown(os.path.join(parent, name), self.uid, self.gid)
 
 
-def _ensure_user() -> pwd.struct_passwd | None:
+def _ensure_user(name: str) -> pwd.struct_passwd | None:
     try:
-        return pwd.getpwnam(USER)
+        return pwd.getpwnam(name)
     except KeyError:
         pass
     created = subprocess.run(
         ["useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
-         "--shell", "/usr/sbin/nologin", USER],
+         "--shell", "/usr/sbin/nologin", name],
         capture_output=True, text=True,
     )  # fmt: skip
     if created.returncode != 0:
         return None
-    return pwd.getpwnam(USER)
+    return pwd.getpwnam(name)
+
+
+def _claim_user() -> tuple[pwd.struct_passwd, IO[bytes]] | None:
+    """A grading user that no other run uses now, and the lock that keeps it ours; None if none.
+
+    The checks watch everything the grading user does on the whole machine, so two runs (two
+    workers of one session, or two sessions) must never grade as the same user at once: each takes
+    the first of :data:`USER`, ``USER-1``, ... whose lock (a file in the temporary folder) is free
+    and that runs no process (a run that predates these locks), creating the user when missing.
+    """
+    for name in [USER, *(f"{USER}-{number}" for number in range(1, SPARE_USERS + 1))]:
+        lock = open(Path(tempfile.gettempdir()) / f"{name}.attack-tests.lock", "ab")  # noqa: SIM115 (held for the session)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            continue
+        entry = _ensure_user(name)
+        if entry is not None and not any(entry.pw_uid in process.uids for process in _processes().values()):
+            return entry, lock
+        lock.close()
+    return None
 
 
 @pytest.fixture(scope="session")
-def grading_user() -> GradingUser:
-    """The unprivileged instructor: :data:`USER` when the tests run as root, else the current user."""
+def grading_user() -> Iterator[GradingUser]:
+    """The unprivileged instructor: a user of its own (see :func:`_claim_user`) when the tests run as
+    root, else the current user."""
     if os.geteuid() != 0:
         me = pwd.getpwuid(os.geteuid())
-        return GradingUser(me.pw_name, me.pw_uid, me.pw_gid, ())
-    entry = _ensure_user()
-    if entry is None:
-        pytest.skip(f"the attack tests grade as the user {USER}, which does not exist and could not be created")
+        yield GradingUser(me.pw_name, me.pw_uid, me.pw_gid, ())
+        return
     if shutil.which("setpriv") is None:
         pytest.skip("the attack tests need setpriv (util-linux) to grade as an unprivileged user")
+    claimed = _claim_user()
+    if claimed is None:
+        pytest.skip(f"the attack tests grade as {USER} or one of {SPARE_USERS} spares: none is free or could be created")
+    entry, lock = claimed
     prefix = ("setpriv", f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}", "--init-groups", "--")
-    return GradingUser(entry.pw_name, entry.pw_uid, entry.pw_gid, prefix)
+    with lock:
+        yield GradingUser(entry.pw_name, entry.pw_uid, entry.pw_gid, prefix)
 
 
 @dataclass(frozen=True)
@@ -478,12 +511,13 @@ class Classroom:
     def watched_uids(self) -> set[int]:
         """Whose files in /tmp, /dev/shm and SysV shared memory count as the run's.
 
-        Grading as root, none: learner code runs as nobody, and on a shared machine other work runs
-        as root and nobody too, so those entries cannot be told apart (the unprivileged grading user
-        is the one that watches them). Processes are told apart by command line instead (see
-        :meth:`_new_processes`).
+        Only a grading user of the run's own (see :func:`_claim_user`): grading as root, learner code
+        runs as nobody, and grading as the user who runs the tests, learner code runs as that user;
+        either way other work on the machine (the other tests of the session among it) runs as the
+        same users, so those entries cannot be told apart. Processes are then told apart by command
+        line instead (see :meth:`_new_processes`).
         """
-        return set() if self.user.uid == 0 else {self.user.uid}
+        return {self.user.uid} if self.user.prefix else set()
 
     def snapshot(self) -> Snapshot:
         files = {}
@@ -559,7 +593,7 @@ class Classroom:
             if key not in before
             and process.pid not in mine
             and process.state != "Z"
-            and (str(self.install.base) in process.command if self.user.uid == 0 else process.uids & self.watched_uids)
+            and (process.uids & self.watched_uids if self.user.prefix else str(self.install.base) in process.command)
         ]
 
     def _survivors(self, before: set[tuple[int, int]]) -> list[Process]:
