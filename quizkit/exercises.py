@@ -410,6 +410,10 @@ def judge(plan: GradingPlan, run: RunResult, source: Path, lesson_id: str = "") 
     message = "" if ok else run.message
     if stopped_in_hidden:
         message = f"the run ended in a hidden case ({run.status.value.replace('_', ' ')})"
+    evidence = _evidence(cases)
+    # An exercise's own detectors evaluate its formulas (the formula reader's import, the first
+    # time): built only when there are failing cases for them to read.
+    detectors = plan.detectors if evidence else ()
     return ExerciseResult(
         lesson_id=lesson_id,
         exercise_id=exercise.id,
@@ -422,7 +426,7 @@ def judge(plan: GradingPlan, run: RunResult, source: Path, lesson_id: str = "") 
         run_status=run.status,
         run_message=message,
         run_detail=run.detail,
-        hints=diagnose(exercise.id, run.status, _evidence(cases), plan.detectors),
+        hints=diagnose(exercise.id, run.status, evidence, detectors),
         output="" if withheld else run.output,
         output_truncated=False if withheld else run.output_truncated,
         seconds=run.seconds,

@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from quizkit.lesson import Exercise
-from quizkit.plots import Series, draw
 from quizkit.results import ExerciseResult
 from quizkit.rules import REAL_DTYPE_KINDS
 from quizkit.sandbox import InProcessRunner, Job, Runner, RunResult, RunStatus
@@ -58,6 +57,8 @@ def _values(run: RunResult, count: int) -> tuple[float, ...]:
 
 def render_sweep(exercise: Exercise, source: Path, runner: Runner, *, width: int = 80, color: bool = False) -> str:
     """The learner's function and the reference over the sweep, as text ("" without a sweep)."""
+    from quizkit.plots import Series, draw  # the plotter (and the formula reader it needs) only to draw
+
     if exercise.sweep is None:
         return ""
     xs = sweep_points(exercise)

@@ -54,3 +54,33 @@ def test_command_imports_neither_numpy_nor_sympy(args: list[str], tmp_path: Path
 def test_list_of_the_demo_course_imports_neither_numpy_nor_sympy(tmp_path: Path) -> None:
     course = Path(__file__).resolve().parent / "data" / "course"
     assert heavy_modules_after(["--course", str(course), "list"], tmp_path / "home") == []
+
+
+def modules_after(args: list[str], home: Path, prefixes: set[str]) -> list[str]:
+    env = {**os.environ, "QUIZKIT_HOME": str(home)}
+    env.pop("QUIZKIT_COURSE", None)
+    script = SCRIPT.replace("m.split('.')[0] in", "any(m == p or m.startswith(p + '.') for p in").replace(
+        "{heavy!r})", "{heavy!r}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script.format(args=args, heavy=prefixes)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=True,
+    )
+    marker = next(line for line in result.stdout.splitlines() if line.startswith("HEAVY="))
+    return json.loads(marker.removeprefix("HEAVY="))
+
+
+def test_submitting_a_right_file_reads_no_formula_and_draws_nothing(tmp_path: Path) -> None:
+    """What only a wrong file needs (the mistake detectors' formulas, the sweep's plot) or only
+    another output format needs (JUnit's XML) stays out of a right submission's start-up."""
+    repo = Path(__file__).resolve().parent.parent
+    right = tmp_path / "soft_threshold.py"
+    right.write_bytes((repo / "solutions" / "lesson3" / "soft_threshold.py").read_bytes())
+    unwanted = {"quizkit.formula", "quizkit.mathparse", "quizkit.plots", "xml.etree", "sympy", "yaml"}
+    args = ["--course", str(repo), "submit", "lesson3", str(right)]
+    modules_after(args, tmp_path / "home", unwanted)  # the first run builds the caches
+    assert modules_after(args, tmp_path / "home", unwanted) == []
