@@ -1,5 +1,7 @@
 """The ``quizkit`` console script: start what the command will wait for, then run the CLI.
 
+Numerical libraries get one thread (see ``_ONE_MATH_THREAD``) before anything imports numpy.
+
 A submission's time is mostly the fork server's start-up (numpy's import, inside the sandbox). The
 server does not depend on anything the command line parser or the lesson provides, so when the
 words on the command line say ``submit`` it is started here, before click and quizkit's own modules
@@ -10,7 +12,13 @@ as before, and click reports the mistake.
 
 from __future__ import annotations
 
+import os
 import sys
+
+# quizkit's own numpy work is on small arrays (expected values, a learner's results), where BLAS
+# threads gain nothing; OpenBLAS would start one per core at numpy's import and keep them spinning on
+# the cores the fork servers and learner processes need. A value the user set is kept.
+_ONE_MATH_THREAD = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 # Options of the `quizkit` group that take a value: the word after them is not the command.
 _GROUP_OPTIONS_WITH_VALUE = frozenset({"--course"})
@@ -36,6 +44,8 @@ def command_word(argv: list[str]) -> str | None:
 
 def run() -> None:
     """Start the fork server for ``submit`` at once, then hand over to :func:`quizkit.cli.run`."""
+    for name in _ONE_MATH_THREAD:
+        os.environ.setdefault(name, "1")
     if command_word(sys.argv[1:]) == "submit":
         from quizkit.sandbox import prestart
 
