@@ -54,6 +54,7 @@ from quizkit import plancache
 from quizkit.errors import QuizkitError
 from quizkit.lesson import ArrayLiteral, CaseValue, Exercise, Generator, RandomCases, Tolerance
 from quizkit.mistakes import Detector, diagnose, exercise_detectors
+from quizkit.model import frozen
 from quizkit.results import CaseResult, CaseStatus, Difference, ExerciseResult, GroupResult
 from quizkit.rules import INTEGER_DTYPE_KINDS, REAL_DTYPE_KINDS, tiny_where_zero
 from quizkit.sandbox import CallOutcome, InProcessRunner, Job, Limits, Runner, RunResult, RunStatus, Source
@@ -99,7 +100,7 @@ class CaseGroup:
     hidden: bool = False
 
 
-@dataclass(frozen=True, eq=False)
+@frozen
 class Call:
     """One call of the learner's function: positional arguments in parameter order."""
 
@@ -109,7 +110,7 @@ class Call:
     hidden: bool = False  # part of a hidden case: feedback says passed or failed, nothing more
 
 
-@dataclass(frozen=True, eq=False)
+@frozen
 class GradingPlan:
     """Everything needed to judge a file for one exercise; built once per exercise and reused."""
 

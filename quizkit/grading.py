@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import cast
 
 from quizkit.errors import InputError, QuizkitError
 from quizkit.exercises import GradingPlan, judge, plan_exercise
 from quizkit.lesson import Exercise, Lesson
+from quizkit.model import frozen
 from quizkit.results import ExerciseResult, GraderStatus
 from quizkit.sandbox import Job, Runner, RunResult, RunStatus, Source
 
@@ -35,7 +36,7 @@ from quizkit.sandbox import Job, Runner, RunResult, RunStatus, Source
 MAX_ERROR_CHARS = 300
 
 
-@dataclass(frozen=True, eq=False)
+@frozen
 class Task:
     """One learner source to judge against one plan.
 

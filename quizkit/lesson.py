@@ -11,13 +11,14 @@ schema nor the builder. Nothing here imports numpy or sympy, so listing lessons 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from quizkit import rules
 from quizkit.errors import LessonError, Problem
 from quizkit.files import NotReadable, read_regular_file
+from quizkit.model import frozen
 
 if TYPE_CHECKING:
     from fractions import Fraction
@@ -31,14 +32,14 @@ MAX_LESSON_BYTES = 4 << 20
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False)
+@frozen
 class Option:
     text: str
     correct: bool = False
     feedback: str = ""
 
 
-@dataclass(frozen=True, eq=False)
+@frozen
 class Tolerance:
     """A value ``got`` matches ``want`` when ``|got - want| <= abs + rel * |want|``."""
 
@@ -49,20 +50,20 @@ class Tolerance:
         return math.isfinite(got) and abs(got - want) <= self.abs + self.rel * abs(want)
 
 
-@dataclass(frozen=True, eq=False)
+@frozen
 class NumericWrong:
     answer: float
     feedback: str
     formula: str = ""  # an expression over the question's parameters; ``answer`` is then per variant
 
 
-@dataclass(frozen=True, eq=False)
+@frozen
 class ExpressionWrong:
     answer: str
     feedback: str
 
 
-@dataclass(frozen=True, eq=False)
+@frozen
 class Parameter:
     """A question parameter: every value it can take, in order (a list, or a range with a step)."""
 
@@ -70,7 +71,7 @@ class Parameter:
     values: tuple[Fraction, ...]
 
 
-@dataclass(frozen=True, eq=False)
+@frozen
 class Curve:
     """One formula drawn over the plot's x range; once per combination of its ``each`` values."""
 
@@ -79,7 +80,7 @@ class Curve:
     each: tuple[tuple[str, tuple[float, ...]], ...] = ()
 
 
-@dataclass(frozen=True, eq=False)
+@frozen
 class Plot:
     """Curves of formulas over ``x`` in [low, high], drawn in the terminal."""
 
@@ -92,7 +93,7 @@ class Plot:
     points: int = 121
 
 
-@dataclass(frozen=True, eq=False)
+@frozen
 class Scoring:
     """How many attempts a question allows and what each is worth (the lesson's ``defaults``)."""
 
@@ -107,7 +108,7 @@ class Scoring:
         return max(0.0, by_attempt - self.hint_penalty * hints)
 
 
-@dataclass(frozen=True, eq=False)
+@frozen
 class Question:
     """Fields every question has."""
 
@@ -126,7 +127,7 @@ class Question:
     type = "question"
 
 
-@dataclass(frozen=True, eq=False)
+@frozen
 class ChoiceQuestion(Question):
     """One correct option; answered by its letter."""
 
@@ -135,7 +136,7 @@ class ChoiceQuestion(Question):
     type = "choice"
 
 
-@dataclass(frozen=True, eq=False)
+@frozen
 class MultiQuestion(Question):
     """Select all that apply; partial credit."""
 
@@ -144,7 +145,7 @@ class MultiQuestion(Question):
     type = "multi"
 
 
-@dataclass(frozen=True, eq=False)
+@frozen
 class NumericQuestion(Question):
     answer: float = 0.0
     tolerance: Tolerance = Tolerance()
@@ -154,7 +155,7 @@ class NumericQuestion(Question):
     type = "numeric"
 
 
-@dataclass(frozen=True, eq=False)
+@frozen
 class SymbolicQuestion(Question):
     answer: str = ""
     variables: tuple[tuple[str, str], ...] = ()  # (name, assumption), in the order written
@@ -167,7 +168,7 @@ class SymbolicQuestion(Question):
 AnyQuestion = ChoiceQuestion | MultiQuestion | NumericQuestion | SymbolicQuestion
 
 
-@dataclass(frozen=True, eq=False)
+@frozen
 class InfoItem:
     """A reading item between questions: text (a worked example, say) and optionally a plot."""
 
@@ -180,7 +181,7 @@ class InfoItem:
     type = "info"
 
 
-@dataclass(frozen=True, eq=False)
+@frozen
 class Sweep:
     """After grading, the learner's function and the reference drawn over one argument."""
 
@@ -191,7 +192,7 @@ class Sweep:
     points: int = 41
 
 
-@dataclass(frozen=True, eq=False)
+@frozen
 class Mistake:
     """A typical mistake of an exercise: a formula over its parameters, or a named detector."""
 
@@ -200,7 +201,7 @@ class Mistake:
     detector: str = ""
 
 
-@dataclass(frozen=True, eq=False)
+@frozen
 class ArrayLiteral:
     """An explicit numpy array argument: ``values`` is a number or nested lists of numbers."""
 
@@ -214,7 +215,7 @@ class ArrayLiteral:
 CaseValue = float | list | ArrayLiteral
 
 
-@dataclass(frozen=True, eq=False)
+@frozen
 class Case:
     name: str
     args: tuple[tuple[str, CaseValue], ...]
@@ -223,7 +224,7 @@ class Case:
     hidden: bool = False  # feedback names the case and says passed or failed, nothing more
 
 
-@dataclass(frozen=True, eq=False)
+@frozen
 class Generator:
     """How to draw one random argument."""
 
@@ -236,7 +237,7 @@ class Generator:
     dtype: str = "float64"
 
 
-@dataclass(frozen=True, eq=False)
+@frozen
 class RandomCases:
     name: str
     seed: int
@@ -247,7 +248,7 @@ class RandomCases:
     hidden: bool = False  # feedback names the block and says passed or failed, nothing more
 
 
-@dataclass(frozen=True, eq=False)
+@frozen
 class Exercise:
     id: str  # also the function name
     title: str
@@ -275,7 +276,7 @@ class Exercise:
         return f"{self.id}({', '.join(self.parameters)})"
 
 
-@dataclass(frozen=True, eq=False)
+@frozen
 class Lesson:
     id: str
     title: str

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from quizkit.model import frozen
 from quizkit.sandbox import RunStatus
 from quizkit.verdict import Status
 
@@ -143,7 +144,7 @@ class Difference:
         return cls(tuple(int(i) for i in data["index"]), float(decode_number(data["expected"])), float(decode_number(data["got"])))
 
 
-@dataclass(frozen=True, eq=False)
+@frozen
 class CaseResult:
     """How one call was judged, with the data needed to explain a failure."""
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from quizkit.errors import QuizkitError
+from quizkit.model import frozen
 
 if TYPE_CHECKING:
     import numpy as np
@@ -73,7 +74,7 @@ class RunStatus(str, Enum):
     PROTOCOL_ERROR = "protocol_error"  # the result channel carried data the runner did not send
 
 
-@dataclass(frozen=True, eq=False)
+@frozen
 class CallOutcome:
     """What one call of the learner's function did."""
 
@@ -85,7 +86,7 @@ class CallOutcome:
     note: str | None = None  # why a returned array is not usable (ndarray subclass, object dtype)
 
 
-@dataclass(frozen=True, eq=False)
+@frozen
 class RunResult:
     """What happened when a learner file was run."""
 
@@ -123,7 +124,7 @@ class Source:
     data: bytes
 
 
-@dataclass(frozen=True, eq=False)
+@frozen
 class Job:
     """One learner file, the function to call in it, and the positional arguments of each call.
 
