@@ -7,16 +7,16 @@ that has ``exercises/*/lesson.yaml``, then the course shipped with quizkit itsel
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from quizkit.errors import CourseError, InputError
+from quizkit.model import frozen
 from quizkit.text import shorten
 
 LESSON_FILE = "lesson.yaml"
 
 
-@dataclass(frozen=True)
+@frozen(eq=True)
 class Course:
     root: Path
     source: str  # how it was found, for `quizkit list`

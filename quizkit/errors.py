@@ -11,7 +11,7 @@ code that does not know about click.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from quizkit.model import frozen
 
 
 class QuizkitError(Exception):
@@ -67,7 +67,7 @@ class CourseError(InputError):
     """No course directory could be found, or it is unreadable."""
 
 
-@dataclass(frozen=True)
+@frozen(eq=True)
 class Problem:
     """One problem found in a lesson file, with its position (1-based line and column)."""
 

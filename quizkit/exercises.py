@@ -45,7 +45,6 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -87,7 +86,7 @@ class ReferenceSolutionError(QuizkitError):
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen(eq=True)
 class CaseGroup:
     """One explicit case, or one block of seeded random cases: the unit of scoring."""
 

@@ -32,7 +32,8 @@ import shutil
 import site
 import sys
 import sysconfig
-from dataclasses import dataclass
+
+from quizkit.model import frozen
 
 # Inside the namespaces: where the wire module and numpy are bound. Chosen so that no system
 # directory is shadowed.
@@ -52,7 +53,7 @@ ROOT_SERVER_CAPABILITIES = ("CAP_SETUID", "CAP_SETGID", "CAP_CHOWN", "CAP_FOWNER
 
 
 
-@dataclass(frozen=True)
+@frozen(eq=True)
 class Layer:
     """One isolation layer: whether it is active here, and why (not)."""
 
@@ -157,7 +158,7 @@ def _entries_outside(tree: str, hidden: set[str]) -> list[str]:
     return entries
 
 
-@dataclass(frozen=True)
+@frozen(eq=True)
 class Launch:
     """How to start one fork server: the command, and where it finds numpy and its read-only trees."""
 
@@ -315,7 +316,7 @@ def _real_leaks(lines: list[str], namespaces: bool) -> list[str]:
     return leaks
 
 
-@dataclass(frozen=True)
+@frozen(eq=True)
 class Diagnosis:
     """What ``quizkit doctor`` found: each layer, what a probe child could still do, and the verdict."""
 

@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from quizkit.model import frozen
 from quizkit.results import AnyRunStatus
 from quizkit.rules import INTEGER_DTYPE_KINDS, REAL_DTYPE_KINDS, TINY, tiny_where_zero
 from quizkit.sandbox import RunStatus
@@ -231,7 +231,7 @@ def _comparable(case: CaseResult) -> bool:
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen(eq=True)
 class WrongFormula:
     """A typical wrong answer, as a function of the exercise's arguments, and what to say about it.
 

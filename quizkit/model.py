@@ -4,16 +4,17 @@
 a ``__delattr__`` of its own and an ``__init__`` that sets each field through ``object.__setattr__``:
 about half a millisecond per class. The lesson model alone has two dozen classes, and every command
 that runs a lesson defines them before it shows anything. ``@frozen`` makes a plain dataclass (an
-``__init__`` and a ``__repr__``, no value equality: identity, like any object) and gives it the two
-shared functions below, written once: a field is set once, by ``__init__`` (or ``__post_init__``),
+``__init__`` and a ``__repr__``; value equality only with ``eq=True``, else identity, like any
+object) and gives it the two shared functions below, written once: a field is set once, by ``__init__`` (or ``__post_init__``),
 and never again, and nothing is deleted. Both raise :class:`dataclasses.FrozenInstanceError`, as a
 frozen dataclass does. Type checkers see a frozen dataclass (``dataclass_transform``).
 """
 
 from __future__ import annotations
 
-from dataclasses import FrozenInstanceError, dataclass
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from collections.abc import Callable
+from dataclasses import FrozenInstanceError, dataclass, fields
+from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 if TYPE_CHECKING:
     from typing_extensions import dataclass_transform
@@ -36,10 +37,26 @@ def _no_delete(self: object, name: str) -> None:
     raise FrozenInstanceError(f"cannot delete field {name!r}")
 
 
+@overload
+def frozen(cls: _Class, /) -> _Class: ...
+
+
+@overload
+def frozen(*, eq: bool = False) -> Callable[[_Class], _Class]: ...
+
+
 @dataclass_transform(frozen_default=True, eq_default=False)
-def frozen(cls: _Class) -> _Class:
-    """An immutable dataclass without value equality (see the module's docstring)."""
-    made: Any = dataclass(eq=False)(cls)
-    made.__setattr__ = _set_once
-    made.__delattr__ = _no_delete
-    return cast("_Class", made)
+def frozen(cls: _Class | None = None, /, *, eq: bool = False) -> _Class | Callable[[_Class], _Class]:
+    """An immutable dataclass (see the module's docstring); ``eq=True`` adds value equality and a
+    hash over the compared fields, as a frozen dataclass has."""
+
+    def make(cls: _Class) -> _Class:
+        made: Any = dataclass(eq=eq)(cls)
+        made.__setattr__ = _set_once
+        made.__delattr__ = _no_delete
+        if eq:
+            names = tuple(f.name for f in fields(made) if (f.compare if f.hash is None else f.hash))
+            made.__hash__ = lambda self: hash(tuple(getattr(self, name) for name in names))
+        return cast("_Class", made)
+
+    return make if cls is None else make(cls)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -123,7 +122,7 @@ def _array(data: object) -> np.ndarray | None:
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen(eq=True)
 class Difference:
     """One entry where the learner's result differs from the expected one."""
 
@@ -209,7 +208,7 @@ class CaseResult:
         )
 
 
-@dataclass(frozen=True)
+@frozen(eq=True)
 class GroupResult:
     """One scored group: an explicit case, or all draws of a random block."""
 
@@ -266,7 +265,7 @@ class GroupResult:
         )
 
 
-@dataclass(frozen=True)
+@frozen(eq=True)
 class ExerciseResult:
     """How one learner file was judged for one exercise. Renderers in :mod:`quizkit.report` consume it."""
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import Enum
+
+from quizkit.model import frozen
 
 
 class Status(str, Enum):
@@ -19,7 +21,7 @@ class Status(str, Enum):
         return cls.CORRECT if complete else cls.PARTIAL if some_credit else cls.INCORRECT
 
 
-@dataclass(frozen=True)
+@frozen(eq=True)
 class Verdict:
     """How one answer to one question was judged."""
 

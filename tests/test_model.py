@@ -65,3 +65,19 @@ def test_objects_compare_by_identity() -> None:
     point = Point(1.0)
     assert point == point and point != Point(1.0)
     assert len({point, Point(1.0)}) == 2
+
+
+@frozen(eq=True)
+class Pair:
+    """A value object: equal when its fields are."""
+
+    left: int
+    right: tuple[int, ...] = ()
+
+
+def test_eq_true_compares_and_hashes_by_value_as_a_frozen_dataclass_does() -> None:
+    assert Pair(1, (2,)) == Pair(1, (2,)) and Pair(1) != Pair(2)
+    assert hash(Pair(1, (2,))) == hash(Pair(1, (2,))) == hash((1, (2,)))
+    assert len({Pair(1), Pair(1), Pair(2)}) == 2
+    with pytest.raises(FrozenInstanceError):
+        Pair(1).left = 2  # type: ignore[misc]

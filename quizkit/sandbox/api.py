@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -35,7 +34,7 @@ class IsolationUnavailable(SandboxError):
 ISOLATION_MODES = ("required", "preferred", "off")
 
 
-@dataclass(frozen=True)
+@frozen(eq=True)
 class Limits:
     """Resource limits for one run of a learner file."""
 
@@ -103,7 +102,7 @@ class RunResult:
         return self.status is RunStatus.OK
 
 
-@dataclass(frozen=True)
+@frozen(eq=True)
 class ActiveLayers:
     """The OS isolation a fork server applies to its children."""
 
@@ -112,7 +111,7 @@ class ActiveLayers:
     privileges: str  # how children run (uid), in words
 
 
-@dataclass(frozen=True)
+@frozen(eq=True)
 class Source:
     """A learner file as bytes already read, with the name it is shown and compiled under.
 

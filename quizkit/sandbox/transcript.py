@@ -8,6 +8,7 @@ import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from quizkit.model import frozen
 from quizkit.sandbox import wire
 from quizkit.sandbox.api import (
     MAX_SOURCE_BYTES,
@@ -135,7 +136,7 @@ def _checked_optional_text(value: object, limit: int, what: str) -> str | None:
     return None if value is None else _checked_text(value, limit, what)
 
 
-@dataclass(frozen=True)
+@frozen(eq=True)
 class _Exit:
     """How the learner's process ended, as the fork server saw it."""
 
