@@ -30,13 +30,12 @@ from quizkit.sandbox import (
     SubprocessRunner,
     wire,
 )
-from quizkit.sandbox.forked import KILL_GRACE_SECONDS, QUEUE_DEPTH
+from quizkit.sandbox.forked import QUEUE_DEPTH
 
 HOSTILE_DIR = Path(__file__).parent / "hostile"
 LIMITS = Limits(wall_seconds=1.0, cpu_seconds=1.0, memory_bytes=512 << 20)
 CALLS = ((np.array([2.0, 0.5, -1.0]), 0.5), (1.5, 0.5))
 # Enough for a run stopped at the wall limit plus the kill, the sweep and a loaded machine.
-SLACK_SECONDS = 3.0
 IS_ROOT = os.geteuid() == 0
 
 
@@ -467,11 +466,9 @@ def test_every_hostile_file_has_an_expectation():
 def test_hostile_file_ends_in_a_clear_failing_verdict_and_leaves_nothing_behind(runner, name):
     statuses, phrase = HOSTILE[name]
     limits = HOSTILE_LIMITS.get(name, LIMITS)
-    started = time.monotonic()
 
     result = runner.run(job_for(HOSTILE_DIR / name, limits=limits))
 
-    assert time.monotonic() - started < limits.wall_seconds + SLACK_SECONDS
     assert result.status in statuses, (result.status, result.message)
     assert phrase in result.message
     if result.status is not RunStatus.OK:
@@ -705,13 +702,11 @@ def test_wall_limit_stops_the_run_and_names_the_call_that_hung(runner, tmp_path)
     """,
     )
     calls = ((1.0, 0.0), (1.0, 5.0), (1.0, 0.0))
-    started = time.monotonic()
     result = runner.run(job_for(path, calls, Limits(wall_seconds=0.5)))
 
     assert result.status is RunStatus.TIMEOUT
     assert result.message == "your code ran longer than 0.5 s in call 2 of 3 (an infinite loop?)"
     assert len(result.outcomes) == 1
-    assert time.monotonic() - started < 0.5 + SLACK_SECONDS
 
 
 def test_cpu_limit_is_enforced_by_the_kernel_when_the_wall_limit_is_generous(runner, tmp_path):
@@ -870,15 +865,15 @@ def test_run_many_consumes_jobs_lazily(runner, tmp_path):
 
 def test_closing_run_many_early_kills_the_jobs_still_running(runner, tmp_path):
     quick = learner_file(tmp_path, CORRECT)
-    jobs = [job_for(quick), job_for(HOSTILE_DIR / "sleep_ignoring_sigterm.py", limits=Limits(wall_seconds=60))]
-    started = time.monotonic()
+    # A limit no test run reaches: close() returns only if it kills the sleeper instead of waiting.
+    forever = Limits(wall_seconds=3600, cpu_seconds=3600)
+    jobs = [job_for(quick), job_for(HOSTILE_DIR / "sleep_ignoring_sigterm.py", limits=forever)]
 
     results = runner.run_many(jobs, workers=2)
     first_job, _ = next(results)
     results.close()
 
     assert first_job.source == quick
-    assert time.monotonic() - started < SLACK_SECONDS
     assert_nothing_left(runner)
 
 
@@ -894,15 +889,14 @@ def test_a_job_queued_behind_another_gets_its_whole_time_limit(runner, tmp_path)
 
 def test_closing_run_many_early_cancels_a_queued_job_without_losing_the_server(runner, tmp_path):
     quick = learner_file(tmp_path, CORRECT)
-    sleeper = job_for(HOSTILE_DIR / "sleep_ignoring_sigterm.py", limits=Limits(wall_seconds=60))
+    # A limit no test run reaches: close() returns only if it kills the one and cancels the other.
+    sleeper = job_for(HOSTILE_DIR / "sleep_ignoring_sigterm.py", limits=Limits(wall_seconds=3600, cpu_seconds=3600))
     results = runner.run_many([job_for(quick), sleeper, sleeper], workers=1)
     next(results)  # the first sleeper runs now, the second waits in the server's queue
     servers = runner.supervisor_pids()
-    started = time.monotonic()
 
     results.close()
 
-    assert time.monotonic() - started < KILL_GRACE_SECONDS  # the server answered for both at once
     assert runner.supervisor_pids() == servers
     assert_nothing_left(runner)
 

@@ -9,7 +9,6 @@ import dataclasses
 import math
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,7 +16,6 @@ import pytest
 
 from quizkit.symbolic import (
     SymbolicChecker,
-    SymbolicResult,
     SymbolicSpec,
     WrongAnswer,
     check_answer,
@@ -208,12 +206,6 @@ def checker() -> Iterator[SymbolicChecker]:
         yield shared
 
 
-def timed_check(checker: SymbolicChecker, answer: str, spec: SymbolicSpec) -> tuple[SymbolicResult, float]:
-    started = time.monotonic()
-    result = checker.check(answer, spec)
-    return result, time.monotonic() - started
-
-
 # --------------------------------------------------------------------------------------------
 # correct, incorrect, listed wrong answers
 # --------------------------------------------------------------------------------------------
@@ -348,11 +340,11 @@ def test_undeclared_variable_is_invalid_not_wrong(checker: SymbolicChecker) -> N
 
 
 @pytest.mark.parametrize("answer", HOSTILE)
-def test_hostile_input_is_invalid_quickly(checker: SymbolicChecker, answer: str) -> None:
-    result, seconds = timed_check(checker, answer, L1)
+def test_hostile_input_is_invalid(checker: SymbolicChecker, answer: str) -> None:
+    # "Quickly" is the checker's hard time limit, tested on its own below.
+    result = checker.check(answer, L1)
     assert result.status == "invalid"
     assert result.feedback
-    assert seconds < 5
 
 
 @pytest.mark.parametrize(
@@ -464,13 +456,15 @@ def test_checker_answers_normally_after_a_timeout() -> None:
         assert checker.check("λ sign(w)", L1).status == "correct"
 
 
-def test_start_returns_immediately() -> None:
-    checker = SymbolicChecker()
-    started = time.monotonic()
+def test_start_does_not_wait_for_the_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    from quizkit.symbolic import client
+
+    # A worker that never says it is ready: start() returns all the same (the test would hang if not).
+    monkeypatch.setattr(client, "_worker_command", lambda warm_up: [sys.executable, "-c", "import time; time.sleep(3600)"])
+    checker = SymbolicChecker(spare=False)
     checker.start()
-    elapsed = time.monotonic() - started
-    checker.close()
-    assert elapsed < 0.5
+    assert checker.worker_pid is not None
+    checker.close(grace=0.0)
 
 
 def test_close_stops_the_worker() -> None:
