@@ -86,7 +86,9 @@ def write_authentic(path: Path, digest: str, value: Any) -> None:
         if key is None:
             return
         body = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-        files.atomic_write_text(path, _mac(key, digest, body) + "\n" + body)
+        # Atomic, so never read half-written; not fsynced: an entry a crash loses or tears fails its
+        # MAC and is built again, which is all a cache owes.
+        files.atomic_write_text(path, _mac(key, digest, body) + "\n" + body, durable=False)
     except (OSError, ValueError, files.NotReadable, files.KeyError_):
         return
 
