@@ -21,7 +21,10 @@ class BuildWithCourse(build_py):
         for part in ("exercises", "solutions"):
             if (here / part).is_dir():
                 shutil.copytree(
-                    here / part, target / part, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "grade_seed")
+                    here / part,
+                    target / part,
+                    dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "grade_seed"),
                 )
 
 

@@ -165,14 +165,20 @@ def main() -> None:
         f"| quizkit grade, isolated, {options.files} files (median of 3) | {isolated:.1f} files/s | bare fork "
         f"{floor:.0f} files/s | {share:.0%} of the floor | >= 30% |"
     )
-    print(f"| quizkit grade --no-isolation (median of 3) | {plain:.1f} files/s | | isolated/plain {kept:.0%} | >= 90% |")
+    print(
+        f"| quizkit grade --no-isolation (median of 3) | {plain:.1f} files/s | | isolated/plain {kept:.0%} | >= 90% |"
+    )
     small = grade_rate(200, True, str(work / "home"))
     large = grade_rate(1000, True, str(work / "home"))
-    print(f"| grade parent peak memory | 200 files {small['mib']:.1f} MiB | | 1000 files {large['mib']:.1f} MiB | flat |")
+    print(
+        f"| grade parent peak memory | 200 files {small['mib']:.1f} MiB | | 1000 files {large['mib']:.1f} MiB | flat |"
+    )
     if SOURCE == REPO:  # the warm-check script measures this checkout's checker
         print()
         print("symbolic checks, warm (benchmarks/bench_symbolic.py):")
-        subprocess.run([PYTHON, str(BENCHMARKS / "bench_symbolic.py"), "--rounds", "5", "--cold-runs", "0"], check=False)
+        subprocess.run(
+            [PYTHON, str(BENCHMARKS / "bench_symbolic.py"), "--rounds", "5", "--cold-runs", "0"], check=False
+        )
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -59,7 +59,9 @@ def main() -> None:
             "--help": lambda: wall_time([*quizkit, "--help"], env),
             "list": lambda: wall_time([*quizkit, "list"], env),
             "first question": lambda: time_to_prompt([*quizkit, "take", "lesson3", "--restart"], env),
-            "first question --no-plots": lambda: time_to_prompt([*quizkit, "take", "lesson3", "--restart", "--no-plots"], env),
+            "first question --no-plots": lambda: time_to_prompt(
+                [*quizkit, "take", "lesson3", "--restart", "--no-plots"], env
+            ),
             "plot screen": lambda: plot_screen(),
             "plot screen --no-plots": lambda: plot_screen("--no-plots"),
         }
@@ -80,7 +82,9 @@ def main() -> None:
         print(f"{name:<28} {median * 1000:>7.0f}ms {median / floor:>7.2f}x  {budget}")
     with_plot = statistics.median(samples["plot screen"])
     without = statistics.median(samples["plot screen --no-plots"])
-    print(f"a drawn plot adds {1000 * (with_plot - without):.0f} ms ({with_plot / without:.2f}x the same screen without it)")
+    print(
+        f"a drawn plot adds {1000 * (with_plot - without):.0f} ms ({with_plot / without:.2f}x the same screen without it)"
+    )
 
 
 if __name__ == "__main__":

@@ -45,7 +45,9 @@ def quizkit_command() -> list[str]:
     return [str(script)] if script.is_file() else [sys.executable, "-m", "quizkit"]
 
 
-def time_runs(command: list[str], runs: int, env: dict[str, str], ok_codes: tuple[int, ...] = (0,)) -> list[float] | str:
+def time_runs(
+    command: list[str], runs: int, env: dict[str, str], ok_codes: tuple[int, ...] = (0,)
+) -> list[float] | str:
     """Seconds per run, or the error output of the first run that failed."""
     times = []
     for _ in range(runs):
@@ -53,7 +55,11 @@ def time_runs(command: list[str], runs: int, env: dict[str, str], ok_codes: tupl
         done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO)
         elapsed = time.perf_counter() - start
         if done.returncode not in ok_codes:
-            return (done.stderr or done.stdout).strip().splitlines()[-1] if (done.stderr or done.stdout) else f"exit {done.returncode}"
+            return (
+                (done.stderr or done.stdout).strip().splitlines()[-1]
+                if (done.stderr or done.stdout)
+                else f"exit {done.returncode}"
+            )
         times.append(elapsed)
     return times
 

@@ -144,6 +144,7 @@ def main() -> int:
 
     def temp_files() -> set[str]:
         return {p.name for p in progress_dir.glob(".lesson3.json.*.tmp")} if progress_dir.exists() else set()
+
     for number in range(options.runs):
         slow = number % 2 == 1
         argv = [sys.executable, "-c", SLOW_FSYNC] if slow else quizkit
@@ -176,7 +177,9 @@ def main() -> int:
         totals["lost_acknowledged_answers"] += len(lost)
         if lost:
             print(f"run {number}: lost acknowledged answers {sorted(lost)}")
-    final = subprocess.run([*quizkit, "--course", str(REPO), "take", "lesson3"], input=b"q\n", env=env, cwd=REPO, capture_output=True)
+    final = subprocess.run(
+        [*quizkit, "--course", str(REPO), "take", "lesson3"], input=b"q\n", env=env, cwd=REPO, capture_output=True
+    )
     totals["temp_files_after_a_final_clean_session"] = len(temp_files())
     totals["final_session_exit_code"] = final.returncode
     width = max(map(len, totals))

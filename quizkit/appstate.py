@@ -40,6 +40,7 @@ def warn(text: str) -> None:
     """One warning line on stderr, worded the same by every command."""
     click.echo(f"quizkit: warning: {text}", err=True)
 
+
 COURSE_HELP = (
     "Course folder holding exercises/ (default: $QUIZKIT_COURSE, the current folder or a parent, "
     "then the course bundled with quizkit)."
@@ -52,6 +53,4 @@ def _remember_course(ctx: click.Context, param: click.Parameter, value: str | No
 
 
 # Accepted after the command too (`quizkit take lesson3 --course DIR`), as users tend to write it.
-course_option = click.option(
-    "--course", metavar="DIR", expose_value=False, callback=_remember_course, help=COURSE_HELP
-)
+course_option = click.option("--course", metavar="DIR", expose_value=False, callback=_remember_course, help=COURSE_HELP)

@@ -238,9 +238,14 @@ def _check_bounds(spec: Record, checker: Checker) -> None:
         return  # reported by the lesson's own check
     if dtype == "int64":
         if math.ceil(low) > math.floor(high):
-            checker.error(spec.at("low"), f"no whole number lies in [{low:g}, {high:g}], so an int64 generator has nothing to draw")
+            checker.error(
+                spec.at("low"),
+                f"no whole number lies in [{low:g}, {high:g}], so an int64 generator has nothing to draw",
+            )
         elif math.ceil(low) < INT64_MIN or math.floor(high) > INT64_MAX:
-            checker.error(spec.at("low"), "the bounds of an int64 generator must lie within the int64 range (about ±9.2e18)")
+            checker.error(
+                spec.at("low"), "the bounds of an int64 generator must lie within the int64 range (about ±9.2e18)"
+            )
         return
     if not math.isfinite(high - low):
         checker.error(spec.at("high"), f"high - low is too large to compute ({high:g} - {low:g} overflows)")

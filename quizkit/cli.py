@@ -21,7 +21,9 @@ from quizkit.errors import InputError, QuizkitError
 from quizkit.text import shorten
 
 # Answers that cannot be symbolic: option letters (a, "a,c", "(b)") and plain numbers.
-_LETTERS_OR_NUMBER = re.compile(r"[\s(),;]*[A-Za-z](?:[\s(),;]+[A-Za-z])*[\s(),;.]*|[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_LETTERS_OR_NUMBER = re.compile(
+    r"[\s(),;]*[A-Za-z](?:[\s(),;]+[A-Za-z])*[\s(),;.]*|[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+)
 
 
 class QuizkitGroup(click.Group):
@@ -137,7 +139,11 @@ def list_lessons(state: AppState) -> None:
 @click.argument("answer_words", metavar="ANSWER", nargs=-1, required=True, type=click.UNPROCESSED)
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
 @click.option("--seed", type=int, help="Check against the variant a learner with this seed gets.")
-@click.option("--variant", type=click.IntRange(min=0), help="Check against this variant (0, 1, ...) of a question with parameters.")
+@click.option(
+    "--variant",
+    type=click.IntRange(min=0),
+    help="Check against this variant (0, 1, ...) of a question with parameters.",
+)
 @pass_state
 def check(
     state: AppState,
@@ -190,7 +196,13 @@ def check(
             checker.close(grace=0.0)  # started on a guess that proved wrong: stop it now
     if as_json:
         shown = {"variant": question.variant} if question.variant is not None else {}
-        click.echo(json.dumps({"lesson": lesson.id, "question": question.id, **shown, **verdict.to_dict()}, indent=2, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {"lesson": lesson.id, "question": question.id, **shown, **verdict.to_dict()},
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
     else:
         click.echo(render_verdict(verdict, question))
     raise click.exceptions.Exit(0 if verdict.is_correct else 1)
@@ -211,7 +223,9 @@ def _early_symbolic_checker(answer: str, *, force: bool = False) -> Any:
 @course_option
 @click.argument("lesson_id", metavar="LESSON")
 @click.option("--restart", is_flag=True, help="Forget saved progress and start the lesson over.")
-@click.option("--seed", type=int, help="Seed for the option order and the variants (default: one per learner, kept in progress).")
+@click.option(
+    "--seed", type=int, help="Seed for the option order and the variants (default: one per learner, kept in progress)."
+)
 @click.option("--no-plots", is_flag=True, help="Do not draw plots.")
 @pass_state
 def take(state: AppState, lesson_id: str, restart: bool, seed: int | None, no_plots: bool) -> None:
@@ -233,7 +247,9 @@ def take(state: AppState, lesson_id: str, restart: bool, seed: int | None, no_pl
 @main.command()
 @course_option
 @click.argument("args", nargs=-1, required=True, metavar="[LESSON] FILE...")
-@click.option("--exercise", "exercise_id", metavar="ID", help="Exercise to grade the files as (default: each file's name).")
+@click.option(
+    "--exercise", "exercise_id", metavar="ID", help="Exercise to grade the files as (default: each file's name)."
+)
 @click.option(
     "--format",
     "fmt",

@@ -245,9 +245,7 @@ def _stochastic_count(fraction: float, size: int, rng: np.random.Generator) -> i
     return min(size, whole + int(rng.random() < exact - whole))
 
 
-def build_calls(
-    exercise: Exercise, grade_seed: int | None = None
-) -> tuple[tuple[Call, ...], tuple[CaseGroup, ...]]:
+def build_calls(exercise: Exercise, grade_seed: int | None = None) -> tuple[tuple[Call, ...], tuple[CaseGroup, ...]]:
     """Every call of an exercise, explicit cases first, and the groups they are scored in."""
     calls: list[Call] = []
     groups: list[CaseGroup] = []
@@ -385,7 +383,9 @@ def judge(plan: GradingPlan, run: RunResult, source: Path, lesson_id: str = "") 
         else:
             status, reason = _unjudged(run, index - len(outcomes))
             cases.append(
-                CaseResult(call.name, call.group, status, (reason,), inputs, expected, None, "", None, (), hidden=call.hidden)
+                CaseResult(
+                    call.name, call.group, status, (reason,), inputs, expected, None, "", None, (), hidden=call.hidden
+                )
             )
     total_weight = sum(g.weight for g in plan.groups)
     groups = tuple(
@@ -553,7 +553,11 @@ def _compare_values(
         nan = np.isnan(want)
         infinite = np.isinf(want)
         close = np.abs(have - want) <= tolerance.abs + tolerance.rel * np.abs(want)
-        ok = np.where(zero, have == 0.0, np.where(nan, np.isnan(have), np.where(infinite, have == want, close & np.isfinite(have))))
+        ok = np.where(
+            zero,
+            have == 0.0,
+            np.where(nan, np.isnan(have), np.where(infinite, have == want, close & np.isfinite(have))),
+        )
     bad = ~ok
     count = int(bad.sum())
     if not count:

@@ -166,7 +166,9 @@ class Formula:
         arguments = [self._scalar(argument, values) for argument in node.args]
         return _SCALAR_FUNCTIONS[node.func.id](*arguments)
 
-    def _vector(self, node: ast.expr, values: Mapping[str, Any], functions: dict[str, Callable[..., Any]], np: Any) -> Any:
+    def _vector(
+        self, node: ast.expr, values: Mapping[str, Any], functions: dict[str, Callable[..., Any]], np: Any
+    ) -> Any:
         if isinstance(node, ast.Constant):
             return float(node.value)  # type: ignore[arg-type]  # the parser admits only numeric constants
         if isinstance(node, ast.Name):

@@ -426,7 +426,9 @@ def grading_key(directory: Path, home: Path | None = None) -> bytes:
     home = default_home() if home is None else home
     path = home / KEY_FILE
     if path.resolve().is_relative_to(directory.resolve()):
-        raise InputError(f"the grading key {path} would lie inside {directory}; set QUIZKIT_HOME to a folder outside it")
+        raise InputError(
+            f"the grading key {path} would lie inside {directory}; set QUIZKIT_HOME to a folder outside it"
+        )
     try:
         key = secret_key(home)
     except OSError as exc:
@@ -799,7 +801,9 @@ class _Batch:
                     readable.append((submission, read_submission(root_fd, submission, MAX_SOURCE_BYTES)))
                 except UnreadableSubmission as exc:
                     reason = str(exc)
-                    result = rejected_result(self.plan(submission.exercise_id), submission.shown, reason, self.lesson.id)
+                    result = rejected_result(
+                        self.plan(submission.exercise_id), submission.shown, reason, self.lesson.id
+                    )
                     learner.entries[submission.exercise_id] = result
                     self._problem(learner, submission.exercise_id, f"{submission.exercise_id}: {reason}")
                     self.progress.advance()
@@ -807,7 +811,9 @@ class _Batch:
             for submission, data in readable:
                 # An exercise that uses another runs with the learner's own file for that one (never the
                 # reference), so a change to either file is a change to this one's grade.
-                fingerprint = self._fingerprints.of(submission.exercise_id, data, self._used(submission.exercise_id, own))
+                fingerprint = self._fingerprints.of(
+                    submission.exercise_id, data, self._used(submission.exercise_id, own)
+                )
                 saved = previous.get(submission.exercise_id)
                 same = saved is not None and saved.fingerprint == fingerprint
                 (unchanged if same else fresh).append((submission, fingerprint, data))

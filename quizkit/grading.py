@@ -171,7 +171,11 @@ def exercise_for_file(lesson: Lesson, path: Path, exercise_id: str | None = None
     exercise = lesson.exercise(name)
     if exercise is None:
         known = ", ".join(e.id for e in lesson.exercises) or "none"
-        how = "" if exercise_id else f" (taken from the file name {path.name}; name the file after an exercise or pass --exercise ID)"
+        how = (
+            ""
+            if exercise_id
+            else f" (taken from the file name {path.name}; name the file after an exercise or pass --exercise ID)"
+        )
         raise InputError(f"lesson {lesson.id} has no exercise '{name}'{how}; its exercises: {known}")
     return exercise
 
@@ -209,7 +213,9 @@ def learner_uses(exercise: Exercise, path: Path) -> tuple[Source, ...]:
     for used in exercise.uses:
         sibling = Path(path).parent / f"{used}.py"
         try:
-            found.append(Source(sibling.name, read_regular_file(sibling, limit=MAX_SOURCE_BYTES, follow_symlinks=False)))
+            found.append(
+                Source(sibling.name, read_regular_file(sibling, limit=MAX_SOURCE_BYTES, follow_symlinks=False))
+            )
         except (OSError, NotReadable):
             continue
     return tuple(found)

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
 
 
-
 @click.command()
 @click.argument("paths", nargs=-1, metavar="[PATH]...", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")

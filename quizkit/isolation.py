@@ -52,7 +52,6 @@ SYSTEM_FILES = ("/etc/ld.so.cache",)
 ROOT_SERVER_CAPABILITIES = ("CAP_SETUID", "CAP_SETGID", "CAP_CHOWN", "CAP_FOWNER", "CAP_DAC_OVERRIDE", "CAP_KILL")
 
 
-
 @frozen(eq=True)
 class Layer:
     """One isolation layer: whether it is active here, and why (not)."""
@@ -181,7 +180,9 @@ def launch(python: str, wire_file: str, *, namespaces: bool) -> Launch:
         from quizkit.sandbox import SandboxError
 
         raise SandboxError("bubblewrap is not available")
-    return Launch([bwrap, *bwrap_arguments(interpreter, wire_file), interpreter, "-I", SANDBOX_WIRE], SANDBOX_SITE, ["/"], True)
+    return Launch(
+        [bwrap, *bwrap_arguments(interpreter, wire_file), interpreter, "-I", SANDBOX_WIRE], SANDBOX_SITE, ["/"], True
+    )
 
 
 def bwrap_arguments(interpreter: str, wire_file: str) -> list[str]:
@@ -229,7 +230,10 @@ def bwrap_arguments(interpreter: str, wire_file: str) -> list[str]:
         if not any(tree == system or tree.startswith(system + os.sep) for system in SYSTEM_TREES):
             arguments += bind(tree)
     interpreter_dir = os.path.dirname(interpreter)
-    if not any(interpreter_dir.startswith(tree + os.sep) or interpreter_dir == tree for tree in (*SYSTEM_TREES, *_interpreter_trees())):
+    if not any(
+        interpreter_dir.startswith(tree + os.sep) or interpreter_dir == tree
+        for tree in (*SYSTEM_TREES, *_interpreter_trees())
+    ):
         arguments += bind(interpreter_dir)
     for hidden in _site_dirs():  # an empty tmpfs over each: a course installed there stays out of reach
         arguments += ["--perms", "0755", "--tmpfs", hidden]
@@ -264,7 +268,7 @@ def set_not_dumpable() -> None:
 # ---------------------------------------------------------------------------------------------
 
 # Run in a real sandbox child by the doctor: each line says what learner code could do.
-_PROBE = '''
+_PROBE = """
 import os, socket
 
 def probe(x):
@@ -290,7 +294,7 @@ def probe(x):
         pass
     print("\\n".join(found))
     return x
-'''
+"""
 
 
 def _real_leaks(lines: list[str], namespaces: bool) -> list[str]:
@@ -378,7 +382,9 @@ def diagnose(course_root: str | None = None) -> Diagnosis:
             + (", no signals outside the job" if active.landlock >= 6 else ""),
         )
     else:
-        why = "this kernel does not support it (Linux 5.13 or newer with Landlock enabled)" if not abi else "not applied"
+        why = (
+            "this kernel does not support it (Linux 5.13 or newer with Landlock enabled)" if not abi else "not applied"
+        )
         landlock = Layer("Landlock", False, why)
     limits = Layer("limits", True, f"CPU, memory, file size, processes and output per run; {active.privileges}")
     return Diagnosis((namespaces, landlock, limits), leaks, grade_ready=active.namespaces or bool(active.landlock))

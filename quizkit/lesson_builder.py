@@ -92,7 +92,10 @@ def _build_lesson(
         claim_id(item)
         exercises.append(_build_exercise(item, path.parent, solutions_dir, checker))
     # `uses` names other exercises, so it is resolved once all of them are built.
-    exercises = [_resolve_uses(item, built, exercises, checker) for item, built in zip(record["exercises"], exercises, strict=False)]
+    exercises = [
+        _resolve_uses(item, built, exercises, checker)
+        for item, built in zip(record["exercises"], exercises, strict=False)
+    ]
     return Lesson(
         id=record["id"],
         title=record["title"],
@@ -116,12 +119,18 @@ def _scoring(item: Record | None, defaults: Scoring, checker: Checker) -> Scorin
     """The scoring keys written on ``item`` over ``defaults``."""
     if item is None:
         return defaults
-    written = {name: item[name] for name in ("attempts", "attempt_scores", "hint_penalty", "retry_variant") if item[name] is not None}
+    written = {
+        name: item[name]
+        for name in ("attempts", "attempt_scores", "hint_penalty", "retry_variant")
+        if item[name] is not None
+    }
     if "attempt_scores" in written:
         written["attempt_scores"] = tuple(float(v) for v in written["attempt_scores"])
     scoring = replace(defaults, **written)
     if item.written("attempt_scores") and len(scoring.attempt_scores) > scoring.attempts:
-        checker.error(item.at("attempt_scores"), f"{len(scoring.attempt_scores)} scores for {scoring.attempts} attempt(s)")
+        checker.error(
+            item.at("attempt_scores"), f"{len(scoring.attempt_scores)} scores for {scoring.attempts} attempt(s)"
+        )
     return scoring
 
 
@@ -240,7 +249,9 @@ def _build_question(item: Record, defaults: Scoring, checker: Checker) -> AnyQue
     names = tuple(p.name for p in parameters)
     scoring = _scoring(item, defaults, checker)
     if scoring.retry_variant and item.written("retry_variant") and not parameters:
-        checker.error(item.at("retry_variant"), "retry_variant needs parameters: without them every variant is the same")
+        checker.error(
+            item.at("retry_variant"), "retry_variant needs parameters: without them every variant is the same"
+        )
     common = dict(
         id=item["id"],
         prompt=item["prompt"].strip(),
@@ -369,7 +380,9 @@ def _check_options(item: Record, options: tuple[Option, ...], kind: str, checker
     correct = sum(o.correct for o in options)
     if kind == "choice" and correct != 1:
         found = "none is" if correct == 0 else f"{correct} are"
-        checker.error(item.at("options"), f"a choice question needs exactly one correct option ({found} marked correct)")
+        checker.error(
+            item.at("options"), f"a choice question needs exactly one correct option ({found} marked correct)"
+        )
     if kind == "multi" and correct == 0:
         checker.error(item.at("options"), "a multi question needs at least one correct option")
     texts: dict[str, int] = {}
@@ -448,7 +461,9 @@ def _build_exercise(item: Record, lesson_dir: Path, solutions_dir: Path, checker
             if mistake["message"] is None:
                 checker.error(mistake.node, "a mistake with a formula needs a message")
                 continue
-        mistakes.append(Mistake((mistake["message"] or "").strip(), mistake["formula"] or "", mistake["detector"] or ""))
+        mistakes.append(
+            Mistake((mistake["message"] or "").strip(), mistake["formula"] or "", mistake["detector"] or "")
+        )
     return Exercise(
         id=item["id"],
         title=item["title"],
@@ -506,7 +521,9 @@ def _resolve_uses(item: Record, exercise: Exercise, exercises: list[Exercise], c
 def _check_argument_names(args: Record, parameters: tuple[str, ...], checker: Checker) -> None:
     for name in args:
         if name not in parameters:
-            checker.error(args.node.key_nodes[name], f"'{name}' is not a parameter (parameters: {', '.join(parameters)})")
+            checker.error(
+                args.node.key_nodes[name], f"'{name}' is not a parameter (parameters: {', '.join(parameters)})"
+            )
     missing = [name for name in parameters if name not in args]
     if missing:
         checker.error(args.node, f"missing argument(s): {', '.join(missing)}")

@@ -68,7 +68,11 @@ class NumberOrFormula(Spec):
     def check(self, node: Node, checker: Checker) -> Any:
         value = read_number(node)
         if value is not None:
-            return value if value == value and abs(value) != float("inf") else checker.error(node, "expected a finite number")
+            return (
+                value
+                if value == value and abs(value) != float("inf")
+                else checker.error(node, "expected a finite number")
+            )
         text = str(node.value).strip() if node.kind == "scalar" and not node.is_null else ""
         # A formula starts with '=' (as in a spreadsheet), so a typo'd number is still an error.
         if text.startswith("=") and text[1:].strip():
@@ -109,7 +113,9 @@ PLOT = Object(
             ListOf(
                 Object(
                     {
-                        "formula": Field(Text(doc="an expression over x, the 'each' names and the parameters"), required=True),
+                        "formula": Field(
+                            Text(doc="an expression over x, the 'each' names and the parameters"), required=True
+                        ),
                         "label": Field(Text(doc="legend entry; a template over the 'each' names")),
                         "each": Field(
                             MapOf(ListOf(Number(), min_items=1), doc="draw the curve once per value (name: [values])"),
@@ -144,9 +150,15 @@ PARAMETERS = MapOf(
     doc="parameters: name -> [values] or {low, high, step}; prompt, keys and explanation are templates over them",
 )
 _SCORING_FIELDS = {
-    "attempts": Field(Number(integer=True, minimum=1, maximum=100, doc="attempts before the answer is shown (default 1)")),
+    "attempts": Field(
+        Number(integer=True, minimum=1, maximum=100, doc="attempts before the answer is shown (default 1)")
+    ),
     "attempt_scores": Field(
-        ListOf(Number(minimum=0, maximum=1), min_items=1, doc="fraction of the points per attempt; the last repeats (default [1])")
+        ListOf(
+            Number(minimum=0, maximum=1),
+            min_items=1,
+            doc="fraction of the points per attempt; the last repeats (default [1])",
+        )
     ),
     "hint_penalty": Field(Number(minimum=0, maximum=1, doc="fraction of the points each hint seen costs (default 0)")),
     "retry_variant": Field(Boolean(doc="a retry gets new numbers (default false)")),
@@ -228,6 +240,7 @@ QUESTION = Tagged(
     doc="a question or a reading item",
 )
 
+
 class _NestedNumbers(ListOf):
     """Nested lists of numbers (arrays of any dimension)."""
 
@@ -255,7 +268,9 @@ CASE_VALUE = AnyOf(
 )
 _FRACTION = Number(minimum=0, maximum=1)
 _HIDDEN = Field(
-    Boolean(doc="a hidden case: feedback names it and says passed or failed, never its inputs, expected value or result"),
+    Boolean(
+        doc="a hidden case: feedback names it and says passed or failed, never its inputs, expected value or result"
+    ),
     default=False,
 )
 GENERATOR = Object(
@@ -290,7 +305,8 @@ EXERCISE = Object(
         "hints": Field(_HINTS, default=[]),
         "time_limit": Field(Number(exclusive_minimum=0, maximum=60, doc="seconds for the whole run"), default=2.0),
         "memory_mb": Field(
-            Number(integer=True, minimum=64, maximum=1_048_576, doc="memory limit of the learner's process"), default=512
+            Number(integer=True, minimum=64, maximum=1_048_576, doc="memory limit of the learner's process"),
+            default=512,
         ),
         "tolerance": Field(_TOLERANCE),
         "uses": Field(

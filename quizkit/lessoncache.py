@@ -167,10 +167,19 @@ def _depends_on(lesson_path: Path, solutions_dir: Path, text_digest: str) -> lis
 
     package = Path(quizkit.__file__).parent
     try:
-        parts = [quizkit.__version__, str(lesson_path), str(solutions_dir), str(lesson_path.resolve()), str(solutions_dir.resolve()), text_digest]
+        parts = [
+            quizkit.__version__,
+            str(lesson_path),
+            str(solutions_dir),
+            str(lesson_path.resolve()),
+            str(solutions_dir.resolve()),
+            text_digest,
+        ]
         folders = [lesson_path.parent, solutions_dir, package]
         with os.scandir(package) as listing:
-            folders += sorted(Path(item.path) for item in listing if item.is_dir(follow_symlinks=False) and item.name != "__pycache__")
+            folders += sorted(
+                Path(item.path) for item in listing if item.is_dir(follow_symlinks=False) and item.name != "__pycache__"
+            )
         for folder in folders:
             if folder.is_dir():
                 with os.scandir(folder) as listing:
@@ -258,7 +267,10 @@ def _encode(value: Any, classes: dict[str, type]) -> Any:
         return {"p": str(value)}
     name = type(value).__name__
     if dataclasses.is_dataclass(value) and classes.get(name) is type(value):
-        return {"c": name, "v": {field.name: _encode(getattr(value, field.name), classes) for field in dataclasses.fields(value)}}
+        return {
+            "c": name,
+            "v": {field.name: _encode(getattr(value, field.name), classes) for field in dataclasses.fields(value)},
+        }
     raise _NotPlain(name)
 
 

@@ -190,6 +190,7 @@ def caret_lines(source: str, span: Span | None) -> tuple[str, str] | None:
     line = "".join(" " if char in "\t\r\n" else char for char in source)
     start = max(0, min(span[0], len(line)))
     end = max(start + 1, min(span[1], len(line) + 1))
+
     # Wide characters (CJK, emoji) take two columns; count them so the caret lines up.
     def columns(text: str) -> int:
         return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
@@ -343,7 +344,9 @@ _LATEX_WORDS: dict[str, str] = {
     **{name: name for name in ("sin", "cos", "tan", "sinh", "cosh", "tanh", "exp", "log", "ln",
                                "arcsin", "arccos", "arctan", "max", "min", "sgn")},
 }  # fmt: skip
-_LATEX_UNWRAP = frozenset({"operatorname", "mathrm", "text", "textrm", "textit", "mathit", "mathbf", "boldsymbol", "mathsf"})
+_LATEX_UNWRAP = frozenset(
+    {"operatorname", "mathrm", "text", "textrm", "textit", "mathit", "mathbf", "boldsymbol", "mathsf"}
+)
 _LATEX_FRACTIONS = frozenset({"frac", "dfrac", "tfrac"})
 _LATEX_SPACING = frozenset(",;:! ")
 _LATEX_COMMAND = re.compile(r"\\([A-Za-z]+|.?)")
@@ -632,7 +635,10 @@ def _convert_bars(tokens: list[_Token]) -> list[_Token]:
     for index, token in enumerate(tokens):
         role = roles.get(index)
         if role == "open":
-            result += [_Token("function", "Abs", token.spaced, token.span, True), _Token("op", "(", False, token.span, True)]
+            result += [
+                _Token("function", "Abs", token.spaced, token.span, True),
+                _Token("op", "(", False, token.span, True),
+            ]
         elif role == "close":
             result.append(_Token("op", ")", token.spaced, token.span, True))
         else:
@@ -907,7 +913,9 @@ class _Diagnosis:
                 opened.append(token)
             elif token.text in ")]}":
                 if not opened:
-                    raise self.fail(f"This '{token.text}' has no matching opening bracket; remove it or add one.", token.span)
+                    raise self.fail(
+                        f"This '{token.text}' has no matching opening bracket; remove it or add one.", token.span
+                    )
                 opened.pop()
             elif token.text == "|":
                 raise self.fail("This '|' has no partner; absolute-value bars come in pairs, as in |w|.", token.span)
@@ -961,7 +969,9 @@ class _Diagnosis:
             )
         if char in _LOOKALIKES:
             plain = _LOOKALIKES[char]
-            raise self.fail(f"'{char}' looks like {plain} but is {_char_description(char)}; type a plain {plain}.", token.span)
+            raise self.fail(
+                f"'{char}' looks like {plain} but is {_char_description(char)}; type a plain {plain}.", token.span
+            )
         raise self.fail(
             f"The character '{char}' ({_char_description(char)}) cannot be used; "
             "write the answer with letters, numbers, + − * / ^, brackets and |…|.",
@@ -977,7 +987,14 @@ class _Diagnosis:
                 left = self.reading.source[first.span[0] : first.span[1]]
                 raise self.fail(f"Write only the expression, without '{left} ='.", token.span)
             raise self.fail("Write only the expression, without '='.", token.span)
-        if text == "," and before is not None and after is not None and before.kind == "number" and after.kind == "number" and not after.spaced:
+        if (
+            text == ","
+            and before is not None
+            and after is not None
+            and before.kind == "number"
+            and after.kind == "number"
+            and not after.spaced
+        ):
             raise self.fail(
                 f"Use a decimal point, not a comma: write {before.text}.{after.text}, not {before.text},{after.text}.",
                 token.span,
@@ -1018,7 +1035,13 @@ class _Diagnosis:
                 token.span,
             )
         spelled_greek = identifier in _GREEK_DISPLAY or identifier in _NAME_ALIASES.values()
-        if after is not None and after.text == "(" and identifier.isascii() and len(identifier) > 1 and not spelled_greek:
+        if (
+            after is not None
+            and after.text == "("
+            and identifier.isascii()
+            and len(identifier) > 1
+            and not spelled_greek
+        ):
             raise self.fail(
                 f"Unsupported function {source}; supported: {_SUPPORTED}. Write the answer with these.", token.span
             )
@@ -1099,7 +1122,9 @@ class _Builder:
 
     def number(self, node: ast.Constant) -> sympy.Expr:
         value = node.value
-        if not isinstance(value, (int, float)) or isinstance(value, bool):  # pragma: no cover - tokens allow only numbers
+        if not isinstance(value, (int, float)) or isinstance(
+            value, bool
+        ):  # pragma: no cover - tokens allow only numbers
             raise self.fail("Only numbers and the question's variables can be used.", node)
         literal = ast.get_source_segment(self.source, node) or repr(value)
         exact = _exact_literal(literal)
@@ -1205,7 +1230,9 @@ def _checked_tree(text: str, declared: Mapping[str, str]) -> tuple[_Reading, ast
     if not reading.tokens:
         raise ParseError("The answer is empty; type an expression.", reading.text)
     if _max_bracket_depth(reading.text) > MAX_DEPTH:
-        raise ParseError(f"The answer is nested too deeply (more than {MAX_DEPTH} levels of brackets); simplify it.", reading.text)
+        raise ParseError(
+            f"The answer is nested too deeply (more than {MAX_DEPTH} levels of brackets); simplify it.", reading.text
+        )
     _Diagnosis(reading, declared).run()
     try:
         tree = ast.parse(reading.text, mode="eval")
@@ -1213,7 +1240,9 @@ def _checked_tree(text: str, declared: Mapping[str, str]) -> tuple[_Reading, ast
         raise _syntax_error(error, reading) from None
     nodes = sum(isinstance(node, ast.expr) for node in ast.walk(tree))
     if nodes > MAX_NODES:
-        raise ParseError(f"The answer has too many parts to check ({nodes}; at most {MAX_NODES}); simplify it.", reading.text)
+        raise ParseError(
+            f"The answer has too many parts to check ({nodes}; at most {MAX_NODES}); simplify it.", reading.text
+        )
     return reading, tree.body
 
 

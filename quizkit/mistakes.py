@@ -191,16 +191,16 @@ GENERIC_DETECTORS: tuple[Detector, ...] = (
     *(
         on_any_case(detector)
         for detector in (
-        _not_implemented,
-        _returned_none,
-        _returned_sequence,
-        _scalar_only,
-        _tiny_not_zero,
-        _modified_input,
-        _scalar_wrapped,
-        _flattened,
-        _integer_rounding,
-        _nan_where_finite,
+            _not_implemented,
+            _returned_none,
+            _returned_sequence,
+            _scalar_only,
+            _tiny_not_zero,
+            _modified_input,
+            _scalar_wrapped,
+            _flattened,
+            _integer_rounding,
+            _nan_where_finite,
         )
     ),
     # These two claim something about the whole result, so one matching case is not enough.

@@ -491,7 +491,11 @@ def probe_plans(plan: GradingPlan, draws: int = PROBE_DRAWS) -> list[GradingPlan
             tuple(_rounded(value, group) for value in args) for args in draw_random_cases(group, exercise.parameters)
         ]
         cases = tuple(
-            Case(f"probe {number + 1}.{draw}", tuple(zip(exercise.parameters, map(_case_value, args), strict=False)), exercise.line)
+            Case(
+                f"probe {number + 1}.{draw}",
+                tuple(zip(exercise.parameters, map(_case_value, args), strict=False)),
+                exercise.line,
+            )
             for draw, args in enumerate(rounded, 1)
         )
         try:
@@ -546,7 +550,9 @@ def _generators_like(
         for name, value in zip(parameters, args, strict=False)
         if isinstance(value, np.ndarray) and value.ndim > 0
     }
-    scalars = {name for args in explicit for name, value in zip(parameters, args, strict=False) if isinstance(value, float)}
+    scalars = {
+        name for args in explicit for name, value in zip(parameters, args, strict=False) if isinstance(value, float)
+    }
     if kind == "array" and not arrays:
         return None
     if kind == "scalar" and (not scalars or not scalars >= arrays):

@@ -54,7 +54,8 @@ def load(key: str) -> tuple[tuple[Call, ...], tuple[CaseGroup, ...], tuple[np.nd
             for name, group, args, hidden in plain["calls"]
         )
         groups = tuple(
-            CaseGroup(str(n), bool(r), int(li), int(s), int(c), float(w), bool(h)) for n, r, li, s, c, w, h in plain["groups"]
+            CaseGroup(str(n), bool(r), int(li), int(s), int(c), float(w), bool(h))
+            for n, r, li, s, c, w, h in plain["groups"]
         )
         expected = tuple(_decode(value) for value in plain["expected"])
     except (KeyError, TypeError, ValueError):

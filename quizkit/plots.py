@@ -73,7 +73,9 @@ def minima(xs: Sequence[float], series: Series) -> tuple[float, float] | None:
     return x, y
 
 
-def render_plot(plot: Any, values: Mapping[str, float] | None = None, *, width: int = WIDTH, color: bool = False) -> str:
+def render_plot(
+    plot: Any, values: Mapping[str, float] | None = None, *, width: int = WIDTH, color: bool = False
+) -> str:
     """``plot`` drawn as text, ``width`` columns wide, with the minima marked if it asks for them."""
     xs, series = plot_series(plot, values)
     marks = []
@@ -85,8 +87,13 @@ def render_plot(plot: Any, values: Mapping[str, float] | None = None, *, width: 
     text = draw(xs, series, title=plot.title, x_label=plot.x, marks=marks, width=width, color=color)
     if marks:
         # Each entry is kept on one line (no-break spaces while wrapping), so "w = 0" never splits.
-        entries = [f"{item.label} at {plot.x} = {_short(x)}".replace(" ", "\u00a0") for item, (x, _) in zip(series, marks, strict=False)]
-        wrapped = textwrap.fill("lowest points (X): " + "; ".join(entries), width, initial_indent="  ", subsequent_indent="    ")
+        entries = [
+            f"{item.label} at {plot.x} = {_short(x)}".replace(" ", "\u00a0")
+            for item, (x, _) in zip(series, marks, strict=False)
+        ]
+        wrapped = textwrap.fill(
+            "lowest points (X): " + "; ".join(entries), width, initial_indent="  ", subsequent_indent="    "
+        )
         text += "\n" + wrapped.replace("\u00a0", " ")
     return text
 
@@ -113,7 +120,9 @@ def draw(
         if not points:
             continue
         if color:
-            plt.plot(*zip(*points, strict=False), label=item.label, marker="braille", color=_COLORS[index % len(_COLORS)])
+            plt.plot(
+                *zip(*points, strict=False), label=item.label, marker="braille", color=_COLORS[index % len(_COLORS)]
+            )
         else:
             plt.plot(*zip(*points, strict=False), label=item.label, marker=_MARKERS[index % len(_MARKERS)])
     if marks:

@@ -357,7 +357,9 @@ class ProgressStore:
         try:
             os.replace(path, backup)
         except OSError as exc:
-            raise ProgressError(f"progress file {path} is damaged ({reason}) and cannot be moved aside: {exc.strerror or exc}") from exc
+            raise ProgressError(
+                f"progress file {path} is damaged ({reason}) and cannot be moved aside: {exc.strerror or exc}"
+            ) from exc
         return None, f"progress file {path} was damaged ({reason}); moved it to {backup.name}"
 
     def save(self, progress: LessonProgress) -> None:
@@ -375,7 +377,9 @@ class ProgressStore:
         try:
             self.path_for(lesson_id).unlink(missing_ok=True)
         except OSError as exc:  # e.g. a directory where the file should be
-            raise ProgressError(f"cannot remove progress file {self.path_for(lesson_id)}: {exc.strerror or exc}") from exc
+            raise ProgressError(
+                f"cannot remove progress file {self.path_for(lesson_id)}: {exc.strerror or exc}"
+            ) from exc
 
     def peek(self, lesson: Lesson | LessonSummary) -> str:
         """A one-line progress summary for `quizkit list`; a bad file is moved aside and reported."""

@@ -75,7 +75,9 @@ def _invalid(question: AnyQuestion, message: str, interpreted_as: str | None = N
 
 def _invalid_at(question: AnyQuestion, message: str, answer: str, span: tuple[int, int] | None) -> Verdict:
     """An invalid verdict whose message is about ``span`` of ``answer`` (renderers draw a caret)."""
-    details: dict[str, object] = {} if span is None else {"position": {"answer": answer, "start": span[0], "end": span[1]}}
+    details: dict[str, object] = (
+        {} if span is None else {"position": {"answer": answer, "start": span[0], "end": span[1]}}
+    )
     return Verdict(Status.INVALID, 0.0, question.points, (message,), None, details)
 
 
@@ -266,7 +268,11 @@ def correct_answer_text(question: AnyQuestion, order: Sequence[int] | None = Non
     """The key as a learner should read it, for reviews after answering."""
     if isinstance(question, (ChoiceQuestion, MultiQuestion)):
         letters = _letters(question.options, order)
-        picks = [f"{letter}) {question.options[index].text}" for letter, index in letters.items() if question.options[index].correct]
+        picks = [
+            f"{letter}) {question.options[index].text}"
+            for letter, index in letters.items()
+            if question.options[index].correct
+        ]
         return "; ".join(picks)
     if isinstance(question, NumericQuestion):
         return f"{question.answer:g}"
@@ -286,7 +292,9 @@ def _readable_key(question: SymbolicQuestion) -> str:
     return text.replace("**", "^").replace("*", "·")
 
 
-def symbolic_key_problems(question: SymbolicQuestion, checker: SymbolicChecker) -> list[tuple[tuple[str | int, ...], str]]:
+def symbolic_key_problems(
+    question: SymbolicQuestion, checker: SymbolicChecker
+) -> list[tuple[tuple[str | int, ...], str]]:
     """The problems of a symbolic question's key and wrong answers (a fixed question, or one
     variant), each with the keys of the value it is about, below the question.
 

@@ -249,14 +249,18 @@ def _check_size(events: Iterable[yaml.Event], path: str) -> Problem | None:
             counts[-1][1] += alias_refs + 1
             if aliases > MAX_ALIAS_EXPANSIONS:
                 return Problem(
-                    path, *where, f"aliases here would be expanded more than {MAX_ALIAS_EXPANSIONS} times; write the values out"
+                    path,
+                    *where,
+                    f"aliases here would be expanded more than {MAX_ALIAS_EXPANSIONS} times; write the values out",
                 )
         elif isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent)):
             nodes += 1
             counts[-1][0] += 1
             if isinstance(event, yaml.CollectionStartEvent):
                 if len(open_anchors) >= MAX_DEPTH:
-                    return Problem(path, *where, f"lists and mappings are nested more than {MAX_DEPTH} levels deep here")
+                    return Problem(
+                        path, *where, f"lists and mappings are nested more than {MAX_DEPTH} levels deep here"
+                    )
                 open_anchors.append(event.anchor)
                 counts.append([1, 0])
             elif event.anchor is not None:

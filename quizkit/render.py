@@ -57,8 +57,6 @@ def _caret(verdict: Verdict) -> list[str]:
 def render_options(question: ChoiceQuestion | MultiQuestion, order) -> str:
     lines = []
     for position, index in enumerate(order):
-        text = textwrap.fill(
-            question.options[index].text, WIDTH, initial_indent="", subsequent_indent="     "
-        )
+        text = textwrap.fill(question.options[index].text, WIDTH, initial_indent="", subsequent_indent="     ")
         lines.append(f"  {LETTERS[position]}) {text}")
     return "\n".join(lines)

@@ -405,6 +405,7 @@ def render_gradescope(results: Sequence[ExerciseResult]) -> str:
 # junit
 # ---------------------------------------------------------------------------------------------
 
+
 # Characters XML 1.0 cannot contain at all, even escaped (learner output may hold them).
 @functools.cache
 def _xml_illegal() -> re.Pattern[str]:
@@ -440,7 +441,9 @@ def render_junit(results: Sequence[ExerciseResult]) -> str:
             file=_xml_text(str(result.source)),
         )
         for group in result.groups:
-            case = ET.SubElement(suite, "testcase", classname=suite_name, name=_xml_text(group.name), time=f"{group.seconds:.3f}")
+            case = ET.SubElement(
+                suite, "testcase", classname=suite_name, name=_xml_text(group.name), time=f"{group.seconds:.3f}"
+            )
             if group.passed:
                 continue
             tag = "error" if group.status is CaseStatus.NOT_RUN else "failure"
@@ -487,7 +490,6 @@ def render_validate_text(reports: Sequence[LessonReport]) -> str:
     else:
         lines.append(click.style(f"{lessons} checked, no problems", fg="green", bold=True))
     return "\n".join(lines)
-
 
 
 def _validate_mark(ok: bool) -> str:

@@ -140,7 +140,11 @@ class Difference:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Difference:
-        return cls(tuple(int(i) for i in data["index"]), float(decode_number(data["expected"])), float(decode_number(data["got"])))
+        return cls(
+            tuple(int(i) for i in data["index"]),
+            float(decode_number(data["expected"])),
+            float(decode_number(data["got"])),
+        )
 
 
 @frozen

@@ -233,7 +233,9 @@ class MapOf(Spec):
             return checker.error(node, f"expected a mapping, found {node.describe()}")
         assert isinstance(node.value, dict)
         if len(node.value) < self.min_items:
-            return checker.error(node, f"expected at least {self.min_items} entr{'y' if self.min_items == 1 else 'ies'}")
+            return checker.error(
+                node, f"expected at least {self.min_items} entr{'y' if self.min_items == 1 else 'ies'}"
+            )
         result: dict[str, Any] = {}
         for key, child in node.value.items():
             if not re.fullmatch(self.key_pattern, key):

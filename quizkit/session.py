@@ -216,7 +216,9 @@ class Session:
         if done:
             self.io.say(f"Welcome back: {done} of {total} done, {len(scored_pending)} to go.")
         else:
-            counts = f"{plural(len(lesson.questions), 'question')} and {plural(len(lesson.exercises), 'coding exercise')}"
+            counts = (
+                f"{plural(len(lesson.questions), 'question')} and {plural(len(lesson.exercises), 'coding exercise')}"
+            )
             self.io.say(f"{counts}. {HELP}")
         # The SymPy worker takes seconds to start, and the learner reads for longer than that: it is
         # started once the first item is done (or before a symbolic question shown first), so the
@@ -398,7 +400,10 @@ class Session:
     def _exercise(self, exercise: Exercise, number: int, total: int) -> bool:
         """Present a coding exercise and grade the learner's file on request (True if skipped)."""
         io = self.io
-        io.say(click.style(f"[{number}/{total}] ", fg="blue") + f"coding exercise · {exercise.points:g} point{'s' if exercise.points != 1 else ''}")
+        io.say(
+            click.style(f"[{number}/{total}] ", fg="blue")
+            + f"coding exercise · {exercise.points:g} point{'s' if exercise.points != 1 else ''}"
+        )
         io.say(click.style(f"  {exercise.title}: ", bold=True) + exercise.signature)
         io.say(wrap(exercise.prompt))
         path = self.workspace_file(exercise)
@@ -438,7 +443,9 @@ class Session:
         previous = self.progress.items.get(exercise.id)
         if previous is None or not previous.done or result.score >= previous.score:
             attempts = (previous.attempts if previous else 0) + 1
-            record = ItemRecord(ItemState.of(result.status), result.score, result.max_score, answer=str(path), attempts=attempts)
+            record = ItemRecord(
+                ItemState.of(result.status), result.score, result.max_score, answer=str(path), attempts=attempts
+            )
             self._record(exercise.id, record)
         self.io.say(render_text([result], color=self.io.color))  # after the save, like every verdict
         if self.plots and exercise.sweep is not None:
@@ -486,7 +493,10 @@ class Session:
         for item in lesson.items:
             record = self.progress.items.get(item.id)
             if record is None or not record.done:
-                mark, note = click.style("–", fg="yellow"), "not answered" if record is None or record.status is ItemState.SKIPPED else "attempts left"
+                mark, note = (
+                    click.style("–", fg="yellow"),
+                    "not answered" if record is None or record.status is ItemState.SKIPPED else "attempts left",
+                )
             elif record.status is ItemState.CORRECT:
                 mark, note = click.style("✓", fg="green"), ""
             else:
@@ -503,10 +513,16 @@ class Session:
                     io.say(f"    best score {record.score:g}/{item.points:g}; file: {record.answer}")
                     continue
                 shown = _resolved(item, record.variant or 0)
-                order = option_order(shown, self.progress.seed) if isinstance(shown, (ChoiceQuestion, MultiQuestion)) else None
+                order = (
+                    option_order(shown, self.progress.seed)
+                    if isinstance(shown, (ChoiceQuestion, MultiQuestion))
+                    else None
+                )
                 io.say(f"    you answered: {record.answer}")
                 io.say(f"    correct: {correct_answer_text(shown, order)}")
         unanswered = [item.id for item in lesson.items if not self._done(item)]
         if unanswered:
-            io.say(f"\n{plural(len(unanswered), 'item')} still open. Run `quizkit take {lesson.id}` to come back to them.")
+            io.say(
+                f"\n{plural(len(unanswered), 'item')} still open. Run `quizkit take {lesson.id}` to come back to them."
+            )
         return 0 if score >= lesson.max_score else 1

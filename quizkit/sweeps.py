@@ -34,7 +34,13 @@ def sweep_job(exercise: Exercise, source: Path) -> Job:
     calls = tuple(
         tuple(x if name == sweep.vary else fixed[name] for name in exercise.parameters) for x in sweep_points(exercise)
     )
-    return Job(source=source, function=exercise.id, calls=calls, limits=limits_for(exercise), preload=_preload_sources(exercise))
+    return Job(
+        source=source,
+        function=exercise.id,
+        calls=calls,
+        limits=limits_for(exercise),
+        preload=_preload_sources(exercise),
+    )
 
 
 def sweep_points(exercise: Exercise) -> tuple[float, ...]:
@@ -68,9 +74,19 @@ def render_sweep(exercise: Exercise, source: Path, runner: Runner, *, width: int
     fixed = ", ".join(f"{name}={value:g}" for name, value in exercise.sweep.args)
     title = f"{exercise.id}({exercise.sweep.vary}{', ' + fixed if fixed else ''}): yours against the reference"
     text = draw(
-        xs, [Series("reference", reference), Series("yours", learner)], title=title, x_label=exercise.sweep.vary, width=width, color=color
+        xs,
+        [Series("reference", reference), Series("yours", learner)],
+        title=title,
+        x_label=exercise.sweep.vary,
+        width=width,
+        color=color,
     )
-    differ = [x for x, a, b in zip(xs, learner, reference, strict=False) if not (a == b or exercise.tolerance.accepts(a, b))]
+    differ = [
+        x for x, a, b in zip(xs, learner, reference, strict=False) if not (a == b or exercise.tolerance.accepts(a, b))
+    ]
     if not differ:
         return text + "\n  Your curve matches the reference at every point drawn."
-    return text + f"\n  Yours differs from the reference at {len(differ)} of {len(xs)} points, from {exercise.sweep.vary} = {differ[0]:.3g} to {differ[-1]:.3g}."
+    return (
+        text
+        + f"\n  Yours differs from the reference at {len(differ)} of {len(xs)} points, from {exercise.sweep.vary} = {differ[0]:.3g} to {differ[-1]:.3g}."
+    )

@@ -73,7 +73,9 @@ def outcome(
     """What the sandbox reports for one call; ``value`` is decoded to an array as the sandbox does."""
     array = None if value is None else np.asarray(value)
     return_type = returned if returned is not None else ("NoneType" if value is None else type(value).__name__)
-    return CallOutcome(value=array, return_type=return_type, error=error, inputs_modified=tuple(modified), seconds=seconds)
+    return CallOutcome(
+        value=array, return_type=return_type, error=error, inputs_modified=tuple(modified), seconds=seconds
+    )
 
 
 def run_result(

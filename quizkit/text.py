@@ -21,7 +21,9 @@ def wrap(text: str, indent: str = "  ") -> str:
     """Wrap each paragraph of ``text`` to the terminal width, keeping blank lines between them."""
     paragraphs = [p.strip() for p in text.split("\n\n")]
     return "\n\n".join(
-        textwrap.fill(" ".join(p.split()), WIDTH, initial_indent=indent, subsequent_indent=indent) for p in paragraphs if p
+        textwrap.fill(" ".join(p.split()), WIDTH, initial_indent=indent, subsequent_indent=indent)
+        for p in paragraphs
+        if p
     )
 
 

@@ -305,7 +305,10 @@ def _judge_reference_and_starter(
         Task(plan, exercise.reference, key="reference", uses=plan.preload),
         Task(plan, exercise.starter, key="starter", uses=plan.preload),
     ]
-    judged = {task.key: result for task, result in grade_tasks(tasks, tools.runner, lesson_id=lesson.id, workers=tools.workers)}
+    judged = {
+        task.key: result
+        for task, result in grade_tasks(tasks, tools.runner, lesson_id=lesson.id, workers=tools.workers)
+    }
     return judged["reference"], judged["starter"]
 
 

@@ -48,12 +48,18 @@ def check_variants(
         for index in indices:
             checked += 1
             for keys, message in _variant_problems(question, index, symbolic):
-                shown = ", ".join(f"{name} = {float(value):g}" for name, value in variant_values(question.parameters, index).items())
-                problems.setdefault((*where, *keys, message), positions.problem(f"variant {index} ({shown}): {message}", *where, *keys))
+                shown = ", ".join(
+                    f"{name} = {float(value):g}" for name, value in variant_values(question.parameters, index).items()
+                )
+                problems.setdefault(
+                    (*where, *keys, message), positions.problem(f"variant {index} ({shown}): {message}", *where, *keys)
+                )
     return f"{checked} of {total} variants built and their keys checked", tuple(problems.values())
 
 
-def _variant_problems(question: Any, index: int, symbolic: Callable[[], SymbolicChecker]) -> list[tuple[tuple[str | int, ...], str]]:
+def _variant_problems(
+    question: Any, index: int, symbolic: Callable[[], SymbolicChecker]
+) -> list[tuple[tuple[str | int, ...], str]]:
     try:
         shown = resolve(question, index)
     except TemplateError as error:

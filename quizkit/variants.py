@@ -133,17 +133,25 @@ def resolve(question: AnyQuestion, index: int = 0) -> AnyQuestion:
     try:
         return _resolve(question, index)
     except TemplateError as error:
-        raise TemplateError(f"question '{question.id}', variant {index}: {error}; run quizkit validate", str(error)) from None
+        raise TemplateError(
+            f"question '{question.id}', variant {index}: {error}; run quizkit validate", str(error)
+        ) from None
     except (FormulaError, ParseError) as error:
         message = error.message if isinstance(error, ParseError) else str(error)
         where = f"question '{question.id}', variant {index}"
-        raise VariantError(f"{where}: cannot compute {message}; run quizkit validate", f"cannot compute {message}") from None
+        raise VariantError(
+            f"{where}: cannot compute {message}; run quizkit validate", f"cannot compute {message}"
+        ) from None
 
 
 def _resolve(question: AnyQuestion, index: int) -> AnyQuestion:
     values: dict[str, Any] = dict(variant_values(question.parameters, index))
     texts: dict[str, Any] = dict(values)
-    changes: dict[str, Any] = {"parameters": (), "variant": index, "values": tuple((k, float(v)) for k, v in values.items())}
+    changes: dict[str, Any] = {
+        "parameters": (),
+        "variant": index,
+        "values": tuple((k, float(v)) for k, v in values.items()),
+    }
     if isinstance(question, NumericQuestion):
         names = tuple(values)
         key = Formula(question.formula, names).number(values) if question.formula else question.answer
@@ -166,7 +174,8 @@ def _resolve(question: AnyQuestion, index: int) -> AnyQuestion:
         )
     elif isinstance(question, (ChoiceQuestion, MultiQuestion)):
         changes["options"] = tuple(
-            replace(option, text=fill(option.text, texts), feedback=fill(option.feedback, texts)) for option in question.options
+            replace(option, text=fill(option.text, texts), feedback=fill(option.feedback, texts))
+            for option in question.options
         )
     changes.update(
         prompt=fill(question.prompt, texts),

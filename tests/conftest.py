@@ -75,7 +75,9 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
 
 @pytest.fixture(autouse=True)
-def process_watchers_keep_to_one_worker(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> None:
+def process_watchers_keep_to_one_worker(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """Fail a process-watching test that runs on another worker than the first one of its group did.
 
     The first test of each group claims the group for its worker in the session's shared temporary
@@ -225,4 +227,3 @@ def capped(extra_memory: int = 1 << 30, seconds: int = 30) -> Iterator[None]:
         signal.alarm(0)
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
         signal.signal(signal.SIGALRM, previous)
-

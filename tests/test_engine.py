@@ -92,7 +92,9 @@ def test_the_variant_of_a_seed_is_always_the_same(course: Path) -> None:
 
 
 def test_a_retry_on_new_numbers_gets_another_variant(tmp_path: Path) -> None:
-    question = load_lesson(write_course(tmp_path, LESSON.replace("    prompt: \"w = {w}", "    retry_variant: true\n    prompt: \"w = {w}"))).question("step")
+    question = load_lesson(
+        write_course(tmp_path, LESSON.replace('    prompt: "w = {w}', '    retry_variant: true\n    prompt: "w = {w}'))
+    ).question("step")
     assert question is not None and question.scoring.retry_variant
     for seed in range(30):
         first, second = variant_for(question, seed, 1), variant_for(question, seed, 2)
@@ -106,7 +108,11 @@ def test_different_seeds_get_different_variants(course: Path) -> None:
 
 def test_a_resolved_variant_has_its_numbers_in_prompt_key_and_feedback(course: Path) -> None:
     question = step_question(course)
-    index = next(i for i in range(14) if {k: float(v) for k, v in variant_values(question.parameters, i).items()} == {"w": 0.4, "lam": 0.5})
+    index = next(
+        i
+        for i in range(14)
+        if {k: float(v) for k, v in variant_values(question.parameters, i).items()} == {"w": 0.4, "lam": 0.5}
+    )
     shown = resolve(question, index)
     assert shown.prompt == "w = 0.4, alpha = 0.1, lam = 0.5: the new w?"
     assert shown.answer == pytest.approx(0.35)
@@ -148,7 +154,10 @@ def test_validate_reports_a_wrong_answer_equal_to_the_key_at_its_line(tmp_path: 
     result = invoke(["validate", path])
     assert result.exit_code == 1
     line = BROKEN_WRONG_ANSWER.splitlines().index('      - answer: "= w + 0.1*lam - 0.2*lam"') + 1
-    assert f"lesson.yaml:{line}:17: variant 0 (w = 0.3, lam = 0.2): this wrong answer (0.28) is accepted as the key" in result.output
+    assert (
+        f"lesson.yaml:{line}:17: variant 0 (w = 0.3, lam = 0.2): this wrong answer (0.28) is accepted as the key"
+        in result.output
+    )
 
 
 def test_validate_reports_a_key_that_cannot_be_computed_for_one_variant(tmp_path: Path, home: Path) -> None:
@@ -161,7 +170,7 @@ def test_validate_reports_a_key_that_cannot_be_computed_for_one_variant(tmp_path
 
 
 def test_validate_reports_a_key_outside_its_bounds(tmp_path: Path, home: Path) -> None:
-    text = LESSON.replace("    explanation: \"{w}", "    bounds: [0, 0.5]\n    explanation: \"{w}")
+    text = LESSON.replace('    explanation: "{w}', '    bounds: [0, 0.5]\n    explanation: "{w}')
     path = write_course(tmp_path / "course", text)
     result = invoke(["validate", path])
     assert "is outside the bounds [0, 0.5]" in result.output
@@ -236,7 +245,12 @@ def test_a_hint_costs_its_penalty(course: Path, home: Path) -> None:
 
 def test_a_version_1_progress_file_is_read(course: Path, home: Path) -> None:
     record = {"status": "correct", "score": 1, "max_score": 1, "answer": "b", "attempts": 1}
-    document = {"version": 1, "lesson": "engine", "seed": 5, "items": {"pick": record, "intro": {**record, "status": "read"}}}
+    document = {
+        "version": 1,
+        "lesson": "engine",
+        "seed": 5,
+        "items": {"pick": record, "intro": {**record, "status": "read"}},
+    }
     (home / "progress").mkdir(parents=True)
     (home / "progress" / "engine.json").write_text(json.dumps(document), encoding="utf-8")
     output = run(course, "take", "engine", input="q\n").output
@@ -291,7 +305,9 @@ SNAPSHOTS = Path(__file__).resolve().parent / "data" / "plots"
 
 
 def rubber_band_plot(tmp_path: Path):
-    text = "id: plots\ntitle: Plots\nquestions:\n" + textwrap.indent(RUBBER_BAND, "    ").replace("    id: band", "  - id: band", 1)
+    text = "id: plots\ntitle: Plots\nquestions:\n" + textwrap.indent(RUBBER_BAND, "    ").replace(
+        "    id: band", "  - id: band", 1
+    )
     lesson = load_lesson(write_course(tmp_path, text))
     plot = lesson.readings[0].plot
     assert plot is not None
@@ -323,7 +339,9 @@ def test_the_minima_of_the_rubber_band_are_found_where_the_lesson_says(tmp_path:
 
 
 def test_a_plot_formula_with_an_undeclared_name_is_an_error_at_its_line(tmp_path: Path) -> None:
-    text = LESSON.replace("    text: One step", "    plot: {x: w, range: [0, 1], curves: [{formula: w + mu}]}\n    text: One step")
+    text = LESSON.replace(
+        "    text: One step", "    plot: {x: w, range: [0, 1], curves: [{formula: w + mu}]}\n    text: One step"
+    )
     _, problems = read_lesson(write_course(tmp_path, text))
     line = text.splitlines().index("    plot: {x: w, range: [0, 1], curves: [{formula: w + mu}]}") + 1
     assert [p.line for p in problems] == [line]
@@ -397,7 +415,9 @@ def grade_source(tmp_path: Path, body: str) -> tuple[str, ...]:
 
 
 def test_a_yaml_mistake_fires_when_the_output_matches_its_formula(tmp_path: Path) -> None:
-    assert "proportional to w: that is the L2 gradient" in grade_source(tmp_path, "2 * lam * np.asarray(w, dtype=float)")
+    assert "proportional to w: that is the L2 gradient" in grade_source(
+        tmp_path, "2 * lam * np.asarray(w, dtype=float)"
+    )
 
 
 def test_a_yaml_mistake_is_silent_on_a_correct_submission(tmp_path: Path) -> None:
@@ -421,7 +441,9 @@ def test_a_mistake_formula_with_an_unknown_name_is_an_error_at_its_line(tmp_path
 
 
 def test_a_sweep_naming_an_unknown_parameter_is_an_error_at_its_line(tmp_path: Path) -> None:
-    text = MISTAKE_EXERCISE.replace("    mistakes:\n", "    sweep: {vary: x, range: [-1, 1], args: {lam: 0.5}}\n    mistakes:\n")
+    text = MISTAKE_EXERCISE.replace(
+        "    mistakes:\n", "    sweep: {vary: x, range: [-1, 1], args: {lam: 0.5}}\n    mistakes:\n"
+    )
     lesson = tmp_path / "exercises" / "hints" / "lesson.yaml"
     lesson.parent.mkdir(parents=True)
     lesson.write_text(text, encoding="utf-8")
@@ -465,7 +487,8 @@ def test_an_explanation_plot_uses_the_variants_parameters(tmp_path: Path) -> Non
     from quizkit.plots import plot_series
 
     text = LESSON.replace(
-        '    explanation: "{w}', '    plot: {x: v, range: [0, 1], points: 5, curves: [{formula: v - w}]}\n    explanation: "{w}'
+        '    explanation: "{w}',
+        '    plot: {x: v, range: [0, 1], points: 5, curves: [{formula: v - w}]}\n    explanation: "{w}',
     )
     question = load_lesson(write_course(tmp_path, text)).question("step")
     assert question is not None and question.plot is not None

@@ -57,7 +57,9 @@ def soft_threshold(w, threshold):
 
 
 # A typical mistake as a lesson file writes it: zero inside the threshold, w unchanged outside.
-HARD_THRESHOLDING = Mistake("this is hard thresholding: keep shrinking the survivors", "w*Max(sign(|w| - threshold), 0)")
+HARD_THRESHOLDING = Mistake(
+    "this is hard thresholding: keep shrinking the survivors", "w*Max(sign(|w| - threshold), 0)"
+)
 
 
 def make_exercise(
@@ -116,7 +118,9 @@ def judged(
     tolerance: Tolerance = Tolerance(abs=0.0, rel=1e-9),
 ):
     call = Call("case", "case", args)
-    return judge_call(call, tuple(zip(("w", "threshold"), args, strict=True)), np.asarray(expected, dtype=float), got, tolerance)
+    return judge_call(
+        call, tuple(zip(("w", "threshold"), args, strict=True)), np.asarray(expected, dtype=float), got, tolerance
+    )
 
 
 def run_result(
@@ -459,7 +463,9 @@ def test_the_score_is_points_times_the_fraction_of_groups_passed(tmp_path: Path)
 
 def test_group_weights_set_each_groups_share_of_the_points(tmp_path: Path) -> None:
     exercise = make_exercise(tmp_path, cases=THREE_CASES, points=2.0)
-    weighted = replace(exercise, cases=tuple(replace(case, weight=w) for case, w in zip(exercise.cases, (3.0, 0.5, 0.5), strict=True)))
+    weighted = replace(
+        exercise, cases=tuple(replace(case, weight=w) for case, w in zip(exercise.cases, (3.0, 0.5, 0.5), strict=True))
+    )
     plan = plan_exercise(weighted)
     # only the first case (weight 3 of 4) passes
     run = run_result([outcome(np.array([1.5])), outcome(np.array([0.0])), outcome(0.0)])
@@ -719,7 +725,9 @@ def test_output_is_kept_when_the_run_stopped_before_a_hidden_case(tmp_path: Path
 
 def test_a_run_that_ends_in_a_hidden_case_does_not_repeat_what_the_code_said(tmp_path: Path) -> None:
     plan = plan_exercise(hidden_second(tmp_path))
-    run = run_result([outcome(np.array([1.5]))], RunStatus.EXITED, "your code called sys.exit('w=[-2.0]') in call 2 of 3")
+    run = run_result(
+        [outcome(np.array([1.5]))], RunStatus.EXITED, "your code called sys.exit('w=[-2.0]') in call 2 of 3"
+    )
     result = judge(plan, run, Path("x.py"))
     assert "w=" not in result.run_message and "hidden case" in result.run_message
 

@@ -60,7 +60,9 @@ def truncate(rng: random.Random, data: bytes) -> bytes:
 def flip_bytes(rng: random.Random, data: bytes) -> bytes:
     buffer = bytearray(data)
     for _ in range(rng.randint(1, 8)):
-        buffer[rng.randrange(len(buffer))] = rng.choice([rng.randrange(256), ord(":"), ord("-"), ord("'"), ord("\t"), 0xFF])
+        buffer[rng.randrange(len(buffer))] = rng.choice(
+            [rng.randrange(256), ord(":"), ord("-"), ord("'"), ord("\t"), 0xFF]
+        )
     return bytes(buffer)
 
 
@@ -97,8 +99,21 @@ def reindent(rng: random.Random, data: bytes) -> bytes:
 
 
 _NUMBER = re.compile(rb"(?<=[\s\[{,:])-?\d+(\.\d+)?(e[-+]?\d+)?(?=[\s\]},])")
-HUGE_NUMBERS = [b"1e308", b"-1e308", b"1e400", b".nan", b".inf", b"-.inf", b"99999999999999999999999", b"-0", b"1e-400",
-                b"0.5", b"100000", b"-1", b"0"]
+HUGE_NUMBERS = [
+    b"1e308",
+    b"-1e308",
+    b"1e400",
+    b".nan",
+    b".inf",
+    b"-.inf",
+    b"99999999999999999999999",
+    b"-0",
+    b"1e-400",
+    b"0.5",
+    b"100000",
+    b"-1",
+    b"0",
+]
 
 
 def huge_number(rng: random.Random, data: bytes) -> bytes:
@@ -108,8 +123,23 @@ def huge_number(rng: random.Random, data: bytes) -> bytes:
 
 
 _VALUE = re.compile(rb"(?m)^(\s*-?\s*[a-z_]+): (.+)$")
-WRONG_TYPES = [b"[]", b"{}", b"null", b"true", b"no", b"''", b"[1, [2]]", b"{a: 1}", b"!!binary aGVsbG8=",
-               b"!!python/object:os.system {}", b"2001-12-14", b"&x 1", b"*undefined", b"|\n  text", b"-"]
+WRONG_TYPES = [
+    b"[]",
+    b"{}",
+    b"null",
+    b"true",
+    b"no",
+    b"''",
+    b"[1, [2]]",
+    b"{a: 1}",
+    b"!!binary aGVsbG8=",
+    b"!!python/object:os.system {}",
+    b"2001-12-14",
+    b"&x 1",
+    b"*undefined",
+    b"|\n  text",
+    b"-",
+]
 
 
 def wrong_type(rng: random.Random, data: bytes) -> bytes:
@@ -135,7 +165,9 @@ def alias_trick(rng: random.Random, data: bytes) -> bytes:
     if kind == 1:
         levels, width = rng.choice([(9, 9), (5, 20), (3, 100), (12, 3)])
         bomb = [b"bomb0: &b0 [" + b", ".join([b"lol"] * width) + b"]"]
-        bomb += [f"bomb{i}: &b{i} [".encode() + b", ".join([f"*b{i - 1}".encode()] * width) + b"]" for i in range(1, levels)]
+        bomb += [
+            f"bomb{i}: &b{i} [".encode() + b", ".join([f"*b{i - 1}".encode()] * width) + b"]" for i in range(1, levels)
+        ]
         return data + b"\n".join(bomb) + b"\n"
     if kind == 2:  # a whole question repeated through an alias: a duplicate id
         data = data.replace(b"  - id: l1-exact-zeros", b"  - &q1\n    id: l1-exact-zeros", 1)
@@ -146,16 +178,36 @@ def alias_trick(rng: random.Random, data: bytes) -> bytes:
 
 
 CASE_VALUES = [
-    b"[[1, 2], [3]]", b"{array: [1, 2, 3], shape: [2, 2]}", b"{array: [1, .nan], dtype: int64}", b"{array: [1e300], dtype: int64}",
-    b"{array: [0.5], dtype: int64}", b"{array: [1e39], dtype: float32}", b"{array: " + b"[" * 70 + b"1" + b"]" * 70 + b"}",
-    b"{array: [], shape: [0, 99999999999]}", b"{array: [], shape: [-1]}", b"{array: 1, dtype: complex128}", b"[]", b"[[]]",
-    b"{array: [[1, 2], [3, 4]], shape: [4]}", b"{array: [1, 2], shape: [2.5]}", b".nan", b"[1, 2, three]",
+    b"[[1, 2], [3]]",
+    b"{array: [1, 2, 3], shape: [2, 2]}",
+    b"{array: [1, .nan], dtype: int64}",
+    b"{array: [1e300], dtype: int64}",
+    b"{array: [0.5], dtype: int64}",
+    b"{array: [1e39], dtype: float32}",
+    b"{array: " + b"[" * 70 + b"1" + b"]" * 70 + b"}",
+    b"{array: [], shape: [0, 99999999999]}",
+    b"{array: [], shape: [-1]}",
+    b"{array: 1, dtype: complex128}",
+    b"[]",
+    b"[[]]",
+    b"{array: [[1, 2], [3, 4]], shape: [4]}",
+    b"{array: [1, 2], shape: [2.5]}",
+    b".nan",
+    b"[1, 2, three]",
 ]
 GENERATORS = [
-    b"{low: -1e308, high: 1e308}", b"{low: 0.5, high: 0.6, dtype: int64}", b"{shape: [100000, 100000], low: 0, high: 1}",
-    b"{shape: [3000, 3000], low: 0, high: 1}", b"{low: 1, high: 0}", b"{low: .nan, high: 1}", b"{low: 0, high: 1e300, dtype: int64}",
-    b"{low: 0, high: 1e300, dtype: float32}", b"{shape: [" + b", ".join([b"1"] * 70) + b"], low: 0, high: 1}",
-    b"{low: 0, high: 1, zeros: 2}", b"{low: 0, high: 1, ties_with: w, ties: 0.5}", b"{shape: [2], low: -9.3e18, high: 9.3e18, dtype: int64}",
+    b"{low: -1e308, high: 1e308}",
+    b"{low: 0.5, high: 0.6, dtype: int64}",
+    b"{shape: [100000, 100000], low: 0, high: 1}",
+    b"{shape: [3000, 3000], low: 0, high: 1}",
+    b"{low: 1, high: 0}",
+    b"{low: .nan, high: 1}",
+    b"{low: 0, high: 1e300, dtype: int64}",
+    b"{low: 0, high: 1e300, dtype: float32}",
+    b"{shape: [" + b", ".join([b"1"] * 70) + b"], low: 0, high: 1}",
+    b"{low: 0, high: 1, zeros: 2}",
+    b"{low: 0, high: 1, ties_with: w, ties: 0.5}",
+    b"{shape: [2], low: -9.3e18, high: 9.3e18, dtype: int64}",
 ]
 
 
@@ -184,13 +236,39 @@ def rename_key(rng: random.Random, data: bytes) -> bytes:
 
 def odd_characters(rng: random.Random, data: bytes) -> bytes:
     position = rng.randrange(len(data))
-    insert = rng.choice([b"\x00", b"\xef\xbb\xbf", "\u2028".encode(), b"\r", b"%YAML 1.1\n", b"---\n", b"...\n", b"\x1b[31m", b"{{", b"? "])
+    insert = rng.choice(
+        [
+            b"\x00",
+            b"\xef\xbb\xbf",
+            "\u2028".encode(),
+            b"\r",
+            b"%YAML 1.1\n",
+            b"---\n",
+            b"...\n",
+            b"\x1b[31m",
+            b"{{",
+            b"? ",
+        ]
+    )
     return data[:position] + insert + data[position:]
 
 
 KINDS: list[Mutation] = [
-    truncate, flip_bytes, delete_lines, duplicate_lines, swap_lines, reindent, huge_number, wrong_type,
-    unclosed_quote, deep_nesting, alias_trick, odd_case_value, odd_count, rename_key, odd_characters,
+    truncate,
+    flip_bytes,
+    delete_lines,
+    duplicate_lines,
+    swap_lines,
+    reindent,
+    huge_number,
+    wrong_type,
+    unclosed_quote,
+    deep_nesting,
+    alias_trick,
+    odd_case_value,
+    odd_count,
+    rename_key,
+    odd_characters,
 ]
 
 

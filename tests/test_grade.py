@@ -92,7 +92,10 @@ HOSTILE = {
 # Markers in the hostile sources, and what the sandbox reports for them (the slow tests check that
 # the real sandbox does report these).
 CANNED: dict[bytes, tuple[RunStatus, str]] = {
-    b"while True:\n        pass": (RunStatus.TIMEOUT, "your code ran longer than 1 s in call 1 of 2 (an infinite loop?)"),
+    b"while True:\n        pass": (
+        RunStatus.TIMEOUT,
+        "your code ran longer than 1 s in call 1 of 2 (an infinite loop?)",
+    ),
     b"sys.exit(0)": (RunStatus.EXITED, "your code called sys.exit(0) while being imported"),
     b"bytearray(50_000_000)": (RunStatus.MEMORY_LIMIT, "your code ran out of memory in call 1 of 2"),
 }
@@ -670,7 +673,9 @@ def test_a_hostile_learner_name_stays_in_the_feedback_folder_and_one_csv_row(
     assert rows[odd] == ["", "1", "1", "3", ""]
     assert "\n" not in odd and "\x1b" not in odd and not odd.startswith(("=", "+", "-", "@"))
     files = sorted(path.name for path in (out.parent / "feedback").iterdir())
-    assert len(files) == 3 and all(path.parent == out.parent / "feedback" for path in (out.parent / "feedback").iterdir())
+    assert len(files) == 3 and all(
+        path.parent == out.parent / "feedback" for path in (out.parent / "feedback").iterdir()
+    )
     assert not (tmp_path / "out" / "..json").exists() and not (tmp_path / "..json").exists()
 
 
@@ -764,7 +769,9 @@ def test_feedback_of_a_hidden_case_says_failed_and_nothing_more(tmp_path: Path, 
 
 # --- grade-time seeds and isolation -----------------------------------------------------------
 
-RANDOM_LESSON = LESSON + """\
+RANDOM_LESSON = (
+    LESSON
+    + """\
   - id: shrink
     title: Shrink
     prompt: Return x / 2.
@@ -777,6 +784,7 @@ RANDOM_LESSON = LESSON + """\
         args:
           x: {low: -1, high: 1, shape: [3]}
 """
+)
 SHRINK = "import numpy as np\n\ndef shrink(x):\n    return np.asarray(x) / 2\n"
 
 
@@ -846,9 +854,7 @@ class RecordingRunner(MockRunner):
         RecordingRunner.modes.append(isolation)
 
 
-def test_grade_requires_isolation_unless_told_no_isolation(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_grade_requires_isolation_unless_told_no_isolation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import quizkit.sandbox
 
     monkeypatch.setattr(quizkit.sandbox, "SubprocessRunner", RecordingRunner)
@@ -876,7 +882,9 @@ def test_grade_refuses_in_one_line_where_isolation_is_missing(tmp_path: Path, mo
     assert not out.exists()
 
 
-def test_a_refusal_found_when_the_first_worker_starts_is_the_only_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_refusal_found_when_the_first_worker_starts_is_the_only_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import quizkit.sandbox
     from quizkit.sandbox import IsolationUnavailable
 

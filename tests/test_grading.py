@@ -87,7 +87,9 @@ def test_a_job_that_raises_in_the_runner_is_a_grader_error_and_the_rest_go_on(ex
             raise RecursionError("maximum recursion depth exceeded in cleanup")
         return right(job)
 
-    results = {task.key: result for task, result in grade_tasks(tasks_for(exercise, ["a", "b", "c"]), MockRunner(handler))}
+    results = {
+        task.key: result for task, result in grade_tasks(tasks_for(exercise, ["a", "b", "c"]), MockRunner(handler))
+    }
     assert results["a"].is_correct and results["c"].is_correct
     assert results["b"].run_status is GraderStatus.GRADER_ERROR and results["b"].score == 0
     assert "RecursionError" in results["b"].run_message
@@ -111,7 +113,9 @@ def test_jobs_in_flight_when_the_runner_fails_are_run_again_alone(exercise: Exer
             raise OSError("a worker died")
         return right(job)
 
-    results = {task.key: result for task, result in grade_tasks(tasks_for(exercise, ["ok1", "bad", "ok2"]), Batching(handler))}
+    results = {
+        task.key: result for task, result in grade_tasks(tasks_for(exercise, ["ok1", "bad", "ok2"]), Batching(handler))
+    }
     assert results["ok1"].is_correct and results["ok2"].is_correct
     assert results["bad"].run_status is GraderStatus.GRADER_ERROR
 
@@ -122,7 +126,9 @@ def test_a_failure_in_judging_is_a_grader_error_for_that_file(exercise: Exercise
             return run_result([object()] * 2)  # type: ignore[list-item]  # nothing judging can read
         return right(job)
 
-    results = {task.key: result for task, result in grade_tasks(tasks_for(exercise, ["odd", "fine"]), MockRunner(handler))}
+    results = {
+        task.key: result for task, result in grade_tasks(tasks_for(exercise, ["odd", "fine"]), MockRunner(handler))
+    }
     assert results["odd"].run_status is GraderStatus.GRADER_ERROR and results["fine"].is_correct
 
 

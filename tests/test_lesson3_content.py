@@ -48,7 +48,10 @@ def variants(question) -> list[tuple[dict[str, float], object]]:
     """Every variant of ``question`` as (parameter values, resolved question); one for a plain question."""
     count = variant_count(question.parameters)
     return [
-        ({name: float(value) for name, value in variant_values(question.parameters, index).items()}, resolve(question, index))
+        (
+            {name: float(value) for name, value in variant_values(question.parameters, index).items()},
+            resolve(question, index),
+        )
         for index in range(count)
     ]
 
@@ -278,7 +281,10 @@ NUMERIC_KEYS: dict[str, tuple[Callable[[Values], tuple[str, ...]], Callable[[Val
         lambda v: ("w = 0", "−0.15", "α = 0.1", "λ = 0.2"),
         lambda v: l1_step(0.0, 0.1, 0.2, data_grad=-0.15),
     ),
-    "prox-leaves-zero": (lambda v: ("w = 0", "−0.3", "α = 0.1", "λ = 0.2"), lambda v: l1_step(0.0, 0.1, 0.2, data_grad=-0.3)),
+    "prox-leaves-zero": (
+        lambda v: ("w = 0", "−0.3", "α = 0.1", "λ = 0.2"),
+        lambda v: l1_step(0.0, 0.1, 0.2, data_grad=-0.3),
+    ),
     "worked-example-l1-vs-l2": (
         lambda v: ("w = 0.12", "α = 0.1", "λ = 0.5", "third L1 step"),
         lambda v: l1_steps(0.12, 0.1, 0.5, steps=3),
@@ -306,7 +312,10 @@ NUMERIC_KEYS: dict[str, tuple[Callable[[Values], tuple[str, ...]], Callable[[Val
         lambda v: ("(w − 0.3)² + λ|w|", f"λ = {v['lam']:g}"),
         lambda v: rubber_band_minimiser(v["lam"]),
     ),
-    "rubber-band-threshold": (lambda v: ("(w − 0.3)² + λ|w|", "smallest λ"), lambda v: smallest_lambda_with_zero_minimiser()),
+    "rubber-band-threshold": (
+        lambda v: ("(w − 0.3)² + λ|w|", "smallest λ"),
+        lambda v: smallest_lambda_with_zero_minimiser(),
+    ),
     "rubber-band-min-large-lambda": (lambda v: ("(w − 0.3)² + λ|w|", "λ = 0.8"), lambda v: rubber_band_minimiser(0.8)),
 }
 
@@ -337,7 +346,13 @@ def _numeric_variant(lesson, question_id: str, index: int) -> tuple[Values, Nume
 
 def test_parameterised_questions_have_several_variants(lesson):
     counts = {q.id: variant_count(q.parameters) for q in lesson.questions if q.parameters}
-    parameterised = {"l1-step-no-cross", "l1-step-with-data", "l2-shrink-after-ten", "rubber-band-min-small-lambda", "l2-rubber-band-min"}
+    parameterised = {
+        "l1-step-no-cross",
+        "l1-step-with-data",
+        "l2-shrink-after-ten",
+        "rubber-band-min-small-lambda",
+        "l2-rubber-band-min",
+    }
     assert parameterised <= counts.keys()
     assert all(count > 1 for count in counts.values())
 
@@ -700,9 +715,7 @@ def _judged(lesson, question_id: str, answer: str, checker=None):
 @pytest.mark.parametrize(
     "answer", ["2*|w-0.3|+lam", "|2w-0.6|+λ", "2*(w-0.3)+lam*sign(w-0.3)", "2*(w - 0.3) + lam*sign(w - 0.1)"]
 )
-def test_rubber_band_gradient_rejects_answers_that_differ_only_below_the_old_minimum(
-    lesson, symbolic_checker, answer
-):
+def test_rubber_band_gradient_rejects_answers_that_differ_only_below_the_old_minimum(lesson, symbolic_checker, answer):
     verdict = _judged(lesson, "rubber-band-gradient", answer, symbolic_checker)
     assert verdict.status.value == "incorrect", verdict
 

@@ -171,7 +171,11 @@ def _kinds(item: Exercise) -> set[str]:
     """Which kinds of edge the explicit cases' arguments cover."""
     calls, groups = build_calls(item)
     kinds: set[str] = set()
-    explicit = [call for call, group in zip(calls, (g for g in groups for _ in range(g.count)), strict=True) if not group.is_random]
+    explicit = [
+        call
+        for call, group in zip(calls, (g for g in groups for _ in range(g.count)), strict=True)
+        if not group.is_random
+    ]
     for call in explicit:
         for value in call.args:
             array = np.asarray(value)

@@ -864,9 +864,21 @@ exercises:
         ("{array: " + "[" * 65 + "1" + "]" * 65 + "}", "[[", "65 dimensions; numpy allows at most 64"),
         ("{array: [], shape: [0, 100000, 100000]}", "[0, 100000", "too large"),
     ],
-    ids=["ragged", "ragged-mixed", "shape-mismatch", "int-nan", "int-1e300", "int-fraction", "float32-overflow", "65-dims", "empty-huge"],
+    ids=[
+        "ragged",
+        "ragged-mixed",
+        "shape-mismatch",
+        "int-nan",
+        "int-1e300",
+        "int-fraction",
+        "float32-overflow",
+        "65-dims",
+        "empty-huge",
+    ],
 )
-def test_case_value_numpy_would_refuse_is_reported_in_the_case(tmp_path: Path, value: str, token: str, fragment: str) -> None:
+def test_case_value_numpy_would_refuse_is_reported_in_the_case(
+    tmp_path: Path, value: str, token: str, fragment: str
+) -> None:
     text = ONE_CASE.format(value=value)
     assert_reported(problems_in(tmp_path, text), at(text, token, line_with="args:"), fragment)
 
@@ -882,7 +894,15 @@ def test_case_value_numpy_would_refuse_is_reported_in_the_case(tmp_path: Path, v
         (8, "{shape: [3000, 3000], low: 0, high: 1}", "[3000", "too large"),
         (100, "{shape: [40, 40], low: 0, high: 1}", "100", "at most 100,000 per random block"),
     ],
-    ids=["float-overflow", "int-empty-range", "int-out-of-range", "float32-bounds", "shape-1e10", "3000x3000", "elements-x-count"],
+    ids=[
+        "float-overflow",
+        "int-empty-range",
+        "int-out-of-range",
+        "float32-bounds",
+        "shape-1e10",
+        "3000x3000",
+        "elements-x-count",
+    ],
 )
 def test_random_block_numpy_would_refuse_is_reported_in_the_block(
     tmp_path: Path, count: int, spec: str, token: str, fragment: str

@@ -99,7 +99,9 @@ def test_a_summary_holds_what_list_shows(home: Path) -> None:
     from quizkit.lesson import load_lesson
 
     lesson = load_lesson(LESSON, REPO / "solutions" / "lesson3")
-    summary = lessoncache.LessonSummary.from_plain(json.loads(json.dumps(lessoncache.LessonSummary.of(lesson).to_plain())))
+    summary = lessoncache.LessonSummary.from_plain(
+        json.loads(json.dumps(lessoncache.LessonSummary.of(lesson).to_plain()))
+    )
     assert (summary.id, summary.title, summary.question_count, summary.exercise_count) == (
         lesson.id,
         lesson.title,
@@ -150,7 +152,9 @@ def test_a_kept_lesson_skips_yaml_and_the_schema(home: Path) -> None:
         f"print(len(lesson.load_lesson(Path({str(LESSON)!r}), formulas=False).questions))\n"
         "print(sorted({'yaml', 'quizkit.rawyaml', 'quizkit.schema', 'quizkit.lesson_builder'} & set(sys.modules)))"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "QUIZKIT_HOME": str(home)})
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "QUIZKIT_HOME": str(home)}
+    )
     assert done.returncode == 0, done.stderr
     count, imported = done.stdout.splitlines()
     assert int(count) > 10
@@ -163,7 +167,9 @@ def test_a_changed_lesson_is_built_again(tmp_path: Path, home: Path) -> None:
     lesson_file = copy_course(tmp_path)
     load_lesson(lesson_file, formulas=False)
     text = lesson_file.read_text(encoding="utf-8")
-    lesson_file.write_text(text.replace("title: L1 regularization (Lasso)", "title: Changed title", 1), encoding="utf-8")
+    lesson_file.write_text(
+        text.replace("title: L1 regularization (Lasso)", "title: Changed title", 1), encoding="utf-8"
+    )
     assert load_lesson(lesson_file, formulas=False).title == "Changed title"
 
 

@@ -377,7 +377,9 @@ def test_sentence_punctuation_at_the_end_is_dropped(text: str) -> None:
     assert parse(text, L1_VARIABLES) == L1_KEY
 
 
-@pytest.mark.parametrize(("text", "value"), [("½w", w / 2), ("1⁄2 w", w / 2), ("¾w", 3 * w / 4), ("³⁄₁₀ + w", w + sympy.Rational(3, 10))])
+@pytest.mark.parametrize(
+    ("text", "value"), [("½w", w / 2), ("1⁄2 w", w / 2), ("¾w", 3 * w / 4), ("³⁄₁₀ + w", w + sympy.Rational(3, 10))]
+)
 def test_vulgar_fractions_and_the_fraction_slash_are_division(text: str, value: sympy.Expr) -> None:
     assert parse(text, L1_VARIABLES) == value
 
@@ -402,7 +404,9 @@ def test_common_latex_is_read(text: str, value: sympy.Expr) -> None:
 
 
 def test_latex_subscripts_name_indexed_variables() -> None:
-    assert parse(r"\lambda_{1} sign(w) + 2\lambda_{2} w", ELASTIC_VARIABLES) == parse("λ₁ sign(w) + 2λ₂w", ELASTIC_VARIABLES)
+    assert parse(r"\lambda_{1} sign(w) + 2\lambda_{2} w", ELASTIC_VARIABLES) == parse(
+        "λ₁ sign(w) + 2λ₂w", ELASTIC_VARIABLES
+    )
 
 
 @pytest.mark.parametrize("text", ["sgn w", "λ·sgn w"])
@@ -411,7 +415,10 @@ def test_a_function_without_parentheses_stays_invalid_and_shows_how(text: str) -
 
 
 def test_an_undeclared_greek_letter_stays_invalid_and_lists_the_declared_ones() -> None:
-    assert parse_error("w - η λ sign(w)", UPDATE_VARIABLES).message == "'η' is not a symbol of this question; use only w, α, λ."
+    assert (
+        parse_error("w - η λ sign(w)", UPDATE_VARIABLES).message
+        == "'η' is not a symbol of this question; use only w, α, λ."
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -492,7 +499,10 @@ def test_powers_are_checked_after_merging(text: str) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "value"), [("0.9^10", 0.9**10), ("0.5-0.08", 0.42), ("3/10", 0.3), ("2*0.15", 0.3), ("2^0.5", 2**0.5), ("−(1/4)", -0.25)])
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("0.9^10", 0.9**10), ("0.5-0.08", 0.42), ("3/10", 0.3), ("2*0.15", 0.3), ("2^0.5", 2**0.5), ("−(1/4)", -0.25)],
+)
 def test_evaluate_number_computes_arithmetic(text: str, value: float) -> None:
     assert evaluate_number(text) == pytest.approx(value, rel=1e-15)
 

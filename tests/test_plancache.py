@@ -35,12 +35,16 @@ def soft_threshold(tmp_path: Path, reference: str | None = None):  # type: ignor
 def same_plan(a, b) -> bool:  # type: ignore[no-untyped-def]
     def same(x: object, y: object) -> bool:
         if isinstance(x, np.ndarray):
-            return isinstance(y, np.ndarray) and x.dtype == y.dtype and x.shape == y.shape and x.tobytes() == y.tobytes()
+            return (
+                isinstance(y, np.ndarray) and x.dtype == y.dtype and x.shape == y.shape and x.tobytes() == y.tobytes()
+            )
         return type(x) is type(y) and x == y
 
     return (
         [(c.name, c.group, c.hidden) for c in a.calls] == [(c.name, c.group, c.hidden) for c in b.calls]
-        and all(same(x, y) for ca, cb in zip(a.calls, b.calls, strict=False) for x, y in zip(ca.args, cb.args, strict=False))
+        and all(
+            same(x, y) for ca, cb in zip(a.calls, b.calls, strict=False) for x, y in zip(ca.args, cb.args, strict=False)
+        )
         and a.groups == b.groups
         and all(same(x, y) for x, y in zip(a.expected, b.expected, strict=False))
     )
@@ -61,7 +65,9 @@ def test_a_changed_reference_makes_a_new_plan(tmp_path: Path) -> None:
     assert all(not value.any() for value in plan.expected)
 
 
-def test_a_tampered_plan_is_ignored_and_computed_again(tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_tampered_plan_is_ignored_and_computed_again(
+    tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     first = exercises.plan_exercise(soft_threshold(tmp_path))
     [entry] = (home / "cache" / "plans").glob("*.json")
     mac, _, body = entry.read_text(encoding="utf-8").partition("\n")

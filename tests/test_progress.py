@@ -33,7 +33,9 @@ def store(tmp_path: Path) -> ProgressStore:
 
 def sample_progress() -> LessonProgress:
     progress = LessonProgress("demo", seed=42)
-    progress.items["pick-one"] = ItemRecord(ItemState.CORRECT, 1.0, 1.0, answer="b", hints_used=2, attempts=1, feedback=["ok"])
+    progress.items["pick-one"] = ItemRecord(
+        ItemState.CORRECT, 1.0, 1.0, answer="b", hints_used=2, attempts=1, feedback=["ok"]
+    )
     progress.items["double"] = ItemRecord(ItemState.SKIPPED, 0.0, 1.0)
     progress.hints_seen["pick-one"] = 2
     return progress
@@ -376,7 +378,10 @@ def test_file_over_the_size_cap_is_moved_aside(store: ProgressStore) -> None:
 
 
 def test_huge_hint_count_is_treated_as_damaged(store: ProgressStore) -> None:
-    damaged(store, json.dumps(valid_document()).replace('"hints_seen": {"pick-one": 2}', '"hints_seen": {"pick-one": 1e999}'))
+    damaged(
+        store,
+        json.dumps(valid_document()).replace('"hints_seen": {"pick-one": 2}', '"hints_seen": {"pick-one": 1e999}'),
+    )
     progress, warning = store.load("demo")
     assert progress is None and warning is not None
 

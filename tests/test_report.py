@@ -306,7 +306,9 @@ def test_junit_failure_carries_message_and_details() -> None:
 
 
 def test_junit_reports_groups_that_never_ran_as_errors() -> None:
-    root = ET.fromstring(render_junit([result(group(not_run_case("a")), run_status=RunStatus.SYNTAX_ERROR, run_message="bad")]))
+    root = ET.fromstring(
+        render_junit([result(group(not_run_case("a")), run_status=RunStatus.SYNTAX_ERROR, run_message="bad")])
+    )
     assert root.find(".//testcase/error") is not None and root.get("errors") == "1"
 
 
@@ -350,7 +352,9 @@ def hidden_failing_case(name: str = "the secret case", *, error: str | None = No
         inputs=(("w", np.array([SECRET_INPUT, 0.0])), ("threshold", 0.5)),
         expected=np.array([SECRET_EXPECTED, 0.0]),
         differences=(Difference((0,), SECRET_EXPECTED, SECRET_GOT),),
-        problems=("1 of 2 entries differ from the expected values", f"raised {error}") if error else ("1 of 2 entries differ",),
+        problems=("1 of 2 entries differ from the expected values", f"raised {error}")
+        if error
+        else ("1 of 2 entries differ",),
         error=error,
         hidden=True,
     )

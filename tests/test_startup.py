@@ -136,7 +136,9 @@ def test_take_shows_the_first_question_without_starting_the_symbolic_worker(
 def test_take_starts_the_symbolic_worker_once_the_first_item_is_answered(
     invoke_cli: Callable[..., Result], recording_checker: type[RecordingChecker]
 ) -> None:
-    result = invoke_cli("--course", REPO, "take", "lesson3", input="0\n\n0\nq\n")  # answer, Enter at the reading, answer
+    result = invoke_cli(
+        "--course", REPO, "take", "lesson3", input="0\n\n0\nq\n"
+    )  # answer, Enter at the reading, answer
     assert result.exit_code == 0, result.output
     assert "[2/" in result.output
     assert recording_checker.events == ["started"]

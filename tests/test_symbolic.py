@@ -376,7 +376,9 @@ def test_lesson_keys_have_no_problems(checker: SymbolicChecker, question: str) -
 
 def test_key_problems_reports_an_unreadable_key(checker: SymbolicChecker) -> None:
     problems = checker.key_problems(SymbolicSpec("lam*sign(x)", {"w": "real", "lam": "positive"}))
-    assert problems == ["the answer key 'lam*sign(x)' cannot be read: 'x' is not a symbol of this question; use only w, λ."]
+    assert problems == [
+        "the answer key 'lam*sign(x)' cannot be read: 'x' is not a symbol of this question; use only w, λ."
+    ]
 
 
 def test_key_problems_reports_an_unreadable_wrong_answer(checker: SymbolicChecker) -> None:
@@ -460,7 +462,9 @@ def test_start_does_not_wait_for_the_worker(monkeypatch: pytest.MonkeyPatch) -> 
     from quizkit.symbolic import client
 
     # A worker that never says it is ready: start() returns all the same (the test would hang if not).
-    monkeypatch.setattr(client, "_worker_command", lambda warm_up: [sys.executable, "-c", "import time; time.sleep(3600)"])
+    monkeypatch.setattr(
+        client, "_worker_command", lambda warm_up: [sys.executable, "-c", "import time; time.sleep(3600)"]
+    )
     checker = SymbolicChecker(spare=False)
     checker.start()
     assert checker.worker_pid is not None
@@ -654,7 +658,9 @@ def test_a_worker_that_cannot_start_is_a_one_line_quizkit_error(monkeypatch: pyt
     from quizkit.errors import QuizkitError
     from quizkit.symbolic import SymbolicWorkerError, client
 
-    script = "import sys; sys.stderr.write('Traceback ...\\nModuleNotFoundError: No module named sympy\\n'); sys.exit(1)"
+    script = (
+        "import sys; sys.stderr.write('Traceback ...\\nModuleNotFoundError: No module named sympy\\n'); sys.exit(1)"
+    )
     monkeypatch.setattr(client, "_worker_command", lambda warm_up: [sys.executable, "-c", script])
     with SymbolicChecker(spare=False) as checker, pytest.raises(SymbolicWorkerError) as caught:
         checker.check("w", SymbolicSpec("w", {"w": "real"}))

@@ -676,8 +676,13 @@ def run_capped(argv: list[str], input: str = "") -> subprocess.CompletedProcess[
     """A real process with a timeout and a memory cap: the old code blocked on a FIFO forever and
     read /dev/zero until memory ran out."""
     return subprocess.run(
-        argv, input=input, capture_output=True, text=True, timeout=TIMEOUT,
-        env={**os.environ, "PYTHONIOENCODING": "utf-8"}, preexec_fn=cap_memory,
+        argv,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+        preexec_fn=cap_memory,
     )
 
 

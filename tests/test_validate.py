@@ -70,6 +70,7 @@ def in_process_sandbox(request: pytest.FixtureRequest, monkeypatch: pytest.Monke
         checker = request.getfixturevalue("warm_checker")
         monkeypatch.setattr(quizkit.symbolic, "SymbolicChecker", lambda **_: LentChecker(checker))
 
+
 # The small clamp exercise these tests build their course around.
 REFERENCE = (Path(__file__).parent / "data" / "clamp_reference.py").read_text(encoding="utf-8")
 STARTER = "def clamp(before, after):\n    raise NotImplementedError\n"
@@ -350,7 +351,9 @@ def test_random_cases_that_are_not_reproducible_are_reported(tmp_path: Path, mon
     lesson = write_course(tmp_path, exercises=exercise_yaml() + random_block)
     unseeded = np.random.default_rng()
     monkeypatch.setattr(
-        exercises, "draw_random_cases", lambda group, parameters, grade_seed=None: [(unseeded.random(), unseeded.random())]
+        exercises,
+        "draw_random_cases",
+        lambda group, parameters, grade_seed=None: [(unseeded.random(), unseeded.random())],
     )
     [report] = validate_lessons([LessonTarget(lesson)], ValidateOptions(mutants=False))
     problems = [str(p) for p in report.problems]

@@ -44,7 +44,6 @@ MAX_KEPT_LAYOUTS = 32
 QUEUE_DEPTH = 2
 
 
-
 class _ServerGone(Exception):
     """A fork server's control socket closed."""
 
@@ -68,7 +67,11 @@ class _Server:
         if landlock:
             command += [f"--read-root={root}" for root in launch.read_roots]
         command += ["--base-tasks", str(wire.count_tasks(wire.NOBODY if os.geteuid() == 0 else os.getuid()))]
-        environment = {**wire.CHILD_ENV, "HOME": "/nonexistent", "TMPDIR": "/tmp" if namespaces else tempfile.gettempdir()}
+        environment = {
+            **wire.CHILD_ENV,
+            "HOME": "/nonexistent",
+            "TMPDIR": "/tmp" if namespaces else tempfile.gettempdir(),
+        }
         # bubblewrap says why it cannot start on stderr; a file, so that nothing can block on it.
         self._errors = tempfile.TemporaryFile()
         try:
@@ -168,7 +171,11 @@ class _Server:
                 os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
         jobs_root = self.info.get("jobs_root") if self.info is not None else None
-        if not self.namespaces and isinstance(jobs_root, str) and os.path.basename(jobs_root).startswith("quizkit-jobs-"):
+        if (
+            not self.namespaces
+            and isinstance(jobs_root, str)
+            and os.path.basename(jobs_root).startswith("quizkit-jobs-")
+        ):
             wire.remove_tree(jobs_root)  # a killed server could not remove its jobs folder itself
         self.sock.close()
         self._errors.close()
@@ -286,8 +293,10 @@ class _Flight:
         self.started = time.monotonic()
         # Queued behind another job of its server: the clock starts when the server starts it.
         self.queued = bool(events.flights)
-        self.deadline = self.started + job.limits.wall_seconds * (1 + self.queued * QUEUE_DEPTH) + self.queued * (
-            KILL_GRACE_SECONDS + DRAIN_GRACE_SECONDS
+        self.deadline = (
+            self.started
+            + job.limits.wall_seconds * (1 + self.queued * QUEUE_DEPTH)
+            + self.queued * (KILL_GRACE_SECONDS + DRAIN_GRACE_SECONDS)
         )
         self.transcript = _Transcript(job.calls)
         self._reader = wire.FrameReader(wire.MAX_RESULT_PAYLOAD)
@@ -796,4 +805,3 @@ def _shut_down(servers: list[_Server]) -> None:
         if server.alive:
             server.shutdown()
     servers.clear()
-

@@ -100,4 +100,3 @@ class InProcessRunner:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-

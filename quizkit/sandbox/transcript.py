@@ -27,7 +27,9 @@ def _read_source(job: Job) -> bytes | RunResult:
     if isinstance(job.source, Source):
         source = job.source.data
         if len(source) > MAX_SOURCE_BYTES:
-            return _early(RunStatus.UNREADABLE, f"{name} is {_size(len(source))}; the limit is {_size(MAX_SOURCE_BYTES)}")
+            return _early(
+                RunStatus.UNREADABLE, f"{name} is {_size(len(source))}; the limit is {_size(MAX_SOURCE_BYTES)}"
+            )
         if not source.strip():
             return _early(RunStatus.EMPTY_FILE, f"{name} is empty: write the function {job.function} in it")
         return source
@@ -292,4 +294,3 @@ def _size(count: int) -> str:
         if count >= scale:
             return f"{count / scale:g} {unit}"
     return f"{count} bytes"
-

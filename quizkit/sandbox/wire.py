@@ -501,8 +501,7 @@ def execute(program: Program, emit: Emit, *, contain_interrupts: bool, register_
             return
         seconds = kit.perf_counter() - started
         reshaped = [
-            view is not None and (arg.shape, arg.dtype.str) != view
-            for arg, view in zip(args, views, strict=False)
+            view is not None and (arg.shape, arg.dtype.str) != view for arg, view in zip(args, views, strict=False)
         ]
         header: Header = {
             "t": "call",
@@ -738,9 +737,9 @@ class Libc:
         ruleset = self.syscall(LANDLOCK_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), 0)
         file_rights = LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE
         read_rights = file_rights | LANDLOCK_ACCESS_FS_READ_DIR
-        writable_file = (
-            LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE
-        ) | (handled_fs & (LANDLOCK_ACCESS_FS_TRUNCATE | LANDLOCK_ACCESS_FS_IOCTL_DEV))
+        writable_file = (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE) | (
+            handled_fs & (LANDLOCK_ACCESS_FS_TRUNCATE | LANDLOCK_ACCESS_FS_IOCTL_DEV)
+        )
         rules = [(path, read_rights) for path in read_roots] + [(path, handled_fs) for path in write_roots]
         rules.append((os.devnull, writable_file))
         for path, rights in rules:
@@ -877,7 +876,9 @@ def serve(
                 if header["id"] in inbox.cancelled:
                     for fd in (result_fd, output_fd, inputs_fd):
                         os.close(fd)
-                    inbox.send({"t": "exited", "id": header["id"], "code": None, "signal": 9, "cpu": 0.0, "cleanup": None})
+                    inbox.send(
+                        {"t": "exited", "id": header["id"], "code": None, "signal": 9, "cpu": 0.0, "cleanup": None}
+                    )
                 else:
                     _serve_job(header, payload, (result_fd, output_fd, inputs_fd), inbox, libc, privileges, confinement)
                 # Job ids only grow: a kill for this job or an earlier one can never matter again.
@@ -1088,7 +1089,9 @@ def _program_from_request(header: Header, payload: bytes, inputs_fd: int) -> Pro
         offset += size
     shared_size = header["shared"]
     # MAP_SHARED: whatever the learner's code writes into its arguments lands in the parent's memfd.
-    shared = mmap.mmap(inputs_fd, shared_size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE) if shared_size else b""
+    shared = (
+        mmap.mmap(inputs_fd, shared_size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE) if shared_size else b""
+    )
     calls = arguments_from_layout(header["args"], view[offset:], shared)
     filename = header["filename"]
     return Program(source, filename, module_name(filename), filename, header["function"], calls, preload)
@@ -1377,7 +1380,13 @@ def _child_main(
         with open(copy, "wb") as learner_file:
             learner_file.write(program.source)  # a file that deletes itself deletes this copy
         program = Program(
-            program.source, program.filename, program.module_name, copy, program.function, program.calls, program.preload
+            program.source,
+            program.filename,
+            program.module_name,
+            copy,
+            program.function,
+            program.calls,
+            program.preload,
         )
         execute(program, _result_channel(), contain_interrupts=True, register_module=True)
         exit_code = 0

@@ -74,9 +74,17 @@ Baseline = Callable[[tuple[str, ...]], dict[str, Row]]  # extra grade options ->
 # between theirs, so that some are graded before it, some beside it and some after it.
 HONEST: dict[str, dict[str, str]] = {
     "alice": {"sign_gradient": "ok_np_sign", "clamp_to_zero": "ok_where_product", "soft_threshold": "ok_where"},
-    "bob": {"sign_gradient": "bad_wrong_sign", "clamp_to_zero": "ok_copy_and_mask", "soft_threshold": "bad_half_threshold"},
+    "bob": {
+        "sign_gradient": "bad_wrong_sign",
+        "clamp_to_zero": "ok_copy_and_mask",
+        "soft_threshold": "bad_half_threshold",
+    },
     "nina": {"sign_gradient": "ok_where", "clamp_to_zero": "bad_no_clamp", "soft_threshold": "ok_clip"},
-    "zoe": {"sign_gradient": "ok_copysign_masked", "clamp_to_zero": "ok_sign_product", "soft_threshold": "bad_in_place"},
+    "zoe": {
+        "sign_gradient": "ok_copysign_masked",
+        "clamp_to_zero": "ok_sign_product",
+        "soft_threshold": "bad_in_place",
+    },
 }
 
 
@@ -164,7 +172,9 @@ def grading_user() -> Iterator[GradingUser]:
         pytest.skip("the attack tests need setpriv (util-linux) to grade as an unprivileged user")
     claimed = _claim_user()
     if claimed is None:
-        pytest.skip(f"the attack tests grade as {USER} or one of {SPARE_USERS} spares: none is free or could be created")
+        pytest.skip(
+            f"the attack tests grade as {USER} or one of {SPARE_USERS} spares: none is free or could be created"
+        )
     entry, lock = claimed
     prefix = ("setpriv", f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}", "--init-groups", "--")
     with lock:
@@ -665,7 +675,9 @@ def crash_problems(run: Run, learners: set[str]) -> list[str]:
     if run.rows is None:
         problems.append("no gradebook was written")
     else:
-        problems += [f"{learner!r} has no row in the gradebook" for learner in sorted(learners) if row(run, learner) is None]
+        problems += [
+            f"{learner!r} has no row in the gradebook" for learner in sorted(learners) if row(run, learner) is None
+        ]
         problems += [f"a gradebook cell a spreadsheet would run as a formula: {cell!r}" for cell in _formulas(run)]
     return problems
 
@@ -791,7 +803,9 @@ def _scene(install: Install, user: GradingUser, baseline: Baseline, name: str) -
 
 
 @pytest.fixture
-def attack(install: Install, grading_user: GradingUser, baselines: Baseline, request: pytest.FixtureRequest) -> Iterator[Attack]:
+def attack(
+    install: Install, grading_user: GradingUser, baselines: Baseline, request: pytest.FixtureRequest
+) -> Iterator[Attack]:
     """A fresh class with honest classmates, graded by the unprivileged instructor; the test plants
     its attack and calls ``check()``."""
     yield from _scene(install, grading_user, baselines, request.node.name)

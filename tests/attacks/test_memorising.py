@@ -50,7 +50,11 @@ def lookup_table_file(lesson_file: str) -> tuple[str, float]:
     table = {}
     for call, expected in zip(plan.calls, plan.expected, strict=False):
         arrays = [np.asarray(x, dtype=float) for x in call.args]
-        table[tuple((a.dtype.str, a.shape, a.tobytes()) for a in arrays)] = (expected.dtype.str, expected.shape, expected.tobytes())
+        table[tuple((a.dtype.str, a.shape, a.tobytes()) for a in arrays)] = (
+            expected.dtype.str,
+            expected.shape,
+            expected.tobytes(),
+        )
     explicit = sum(1 for group in plan.groups if not group.is_random)
     memorisable = exercise.points * explicit / len(plan.groups)  # the explicit cases are public anyway
     return LOOKUP.format(table=table, function=EXERCISE), memorisable
