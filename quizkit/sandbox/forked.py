@@ -20,6 +20,7 @@ from quizkit.sandbox.api import (
     IsolationUnavailable,
     Job,
     RunResult,
+    RunStatus,
     SandboxError,
 )
 from quizkit.sandbox.transcript import (
@@ -306,7 +307,7 @@ class _Flight:
         self.workdir: str | None = None  # the job's temporary directory, which its server removes
         self.exit: _Exit | None = None
         self.exited_at = 0.0
-        self.stop: str | None = None
+        self.stop: RunStatus | None = None  # why the grader stops the run (TIMEOUT, OUTPUT_LIMIT, PROTOCOL_ERROR)
         self.protocol_error: str | None = None
         self.kill_sent_at: float | None = None
         self._open: dict[int, Callable[[], None]] = {}
@@ -337,7 +338,7 @@ class _Flight:
                 self.transcript.accept(header, payload)
         except wire.ProtocolError as exc:
             self.protocol_error = str(exc)
-            self.request_kill("protocol")
+            self.request_kill(RunStatus.PROTOCOL_ERROR)
 
     def _on_output(self) -> None:
         data = self._read(self._output_fd)
@@ -348,7 +349,7 @@ class _Flight:
         if room > 0:
             self.output += data[:room]
         if self.output_total > self.job.limits.output_abort_bytes:
-            self.request_kill("output")
+            self.request_kill(RunStatus.OUTPUT_LIMIT)
 
     def on_message(self, message: wire.Header) -> bool:
         """Take the server's news of this job; False if the message makes no sense."""
@@ -371,7 +372,7 @@ class _Flight:
 
     # -- control --------------------------------------------------------------------------
 
-    def request_kill(self, reason: str) -> None:
+    def request_kill(self, reason: RunStatus) -> None:
         """Stop the run (first reason wins); the server kills the child's whole process group."""
         if self.stop is None:
             self.stop = reason
@@ -416,7 +417,7 @@ class _Flight:
         """Apply whichever deadline has passed."""
         if self.exit is None:
             if self.kill_sent_at is None and now >= self.deadline:
-                self.request_kill("timeout")
+                self.request_kill(RunStatus.TIMEOUT)
             elif self.kill_sent_at is not None and now >= self.kill_sent_at + KILL_GRACE_SECONDS:
                 self.events.lose()
         elif self._open and now >= self.exited_at + DRAIN_GRACE_SECONDS:
@@ -788,7 +789,7 @@ class SubprocessRunner:
     def _stop_flights(self, selector: selectors.BaseSelector, flights: dict[int, _Flight]) -> None:
         """Kill the jobs still running (the consumer stopped early) and wait for their cleanup."""
         for flight in flights.values():
-            flight.request_kill("timeout")
+            flight.request_kill(RunStatus.TIMEOUT)
         deadline = time.monotonic() + KILL_GRACE_SECONDS + DRAIN_GRACE_SECONDS
         while any(not flight.done for flight in flights.values()) and time.monotonic() < deadline:
             self._pump(selector, flights)

@@ -113,7 +113,7 @@ class _Transcript:
             raise wire.ProtocolError("a malformed list of defined names")
         if status in wire.IMPORT_STATUSES and self.loaded:
             raise wire.ProtocolError(f"an import failure ({status}) after a successful import")
-        if status == "ok" and (not self.loaded or len(self.outcomes) != len(self._arities)):
+        if status == RunStatus.OK and (not self.loaded or len(self.outcomes) != len(self._arities)):
             raise wire.ProtocolError(f"success claimed after {len(self.outcomes)} of {len(self._arities)} calls")
         self.end = header
 
@@ -162,7 +162,7 @@ class _Observed:
     output: bytes
     output_total: int
     seconds: float
-    stop: str | None = None  # why the grader stopped the run: "timeout", "output" or "protocol"
+    stop: RunStatus | None = None  # why the grader stopped the run: TIMEOUT, OUTPUT_LIMIT or PROTOCOL_ERROR
     protocol_error: str | None = None
     modified: Sequence[tuple[bool, ...]] = ()  # per call, per argument, as measured by the parent
 
@@ -204,9 +204,9 @@ def _verdict(seen: _Observed) -> tuple[RunStatus, str, str]:
             ),
             "",
         )
-    if seen.stop == "timeout":
+    if seen.stop is RunStatus.TIMEOUT:
         return RunStatus.TIMEOUT, f"your code ran longer than {limits.wall_seconds:g} s {phase} (an infinite loop?)", ""
-    if seen.stop == "output":
+    if seen.stop is RunStatus.OUTPUT_LIMIT:
         return (
             RunStatus.OUTPUT_LIMIT,
             (
