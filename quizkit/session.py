@@ -479,7 +479,9 @@ class Session:
         if self._checker is not None:
             self._checker.close(grace=0.0)  # nothing is in flight: do not wait for a warming worker
         if self._runner is not None:
-            self._runner.close()
+            # Nothing is in flight either; a server still importing numpy ends by itself once it sees
+            # its socket closed, so quitting does not wait for it.
+            self._runner.abandon()
 
     def _summary(self) -> int:
         assert self.progress is not None
