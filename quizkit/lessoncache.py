@@ -19,6 +19,7 @@ doing the work as if there were no cache.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -30,6 +31,10 @@ from quizkit import files
 
 FORMAT = 1
 MAX_ENTRY_BYTES = 16 << 20
+# Entries kept per kind; writing one more removes the least recently used. Every edit of a lesson,
+# every new seed and every quizkit update makes new entries, so without a bound the cache would only
+# grow (a composed lesson 3 is 0.4 MB, a grading plan about 10 KB).
+MAX_ENTRIES = {"lessons": 32, "models": 32, "summaries": 64, "plans": 256}
 
 
 def entry(kind: str, digest: str) -> tuple[Path, str] | None:
@@ -74,9 +79,12 @@ def read_authentic(path: Path, digest: str) -> Any | None:
     if not hmac.compare_digest(mac, _mac(key, digest, body)):
         return None
     try:
-        return json.loads(body)
+        value = json.loads(body)
     except (ValueError, RecursionError):
         return None
+    with contextlib.suppress(OSError):
+        os.utime(path)  # used now: the last to be removed when the cache is pruned
+    return value
 
 
 def write_authentic(path: Path, digest: str, value: Any) -> None:
@@ -89,8 +97,21 @@ def write_authentic(path: Path, digest: str, value: Any) -> None:
         # Atomic, so never read half-written; not fsynced: an entry a crash loses or tears fails its
         # MAC and is built again, which is all a cache owes.
         files.atomic_write_text(path, _mac(key, digest, body) + "\n" + body, durable=False)
+        _prune(path.parent, MAX_ENTRIES.get(path.parent.name, 64))
     except (OSError, ValueError, files.NotReadable, files.KeyError_):
         return
+
+
+def _prune(folder: Path, keep: int) -> None:
+    """Remove the least recently used entries of ``folder`` beyond the newest ``keep``."""
+    with os.scandir(folder) as listing:
+        entries = [item for item in listing if item.name.endswith(".json") and item.is_file(follow_symlinks=False)]
+    if len(entries) <= keep:
+        return
+    entries.sort(key=lambda item: item.stat(follow_symlinks=False).st_mtime_ns, reverse=True)
+    for item in entries[keep:]:
+        with contextlib.suppress(OSError):
+            os.unlink(item.path)
 
 
 # ---------------------------------------------------------------------------------------------

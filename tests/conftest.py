@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -100,6 +101,20 @@ def process_watchers_keep_to_one_worker(
                 f"the {group} tests run on {owner} and on {worker}: they must share one worker "
                 f"(run with --dist loadgroup, as pyproject.toml says, or with -n 0)"
             )
+
+
+_RUN_HOME = tempfile.TemporaryDirectory(prefix="quizkit-tests-home-")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """No test writes into the real user's quizkit folder (progress, the grading key, caches), not
+    even while modules are collected: unless a test gives its own (the ``home`` fixture), the run
+    has one of its own, shared by its tests and removed at the end."""
+    os.environ["QUIZKIT_HOME"] = _RUN_HOME.name
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _RUN_HOME.cleanup()
 
 
 def default_sigint() -> None:

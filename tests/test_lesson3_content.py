@@ -320,10 +320,11 @@ NUMERIC_KEYS: dict[str, tuple[Callable[[Values], tuple[str, ...]], Callable[[Val
 }
 
 # Every (question, variant) pair, recomputed one by one.
+_QUESTIONS = {question.id: question for question in load_lesson(LESSON_PATH).questions}
 NUMERIC_VARIANTS = [
     (question_id, index)
     for question_id in sorted(NUMERIC_KEYS)
-    for index in range(variant_count(load_lesson(LESSON_PATH).question(question_id).parameters))
+    for index in range(variant_count(_QUESTIONS[question_id].parameters))
 ]
 
 

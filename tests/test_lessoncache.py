@@ -201,3 +201,27 @@ def test_a_model_entry_names_only_model_classes() -> None:
     assert "Lesson" in classes and "Path" not in classes and "Checker" not in classes
     with pytest.raises(KeyError):
         lessoncache._decode({"c": "PosixPath", "v": {}}, classes)
+
+
+# --- a bounded cache ---------------------------------------------------------------------------------
+
+
+def test_the_cache_keeps_a_bounded_number_of_entries_per_kind(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(lessoncache.MAX_ENTRIES, "lessons", 3)
+    for number in range(6):
+        rawyaml.load(f"id: x{number}\ntitle: T\n", "x.yaml")
+    assert len(entries(home, "lessons")) == 3
+
+
+def test_pruning_removes_the_least_recently_used_entries(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(lessoncache.MAX_ENTRIES, "lessons", 2)
+    texts = [f"id: x{number}\ntitle: T\n" for number in range(3)]
+    rawyaml.load(texts[0], "x.yaml")
+    rawyaml.load(texts[1], "x.yaml")
+    for path, age in zip(entries(home, "lessons"), (100, 200), strict=True):
+        os.utime(path, (path.stat().st_atime - age, path.stat().st_mtime - age))  # both written long ago
+    assert lessoncache.load(texts[0]) is not None  # the first is used again now
+    rawyaml.load(texts[2], "x.yaml")  # one too many: the second, unused since it was written, goes
+    assert lessoncache.load(texts[0]) is not None
+    assert lessoncache.load(texts[2]) is not None
+    assert lessoncache.load(texts[1]) is None

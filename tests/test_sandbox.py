@@ -849,18 +849,23 @@ def test_run_many_returns_one_result_per_job_each_isolated(runner, tmp_path):
 
 def test_run_many_consumes_jobs_lazily(runner, tmp_path):
     good = learner_file(tmp_path, CORRECT)
+    # After the first job, only jobs that never end by themselves: no other finishes and frees a place.
+    forever = Limits(wall_seconds=3600, cpu_seconds=3600)
     taken = []
 
     def jobs():
         for index in range(10):
             taken.append(index)
-            yield job_for(good)
+            yield job_for(good) if index == 0 else job_for(HOSTILE_DIR / "sleep_ignoring_sigterm.py", limits=forever)
 
     results = runner.run_many(jobs(), workers=2)
-    next(results)
-    # Each worker holds the job it runs and the next one; one more was taken for a free place.
-    assert len(taken) <= 2 * QUEUE_DEPTH + 1
-    results.close()
+    try:
+        next(results)
+        # Each worker holds the job it runs and the next one; one more was taken for a free place.
+        assert len(taken) <= 2 * QUEUE_DEPTH + 1
+    finally:
+        results.close()
+    assert_nothing_left(runner)
 
 
 def test_closing_run_many_early_kills_the_jobs_still_running(runner, tmp_path):
