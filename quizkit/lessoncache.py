@@ -180,10 +180,12 @@ class LessonSummary:
         return cls(str(plain["id"]), str(plain["title"]), *counts, items, exercise_ids)
 
 
-def _depends_on(lesson_path: Path, solutions_dir: Path, text_digest: str) -> list[str] | None:
-    """What a loaded lesson depends on, besides its text (given by its digest): where it was loaded
-    from, the names, sizes and times of the files beside it and of its solutions (starters and
-    references are checked at load), and quizkit's own code (its package and subpackages)."""
+def _lesson_entry(kind: str, lesson_path: Path, solutions_dir: Path, text_digest: str) -> tuple[Path, str] | None:
+    """Where the entry of ``kind`` for a lesson is kept, keyed by everything it depends on: the
+    lesson's text (given by its digest) and where it was loaded from, the names, sizes and times of
+    the files beside it and of its solutions (starters and references are checked at load), and
+    quizkit's own code (its package and subpackages; bytecode folders left out, since they change
+    whenever Python writes a cached module)."""
     import quizkit
 
     package = Path(quizkit.__file__).parent
@@ -205,23 +207,20 @@ def _depends_on(lesson_path: Path, solutions_dir: Path, text_digest: str) -> lis
             if folder.is_dir():
                 with os.scandir(folder) as listing:
                     for item in sorted(listing, key=lambda e: e.name):
-                        info = item.stat(follow_symlinks=False)
-                        parts.append(f"{folder.name}/{item.name}:{info.st_size}:{info.st_mtime_ns}")
+                        if item.name != "__pycache__":
+                            info = item.stat(follow_symlinks=False)
+                            parts.append(f"{folder.name}/{item.name}:{info.st_size}:{info.st_mtime_ns}")
     except OSError:
         return None
-    return parts
+    return entry(kind, hashlib.sha256("\n".join(parts).encode("utf-8", errors="surrogatepass")).hexdigest())
 
 
 def _summary_entry(lesson_path: Path, solutions_dir: Path) -> tuple[Path, str] | None:
-    """Where the summary of this lesson would be kept, and the digest of everything it depends on."""
     try:
         text_digest = hashlib.sha256(files.read_regular_file(lesson_path, limit=MAX_ENTRY_BYTES)).hexdigest()
     except (OSError, files.NotReadable):
         return None
-    parts = _depends_on(lesson_path, solutions_dir, text_digest)
-    if parts is None:
-        return None
-    return entry("summaries", hashlib.sha256("\n".join(parts).encode("utf-8", errors="surrogatepass")).hexdigest())
+    return _lesson_entry("summaries", lesson_path, solutions_dir, text_digest)
 
 
 def load_summary(lesson_path: Path, solutions_dir: Path) -> LessonSummary | None:
@@ -317,10 +316,7 @@ def _decode(plain: Any, classes: dict[str, type]) -> Any:
 
 def _model_entry(lesson_path: Path, solutions_dir: Path, text: str) -> tuple[Path, str] | None:
     text_digest = hashlib.sha256(text.encode("utf-8", errors="surrogatepass")).hexdigest()
-    parts = _depends_on(lesson_path, solutions_dir, text_digest)
-    if parts is None:
-        return None
-    return entry("models", hashlib.sha256("\n".join(parts).encode("utf-8", errors="surrogatepass")).hexdigest())
+    return _lesson_entry("models", lesson_path, solutions_dir, text_digest)
 
 
 def load_model(lesson_path: Path, solutions_dir: Path, text: str) -> Any | None:
