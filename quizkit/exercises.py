@@ -501,11 +501,12 @@ def judge_call(
     else:
         value_problems, differences, differing = _compare_values(got, expected, tolerance)
         problems += value_problems
-    problems += [
-        f"modified its input `{name}` in place"
-        for (name, _), modified in zip(inputs, outcome.inputs_modified, strict=False)
-        if modified
-    ]
+    if any(outcome.inputs_modified):
+        problems += [
+            f"modified its input `{name}` in place"
+            for (name, _), modified in zip(inputs, outcome.inputs_modified, strict=False)
+            if modified
+        ]
     return CaseResult(
         hidden=call.hidden,
         name=call.name,

@@ -190,6 +190,8 @@ def shown_name(raw: str) -> str:
     Backslashes are doubled; control characters, other unprintable ones and bytes that are not
     UTF-8 (which ``os.listdir`` hands over as surrogates) are written as ``\\xNN``/``\\uNNNN``.
     """
+    if raw.isprintable() and "\\" not in raw and raw.isascii():
+        return raw  # the usual name, unchanged (surrogates are neither ASCII nor printable)
     out = []
     for char in raw:
         code = ord(char)

@@ -96,7 +96,7 @@ def encode_frame(header: Header, payload: bytes = b"", dumps: Callable[[object],
 def parse_header(raw: bytes, max_payload: int) -> Header:
     """Decode and check the JSON header of a frame; anything unexpected is a ProtocolError."""
     try:
-        header = json.loads(raw)
+        header = json.loads(raw.decode("utf-8"))  # text: json.loads would first guess the encoding of bytes
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise ProtocolError(f"a frame header is not JSON ({type(exc).__name__})") from exc
     if type(header) is not dict:
