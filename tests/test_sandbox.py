@@ -516,6 +516,29 @@ def test_writing_a_huge_file_fails_inside_the_child(runner):
     assert result.outcomes[0].error.startswith("OSError: [Errno 27] File too large")
 
 
+def test_every_run_starts_with_empty_streams_that_behave_like_pipes(runner, tmp_path):
+    # The first run leaves text in its stdout buffer and never flushes it (os._exit); the text
+    # must not show up in a later run, whose streams must be those of a pipe, as they really are.
+    path = learner_file(
+        tmp_path,
+        """
+        import os, sys
+
+        def soft_threshold(w, threshold):
+            if threshold > 0:
+                sys.stdout.write("left in the buffer")
+                os._exit(0)
+            print(sys.stdout.seekable(), sys.stderr.seekable(), repr(sys.stdin.read()), sys.stdout.line_buffering)
+            return w
+    """,
+    )
+    first = runner.run(job_for(path, ((1.0, 1.0),)))
+    second = runner.run(job_for(path, ((1.0, 0.0),)))
+
+    assert "left in the buffer" not in first.output + second.output
+    assert second.status is RunStatus.OK and second.output == "False False '' True\n"
+
+
 def test_reading_stdin_gets_end_of_file_instead_of_hanging(runner):
     result = runner.run(job_for(HOSTILE_DIR / "reads_stdin.py"))
 

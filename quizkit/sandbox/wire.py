@@ -403,18 +403,22 @@ def _capture_toolkit() -> _Toolkit:
     )
 
 
-def execute(program: Program, emit: Emit, *, contain_interrupts: bool, register_module: bool) -> None:
+def execute(
+    program: Program, emit: Emit, *, contain_interrupts: bool, register_module: bool, kit: _Toolkit | None = None
+) -> None:
     """Import ``program.source``, call its function on every call, and emit the frames.
 
     Per-call exceptions become ``call`` frames; everything that stops the run (syntax error,
     exception at import, ``SystemExit``, ``MemoryError``, ...) becomes the ``end`` frame. With
     ``contain_interrupts`` false a KeyboardInterrupt propagates (the in-process runner must let a
-    real Ctrl-C through); in the child it is the learner's and is reported as ``exited``.
+    real Ctrl-C through); in the child it is the learner's and is reported as ``exited``. ``kit``:
+    the originals, if captured already (a fork server captures them once, before any learner code).
     """
     import linecache
     import types
 
-    kit = _capture_toolkit()
+    if kit is None:
+        kit = _capture_toolkit()
 
     def end(status: str, reason: str = "", detail: str = "", defined: Sequence[str] = ()) -> None:
         emit(
@@ -827,6 +831,10 @@ class _Confinement:
     jobs_root: str  # the only directory children may write to (their job directories live here)
     ruleset_fd: int  # Landlock ruleset applied by each child; -1 without Landlock
     landlock_abi: int
+    # Made once in the server, before any learner code, and used by every child as it is (each child
+    # building its own would copy-on-write pages and cost it more than the rest of its set-up):
+    kit: _Toolkit  # the runner's originals
+    streams: tuple[Any, Any, Any]  # text streams on fds 0, 1 and 2, which a child points at its pipes
 
 
 def serve(
@@ -905,7 +913,7 @@ def _confine(libc: Libc, privileges: _Privileges, namespaces: bool, read_roots: 
         import fcntl
 
         ruleset = fcntl.fcntl(ruleset, fcntl.F_DUPFD_CLOEXEC, 64)  # above the fds a child keeps or closes
-    return _Confinement(namespaces, jobs_root, ruleset, abi)
+    return _Confinement(namespaces, jobs_root, ruleset, abi, _capture_toolkit(), _prepare_streams())
 
 
 def _prepare_server(numpy_dir: str, hidden: Sequence[str]) -> None:
@@ -1375,7 +1383,7 @@ def _child_main(
         libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))  # after setuid, which clears it: die with the server
         if os.getppid() != server_pid:
             os._exit(EXIT_RUNNER_FAILED)  # the server died before PDEATHSIG was armed
-        streams = _install_streams()
+        streams = _install_streams(confinement.streams)
         copy = os.path.join(workdir, program.filename)
         with open(copy, "wb") as learner_file:
             learner_file.write(program.source)  # a file that deletes itself deletes this copy
@@ -1388,7 +1396,7 @@ def _child_main(
             program.calls,
             program.preload,
         )
-        execute(program, _result_channel(), contain_interrupts=True, register_module=True)
+        execute(program, _result_channel(), contain_interrupts=True, register_module=True, kit=confinement.kit)
         exit_code = 0
     except ChannelLost:
         exit_code = EXIT_CHANNEL_LOST
@@ -1449,11 +1457,32 @@ def _scrub_environment(workdir: str) -> None:
     tempfile.tempdir = workdir
 
 
-def _install_streams() -> list[Any]:
-    """Fresh line-buffered text streams on fds 0-2; returns the ones to flush at the end."""
-    stdout = open(1, "w", encoding="utf-8", errors="backslashreplace", buffering=1, closefd=False)
-    stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", buffering=1, closefd=False)
-    sys.stdin = sys.__stdin__ = open(0, encoding="utf-8", closefd=False)
+def _prepare_streams() -> tuple[Any, Any, Any]:
+    """Line-buffered text streams on fds 0-2 for the children, made while fds 1 and 2 are a pipe,
+    as they are in a child (a stream remembers whether its file can seek); the server's own fds
+    are put back after. Nothing is ever written to them in the server, so every child starts
+    with them empty."""
+    read_end, write_end = os.pipe()
+    saved = [os.dup(1), os.dup(2)]
+    try:
+        os.dup2(write_end, 1)
+        os.dup2(write_end, 2)
+        stdout = open(1, "w", encoding="utf-8", errors="backslashreplace", buffering=1, closefd=False)
+        stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", buffering=1, closefd=False)
+        stdout.buffer.raw.seekable(), stderr.buffer.raw.seekable()  # asked (and remembered) now
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, read_end, write_end):
+            os.close(fd)
+    stdin = open(0, encoding="utf-8", closefd=False)  # /dev/null in the server and in every child
+    return stdin, stdout, stderr
+
+
+def _install_streams(streams: tuple[Any, Any, Any]) -> list[Any]:
+    """The prepared text streams as sys.stdin, stdout and stderr; returns the ones to flush at the end."""
+    stdin, stdout, stderr = streams
+    sys.stdin = sys.__stdin__ = stdin
     sys.stdout = sys.__stdout__ = stdout
     sys.stderr = sys.__stderr__ = stderr
     return [stdout, stderr]
