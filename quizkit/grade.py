@@ -580,13 +580,18 @@ class _StateWriter:
             self.commit()
 
     def commit(self) -> None:
-        """Make the group's feedback files durable, then record the group's learners."""
+        """Make the group's feedback files durable, then record the group's learners.
+
+        The group is taken off the pending list before it is written: an interrupt (Ctrl-C) that
+        lands after the write must not make the closing commit write the same lines again. One
+        that lands before it loses the group, whose learners the next run grades again.
+        """
         if self._pending:
             sync_everything()
-            self._handle.write("".join(self._pending))
+            group, self._pending = "".join(self._pending), []
+            self._handle.write(group)
             self._handle.flush()
             os.fsync(self._handle.fileno())
-            self._pending.clear()
         self._last_commit = time.monotonic()
 
     def __enter__(self) -> _StateWriter:
