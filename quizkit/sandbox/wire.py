@@ -858,6 +858,7 @@ def serve(
         libc.prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans of the learner's processes reparent to us
         privileges = _plan_privileges(libc, base_tasks)
         confinement = _confine(libc, privileges, namespaces, read_roots)
+        _scrub_environment(os.environ.get("HOME", "/nonexistent"), os.environ.get("TMPDIR", "/tmp"))
     except (ImportError, OSError) as exc:
         inbox.send({"t": "fatal", "reason": f"{type(exc).__name__}: {exc}"})
         return 1
@@ -1050,6 +1051,7 @@ def _serve_job(
     program = _program_from_request(header, payload, inputs_fd)
     os.close(inputs_fd)  # the mapping (if any) keeps the shared arguments alive in the child
     workdir = tempfile.mkdtemp(prefix="job-", dir=confinement.jobs_root)
+    program = _write_copy(program, workdir, privileges)
     if privileges.uid is not None and privileges.gid is not None:
         os.chown(workdir, privileges.uid, privileges.gid)
     server_pid = os.getpid()
@@ -1082,6 +1084,24 @@ def _serve_job(
             "cpu": cpu,
             "cleanup": cleanup,
         }
+    )
+
+
+def _write_copy(program: Program, workdir: str, privileges: _Privileges) -> Program:
+    """The learner's file, copied into its job directory (its ``__file__``: a file that reads or
+    deletes itself finds this copy), owned by the user its code runs as; the program with it."""
+    copy = os.path.join(workdir, program.filename)
+    fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    try:
+        view = memoryview(program.source)
+        while view:
+            view = view[os.write(fd, view) :]
+        if privileges.uid is not None and privileges.gid is not None:
+            os.fchown(fd, privileges.uid, privileges.gid)
+    finally:
+        os.close(fd)
+    return Program(
+        program.source, program.filename, program.module_name, copy, program.function, program.calls, program.preload
     )
 
 
@@ -1365,6 +1385,7 @@ def _child_main(
 ) -> NoReturn:
     """Isolate this forked process, run the program, and exit without returning to the server loop."""
     import signal
+    import tempfile
 
     exit_code = EXIT_RUNNER_FAILED
     streams: list[Any] = []
@@ -1378,24 +1399,14 @@ def _child_main(
         _install_descriptors(result_fd, output_fd)
         _apply_limits(limits, privileges)
         os.chdir(workdir)
-        _scrub_environment(workdir)
+        # The server's environment is CHILD_ENV and these two already (_scrub_environment at its start).
+        os.environ["HOME"] = os.environ["TMPDIR"] = workdir
+        tempfile.tempdir = workdir
         _drop_privileges(libc, privileges)
         libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))  # after setuid, which clears it: die with the server
         if os.getppid() != server_pid:
             os._exit(EXIT_RUNNER_FAILED)  # the server died before PDEATHSIG was armed
         streams = _install_streams(confinement.streams)
-        copy = os.path.join(workdir, program.filename)
-        with open(copy, "wb") as learner_file:
-            learner_file.write(program.source)  # a file that deletes itself deletes this copy
-        program = Program(
-            program.source,
-            program.filename,
-            program.module_name,
-            copy,
-            program.function,
-            program.calls,
-            program.preload,
-        )
         execute(program, _result_channel(), contain_interrupts=True, register_module=True, kit=confinement.kit)
         exit_code = 0
     except ChannelLost:
@@ -1449,12 +1460,10 @@ def _apply_limits(limits: Header, privileges: _Privileges) -> None:
     lower(resource.RLIMIT_AS, int(limits["memory_bytes"]))
 
 
-def _scrub_environment(workdir: str) -> None:
-    import tempfile
-
+def _scrub_environment(home: str, temp: str) -> None:
+    """The environment children start from: CHILD_ENV, HOME and TMPDIR (each child sets the last two)."""
     os.environ.clear()
-    os.environ.update(CHILD_ENV, HOME=workdir, TMPDIR=workdir)
-    tempfile.tempdir = workdir
+    os.environ.update(CHILD_ENV, HOME=home, TMPDIR=temp)
 
 
 def _prepare_streams() -> tuple[Any, Any, Any]:
