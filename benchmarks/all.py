@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import contextlib
 import json
 import os
 import shutil
@@ -99,12 +100,14 @@ print(json.dumps({{"rate": summary.graded / seconds, "mib": resource.getrusage(r
     return json.loads(output.strip().splitlines()[-1])
 
 
-def floor_rate(files: int) -> float:
+def floor_rate(files: int, isolated: bool = False) -> float:
+    """Files/s of a floor (benchmarks/floor_fork.py): bare forks, or the measured quizkit's fork servers."""
     output = subprocess.run(
-        [PYTHON, str(BENCHMARKS / "floor_fork.py"), "--files", str(files), "--jobs", "2"],
+        [PYTHON, str(BENCHMARKS / "floor_fork.py"), "--files", str(files), "--jobs", "2", *["--isolated"] * isolated],
         capture_output=True,
         text=True,
         check=True,
+        env=ENV,
     ).stdout
     return float(output.split()[0])
 
@@ -152,10 +155,13 @@ def main() -> None:
     submit_run = lambda: wall_time([*QUIZKIT, "submit", "lesson3", str(submission)], env)  # noqa: E731
     row("quizkit submit, one file", "import numpy", *paired(options.runs, submit_run, floors["numpy"]), "<= 2x")
 
-    # Grade rates vary from run to run: three interleaved rounds of floor, isolated and plain.
-    floors_, isolated_, plain_ = [], [], []
+    # Grade rates vary from run to run: three interleaved rounds of the floors, isolated and plain.
+    floors_, sandbox_, isolated_, plain_ = [], [], [], []
     for _ in range(3):
         floors_.append(floor_rate(options.files))
+        # (A quizkit whose sandbox API differs, measured with --source, has no such row.)
+        with contextlib.suppress(subprocess.CalledProcessError):
+            sandbox_.append(floor_rate(options.files, isolated=True))
         isolated_.append(grade_rate(options.files, True, str(work / "home"))["rate"])
         plain_.append(grade_rate(options.files, False, str(work / "home"))["rate"])
     floor, isolated, plain = (statistics.median(values) for values in (floors_, isolated_, plain_))
@@ -165,6 +171,15 @@ def main() -> None:
         f"| quizkit grade, isolated, {options.files} files (median of 3) | {isolated:.1f} files/s | bare fork "
         f"{floor:.0f} files/s | {share:.0%} of the floor | >= 30% |"
     )
+    if len(sandbox_) == 3:
+        sandbox = statistics.median(sandbox_)
+        isolation_share = statistics.median(s / f for s, f in zip(sandbox_, floors_, strict=True))
+        grading_share = statistics.median(i / s for i, s in zip(isolated_, sandbox_, strict=True))
+        print(
+            f"| isolated fork: a trivial job through quizkit's fork servers (median of 3) | {sandbox:.1f} files/s "
+            f"| bare fork | {isolation_share:.0%} of the floor | (what isolating costs) |"
+        )
+        print(f"| quizkit grade / isolated fork | | | {grading_share:.0%} | (what grading a file costs) |")
     print(
         f"| quizkit grade --no-isolation (median of 3) | {plain:.1f} files/s | | isolated/plain {kept:.0%} | >= 90% |"
     )

@@ -1,11 +1,16 @@
-"""The floor of batch grading: a bare fork per file from a warm numpy process, 2 at a time.
+"""The floors of batch grading: a fork per file from a warm numpy process, 2 at a time.
 
-Each "file" is one fork of a process that has imported numpy; the child makes one trivial numpy
-call, writes the result to a pipe and exits; the parent reads it and reaps the child. No isolation,
-no limits, no judging: what the machine can do at best. ``quizkit grade``'s budget is a share of
-these files per second, measured in the same run (benchmarks/all.py).
+Bare (the default): each "file" is one fork of a process that has imported numpy; the child makes
+one trivial numpy call, writes the result to a pipe and exits; the parent reads it and reaps the
+child. No isolation, no limits, no judging: what the machine can do at best. ``quizkit grade``'s
+budget is a share of these files per second, measured in the same run (benchmarks/all.py).
 
-    python benchmarks/floor_fork.py [--files 1000] [--jobs 2]
+``--isolated``: each "file" is a job of quizkit's own fork servers, isolated as ``grade`` isolates
+(namespaces, Landlock, limits, another user where it can), whose function makes the same one
+trivial call: no judging, no feedback. Between the two floors lies what isolation costs; between
+this one and ``grade``, what grading a file costs.
+
+    python benchmarks/floor_fork.py [--files 1000] [--jobs 2] [--isolated]
 """
 
 from __future__ import annotations
@@ -44,12 +49,34 @@ def files_per_second(files: int, jobs: int) -> float:
     return files / (time.perf_counter() - started)
 
 
+def isolated_files_per_second(files: int, jobs: int) -> float:
+    """``files`` trivial jobs through quizkit's fork servers, ``jobs`` at a time; jobs per second."""
+    import numpy as np
+
+    from quizkit.sandbox import Job, Source, SubprocessRunner
+
+    source = Source("floor.py", b"import numpy as np\n\n\ndef floor(w):\n    return np.sign(w)\n")
+    job = Job(source=source, function="floor", calls=((np.arange(-1.0, 2.0),),))
+    runner = SubprocessRunner(isolation="required", servers=jobs)
+    try:
+        for _, result in runner.run_many([job] * jobs, workers=jobs):  # the servers are up and warm
+            assert result.ok, result.message
+        started = time.perf_counter()
+        for _, result in runner.run_many((job for _ in range(files)), workers=jobs):
+            assert result.ok, result.message
+        return files / (time.perf_counter() - started)
+    finally:
+        runner.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--isolated", action="store_true", help="through quizkit's isolated fork servers")
     args = parser.parse_args()
-    print(f"{files_per_second(args.files, args.jobs):.1f} files/s")
+    rate = (isolated_files_per_second if args.isolated else files_per_second)(args.files, args.jobs)
+    print(f"{rate:.1f} files/s")
 
 
 if __name__ == "__main__":
