@@ -603,6 +603,27 @@ def test_reference_solutions_cannot_be_imported_from_the_graders_directory(tmp_p
     assert str(course) not in result.output.split(" ")[0]
 
 
+def test_temporary_files_of_learner_code_go_to_its_own_folder_and_random_is_seeded_afresh(runner, tmp_path):
+    # The server imports neither tempfile nor random (random would reseed itself in every child):
+    # the learner's own import of them must still find its job folder and a fresh seed.
+    path = learner_file(
+        tmp_path,
+        """
+        import sys
+        inherited = "random" in sys.modules or "tempfile" in sys.modules
+        import os, random, tempfile
+
+        def soft_threshold(w, threshold):
+            print(inherited, tempfile.gettempdir() == os.getcwd() == os.environ["TMPDIR"], random.random())
+            return w
+    """,
+    )
+    first, second = (runner.run(job_for(path, ((1.0, 0.0),))) for _ in range(2))
+
+    assert [run.output.split()[:2] for run in (first, second)] == [["False", "True"]] * 2
+    assert first.output.split()[2] != second.output.split()[2]
+
+
 def test_child_runs_in_a_fresh_temporary_directory_that_is_removed_afterwards(runner, tmp_path):
     path = learner_file(
         tmp_path,
