@@ -27,6 +27,7 @@ from quizkit.sandbox import (
     Limits,
     RunResult,
     RunStatus,
+    SandboxError,
     SubprocessRunner,
     wire,
 )
@@ -601,6 +602,17 @@ def test_reference_solutions_cannot_be_imported_from_the_graders_directory(tmp_p
     assert result.status is RunStatus.IMPORT_ERROR
     assert "No module named 'solutions'" in result.message
     assert str(course) not in result.output.split(" ")[0]
+
+
+def test_a_sandbox_that_cannot_start_says_why_in_one_error(tmp_path):
+    # An interpreter that dies at once, with a reason on stderr, as a Python without numpy would.
+    python = tmp_path / "python3"
+    python.write_text('#!/bin/sh\necho "this Python cannot run the sandbox" >&2\nexit 3\n')
+    python.chmod(0o755)
+    with SubprocessRunner(python=str(python), servers=0) as broken, pytest.raises(SandboxError) as raised:
+        broken.run(job_for(HOSTILE_DIR / "reads_stdin.py"))
+
+    assert "this Python cannot run the sandbox" in str(raised.value)
 
 
 def test_temporary_files_of_learner_code_go_to_its_own_folder_and_random_is_seeded_afresh(runner, tmp_path):

@@ -137,8 +137,9 @@ class _Server:
             try:
                 messages = self.receive()
             except _ServerGone:
+                why = self.startup_errors()  # read before kill() closes the file it is in
                 self.kill()
-                why = self.startup_errors() or f"exit code {self.process.returncode}"
+                why = why or f"exit code {self.process.returncode}"
                 raise SandboxError(f"the sandbox stopped while starting ({why})") from None
             for message in messages:
                 if message["t"] == "fatal":
