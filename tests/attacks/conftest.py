@@ -205,7 +205,10 @@ def _interpreter_for(user: GradingUser) -> str:
     candidates += [found for found in [shutil.which(f"python{version}")] if found]
     check = "import sys; print('%d.%d' % sys.version_info[:2])"
     for candidate in candidates:
-        probe = user.run([candidate, "-c", check])
+        # Through a shell: setpriv itself may still open a path the user cannot (it switches the
+        # user just before it runs the command), and quizkit, run as that user, starts its fork
+        # servers with this very interpreter.
+        probe = user.run(["/bin/sh", "-c", 'exec "$0" -c "$1"', candidate, check])
         if probe.returncode == 0 and probe.stdout.strip() == version:
             return candidate
     pytest.fail(f"no Python {version} that {user.name} can run (tried {', '.join(candidates)})")
@@ -672,6 +675,9 @@ def crash_problems(run: Run, learners: set[str]) -> list[str]:
         problems.append(f"the grader exited with {run.returncode}: {said[0][:300]}")
     if "Traceback" in run.stderr:
         problems.append("a traceback on stderr: " + run.stderr.strip().splitlines()[-1][:300])
+    # A grader error is quizkit failing, never the learner's doing: no attack may cause one, and a
+    # scene whose honest class meets them grades nothing (its attacks would prove nothing).
+    problems += [f"a grader error: {line[:300]}" for line in run.stderr.splitlines() if "grader error" in line][:3]
     if run.rows is None:
         problems.append("no gradebook was written")
     else:

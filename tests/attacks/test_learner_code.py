@@ -124,9 +124,10 @@ def test_nothing_a_job_leaves_outlives_it(attack: Attack, where: str) -> None:
 
 
 def test_nothing_a_job_leaves_reaches_the_next_job(attack: Attack) -> None:
-    # One worker: the attacker's clamp_to_zero and then its sign_gradient run on the same server.
-    attack.file("clamp_to_zero", "residue_plant")
-    attack.file("sign_gradient", "residue_find")
+    # One worker: the attacker's two files run one after the other on the same server, and each
+    # looks for what the other left before leaving its own.
+    attack.file("sign_gradient", "residue")
+    attack.file("clamp_to_zero", "residue")
     attack.check("--jobs", "1")
 
 
