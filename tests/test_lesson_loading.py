@@ -732,6 +732,23 @@ def test_recursive_alias_is_a_problem_at_the_alias(tmp_path: Path) -> None:
     assert_reported(problems, at(text, "*a"), "recursive alias")
 
 
+def test_undefined_alias_is_a_problem_at_the_alias_naming_it(tmp_path: Path) -> None:
+    text = "id: x\ntitle: *missing\n"
+    assert_reported(problems_in(tmp_path, text), at(text, "*missing"), "found undefined alias 'missing'")
+
+
+def test_duplicate_anchor_is_a_problem_at_the_second_one_naming_the_first(tmp_path: Path) -> None:
+    text = "id: &a x\ntitle: &a T\n"
+    problem = assert_reported(problems_in(tmp_path, text), at(text, "&a T"), "found duplicate anchor 'a'")
+    assert "starts at 1:5" in problem.message
+
+
+def test_a_syntax_error_after_an_undefined_alias_is_the_problem_reported(tmp_path: Path) -> None:
+    text = "id: *missing\ntitle: [\n"
+    [problem] = problems_in(tmp_path, text)
+    assert "syntax error" in problem.message and "alias" not in problem.message
+
+
 def test_nesting_950_deep_is_a_problem_not_a_recursion_error(tmp_path: Path) -> None:
     text = "id: x\ntitle: " + "[" * 950 + "]" * 950 + "\n"
     problems = problems_in(tmp_path, text)
