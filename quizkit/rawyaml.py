@@ -170,6 +170,8 @@ def load(text: str, path: str) -> tuple[Node | None, list[Problem]]:
 
 def _to_plain(node: Node) -> list[Any]:
     """JSON-ready form of a tree: [kind, value, tag, line, column, quoted, key nodes]."""
+    if node.kind == "scalar" and not node.key_nodes:  # most nodes: no recursion needed
+        return ["scalar", node.value, node.tag, node.line, node.column, node.quoted, {}]
     if node.kind == "mapping":
         assert isinstance(node.value, dict)
         value: Any = {name: _to_plain(child) for name, child in node.value.items()}
@@ -185,6 +187,8 @@ def _to_plain(node: Node) -> list[Any]:
 def _from_plain(plain: list[Any]) -> Node:
     """Inverse of :func:`_to_plain` (the input is authenticated: see :mod:`quizkit.lessoncache`)."""
     kind, value, tag, line, column, quoted, keys = plain
+    if kind == "scalar" and not keys:  # most nodes: no recursion needed
+        return Node(kind, value, tag, line, column, quoted)
     if kind == "mapping":
         value = {name: _from_plain(child) for name, child in value.items()}
     elif kind == "sequence":
@@ -266,6 +270,7 @@ class _Composer:
 
         self.path = path
         self.resolve = yaml.resolver.Resolver().resolve
+        self.resolved: dict[tuple[str, tuple[bool, bool]], str] = {}
         self.scalar_kind = yaml.ScalarNode
         self.sequence_tag = yaml.resolver.Resolver.DEFAULT_SEQUENCE_TAG
         self.mapping_tag = yaml.resolver.Resolver.DEFAULT_MAPPING_TAG
@@ -393,7 +398,12 @@ class _Composer:
     def _scalar(self, event: Any) -> tuple[Node, list[Problem]]:
         tag = event.tag
         if tag is None or tag == "!":
-            tag = self.resolve(self.scalar_kind, event.value, event.implicit)
+            # The resolver reads only the text and how it was written: remembered for the file,
+            # since lessons repeat the same numbers and words many times.
+            written = (event.value, event.implicit)
+            tag = self.resolved.get(written)
+            if tag is None:
+                tag = self.resolved[written] = self.resolve(self.scalar_kind, *written)
         mark = event.start_mark
         node = Node("scalar", event.value, tag, mark.line + 1, mark.column + 1, event.style in _QUOTED_STYLES)
         if tag in _PLAIN_TAGS:
