@@ -29,7 +29,7 @@ from typing import Any
 
 from quizkit import files
 
-FORMAT = 1
+FORMAT = 2  # 2: the compact form of composed trees (rawyaml._to_plain)
 MAX_ENTRY_BYTES = 16 << 20
 # Entries kept per kind; writing one more removes the least recently used. Every edit of a lesson,
 # every new seed and every quizkit update makes new entries, so without a bound the cache would only

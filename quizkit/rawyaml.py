@@ -168,33 +168,54 @@ def load(text: str, path: str) -> tuple[Node | None, list[Problem]]:
     return root, problems
 
 
+# Tags by number in the cache's form of a tree (only trees without problems are kept, so only these).
+_TAG_CODES = (
+    _STR_TAG,
+    _INT_TAG,
+    _FLOAT_TAG,
+    _BOOL_TAG,
+    _NULL_TAG,
+    "tag:yaml.org,2002:timestamp",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+)
+_CODE_OF_TAG = {tag: number for number, tag in enumerate(_TAG_CODES)}
+_TAG_AND_QUOTED = [(tag, quoted) for tag in _TAG_CODES for quoted in (False, True)]  # by ``how``
+
+
 def _to_plain(node: Node) -> list[Any]:
-    """JSON-ready form of a tree: [kind, value, tag, line, column, quoted, key nodes]."""
-    if node.kind == "scalar" and not node.key_nodes:  # most nodes: no recursion needed
-        return ["scalar", node.value, node.tag, node.line, node.column, node.quoted, {}]
-    if node.kind == "mapping":
-        assert isinstance(node.value, dict)
-        value: Any = {name: _to_plain(child) for name, child in node.value.items()}
-    elif node.kind == "sequence":
-        assert isinstance(node.value, list)
-        value = [_to_plain(child) for child in node.value]
-    else:
-        value = node.value
-    keys = {name: _to_plain(key) for name, key in node.key_nodes.items()}
-    return [node.kind, value, node.tag, node.line, node.column, node.quoted, keys]
+    """JSON-ready form of a tree, compact since a lesson has tens of thousands of nodes.
+
+    Each node is ``[value, line, column, how]``: the value is the text of a scalar, a list of the
+    items of a sequence or, for a mapping, ``{key: [key node, value node]}``; ``how`` is
+    ``2 * tag number + quoted`` for a tag of :data:`_TAG_CODES`, else ``[tag, quoted]``.
+    """
+    number = _CODE_OF_TAG.get(node.tag)
+    how: Any = [node.tag, node.quoted] if number is None else 2 * number + node.quoted
+    value = node.value
+    if isinstance(value, str):  # most nodes: no recursion needed
+        return [value, node.line, node.column, how]
+    if isinstance(value, list):
+        return [[_to_plain(child) for child in value], node.line, node.column, how]
+    keys = node.key_nodes  # a node of every key of the mapping (see Node)
+    pairs = {name: [_to_plain(keys[name]), _to_plain(child)] for name, child in value.items()}
+    return [pairs, node.line, node.column, how]
 
 
 def _from_plain(plain: list[Any]) -> Node:
     """Inverse of :func:`_to_plain` (the input is authenticated: see :mod:`quizkit.lessoncache`)."""
-    kind, value, tag, line, column, quoted, keys = plain
-    if kind == "scalar" and not keys:  # most nodes: no recursion needed
-        return Node(kind, value, tag, line, column, quoted)
-    if kind == "mapping":
-        value = {name: _from_plain(child) for name, child in value.items()}
-    elif kind == "sequence":
-        value = [_from_plain(child) for child in value]
-    key_nodes = {name: _from_plain(key) for name, key in keys.items()}
-    return Node(kind, value, tag, line, column, quoted, key_nodes)
+    value, line, column, how = plain
+    tag, quoted = _TAG_AND_QUOTED[how] if type(how) is int else how
+    if type(value) is str:
+        return Node("scalar", value, tag, line, column, quoted)
+    if type(value) is list:
+        return Node("sequence", [_from_plain(child) for child in value], tag, line, column, quoted)
+    keys = {}
+    values = {}
+    for name, (key, child) in value.items():
+        keys[name] = _from_plain(key)
+        values[name] = _from_plain(child)
+    return Node("mapping", values, tag, line, column, quoted, keys)
 
 
 def _loader() -> Any:
