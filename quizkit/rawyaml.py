@@ -17,7 +17,7 @@ size, never a RecursionError or gigabytes of nodes.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -296,7 +296,7 @@ class _Composer:
         self.sequence_tag = yaml.resolver.Resolver.DEFAULT_SEQUENCE_TAG
         self.mapping_tag = yaml.resolver.Resolver.DEFAULT_MAPPING_TAG
         # anchor -> (node, the problems inside it, start mark), for the current document
-        self.anchors: dict[str, tuple[Node, list[Problem], Any]] = {}
+        self.anchors: dict[str, tuple[Node, Sequence[Problem], Any]] = {}
         self.error: yaml.MarkedYAMLError | None = None  # the composer's first error, raised at the end
 
     def run(self, events: Iterable[Any]) -> tuple[list[Node], list[Problem]]:
@@ -319,7 +319,8 @@ class _Composer:
         first_problems: list[Problem] = []
         scalar_event, alias_event = yaml.ScalarEvent, yaml.AliasEvent
         sequence_start, mapping_start = yaml.SequenceStartEvent, yaml.MappingStartEvent
-        collection_end, document_start = yaml.CollectionEndEvent, yaml.DocumentStartEvent
+        sequence_end, mapping_end = yaml.SequenceEndEvent, yaml.MappingEndEvent
+        document_start = yaml.DocumentStartEvent
         for event in events:
             kind = type(event)
             mark = event.start_mark
@@ -368,7 +369,7 @@ class _Composer:
                     )
                 open_anchors.append(event.anchor)
                 counts.append([1, 0])
-            elif isinstance(event, collection_end):
+            elif kind is sequence_end or kind is mapping_end:
                 anchor = open_anchors.pop()
                 inside = counts.pop()
                 counts[-1][0] += inside[0] - 1  # the start event was counted in the parent already
@@ -397,7 +398,7 @@ class _Composer:
             elif kind is sequence_start or kind is mapping_start:
                 stack.append(self._start(event, kind is mapping_start))
                 continue
-            elif isinstance(event, collection_end):
+            elif kind is sequence_end or kind is mapping_end:
                 done = stack.pop()
                 node, problems = done.node, done.problems
                 if node.kind == "mapping":
@@ -410,13 +411,13 @@ class _Composer:
                 self._add(stack[-1], node, problems)
             else:
                 if not documents:
-                    first_problems = problems
+                    first_problems = list(problems)
                 documents.append(node)
         if self.error is not None:
             raise self.error
         return documents, first_problems
 
-    def _scalar(self, event: Any) -> tuple[Node, list[Problem]]:
+    def _scalar(self, event: Any) -> tuple[Node, Sequence[Problem]]:
         tag = event.tag
         if tag is None or tag == "!":
             # The resolver reads only the text and how it was written: remembered for the file,
@@ -428,7 +429,7 @@ class _Composer:
         mark = event.start_mark
         node = Node("scalar", event.value, tag, mark.line + 1, mark.column + 1, event.style in _QUOTED_STYLES)
         if tag in _PLAIN_TAGS:
-            return node, []
+            return node, ()
         return node, [Problem(self.path, node.line, node.column, f"YAML tag {tag!r} is not allowed in a lesson file")]
 
     def _start(self, event: Any, mapping: bool) -> _Open:
@@ -447,7 +448,7 @@ class _Composer:
             self._check_tag(opened.node, "tag:yaml.org,2002:seq", opened.problems)
         return opened
 
-    def _alias(self, event: Any) -> tuple[Node, list[Problem]]:
+    def _alias(self, event: Any) -> tuple[Node, Sequence[Problem]]:
         found = self.anchors.get(event.anchor or "")
         if found is not None:
             return found[0], list(found[1])
@@ -458,9 +459,9 @@ class _Composer:
                 None, None, f"found undefined alias {event.anchor!r}", event.start_mark
             )
         mark = event.start_mark
-        return Node("scalar", "", _NULL_TAG, mark.line + 1, mark.column + 1), []  # never used: the error is raised
+        return Node("scalar", "", _NULL_TAG, mark.line + 1, mark.column + 1), ()  # never used: the error is raised
 
-    def _anchor(self, anchor: str, node: Node, problems: list[Problem], mark: Any) -> None:
+    def _anchor(self, anchor: str, node: Node, problems: Sequence[Problem], mark: Any) -> None:
         if anchor in self.anchors and self.error is None:
             import yaml
 
@@ -472,17 +473,19 @@ class _Composer:
             )
         self.anchors[anchor] = (node, problems, mark)
 
-    def _add(self, parent: _Open, node: Node, problems: list[Problem]) -> None:
+    def _add(self, parent: _Open, node: Node, problems: Sequence[Problem]) -> None:
         """Put a finished ``node`` (with the ``problems`` inside it) into the collection being composed."""
         children = parent.node.value
-        if isinstance(children, list):
+        if type(children) is list:
             children.append(node)
-            parent.problems += problems
+            if problems:
+                parent.problems += problems
             return
         assert isinstance(children, dict)
         key = parent.key
         if key is None:  # ``node`` is a key
-            parent.problems += problems
+            if problems:
+                parent.problems += problems
             parent.key, parent.keep_value = node, False
             if node.kind != "scalar":
                 parent.problems.append(Problem(self.path, node.line, node.column, "a key must be plain text"))
@@ -509,7 +512,8 @@ class _Composer:
         parent.key = None
         if parent.keep_value:  # a refused key's value is not read: its problems do not count
             children[str(key.value)] = node
-            parent.problems += problems
+            if problems:
+                parent.problems += problems
 
     def _check_tag(self, node: Node, expected: str, problems: list[Problem]) -> None:
         if node.tag != expected:
