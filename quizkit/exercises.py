@@ -296,7 +296,9 @@ def plan_exercise(
     stored_key = plancache.digest(exercise, source.data, preload, grade_seed)
     stored = plancache.load(stored_key) if reference_runner is None else None
     if stored is not None:
-        calls, groups, expected = stored
+        plain_calls, plain_groups, expected = stored
+        calls = tuple(Call(*call) for call in plain_calls)
+        groups = tuple(CaseGroup(*group) for group in plain_groups)
     else:
         calls, groups = build_calls(exercise, grade_seed)
         job = Job(
@@ -312,7 +314,12 @@ def plan_exercise(
         else:
             run = reference_runner.run(job)
         expected = _expected_values(exercise, calls, run)
-        plancache.store(stored_key, calls, groups, expected)
+        plancache.store(
+            stored_key,
+            [(c.name, c.group, c.args, c.hidden) for c in calls],
+            [(g.name, g.is_random, g.line, g.start, g.count, g.weight, g.hidden) for g in groups],
+            expected,
+        )
     plan = GradingPlan(exercise, calls, groups, expected, preload, grade_seed)
     if len(_PLAN_MEMO) >= _PLAN_MEMO_SIZE:
         _PLAN_MEMO.pop(next(iter(_PLAN_MEMO)))
@@ -501,11 +508,12 @@ def judge_call(
     else:
         value_problems, differences, differing = _compare_values(got, expected, tolerance)
         problems += value_problems
-    problems += [
-        f"modified its input `{name}` in place"
-        for (name, _), modified in zip(inputs, outcome.inputs_modified, strict=False)
-        if modified
-    ]
+    if any(outcome.inputs_modified):
+        problems += [
+            f"modified its input `{name}` in place"
+            for (name, _), modified in zip(inputs, outcome.inputs_modified, strict=False)
+            if modified
+        ]
     return CaseResult(
         hidden=call.hidden,
         name=call.name,

@@ -15,6 +15,7 @@ Two rules live here so that every reader and writer follows them:
 from __future__ import annotations
 
 import errno
+import itertools
 import os
 import stat
 from pathlib import Path
@@ -157,10 +158,7 @@ def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None
     ``durable=False`` skips the fsyncs, for a writer that makes many files durable at once later
     (batch grading's feedback files: see :func:`sync_everything`).
     """
-    import tempfile  # here, not at the top: `quizkit list` reads files but never writes one
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=temp_prefix(path), suffix=TEMP_SUFFIX)
+    fd, temp_name = _create_temp(path)
     try:
         try:
             write_all(fd, data)
@@ -178,6 +176,29 @@ def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None
         raise
     if durable:
         fsync_directory(path.parent)
+
+
+_temp_numbers = itertools.count()
+
+
+def _create_temp(path: Path) -> tuple[int, str]:
+    """A new file beside ``path``, named ``temp_prefix(path) + <pid>.<n> + TEMP_SUFFIX``, open for writing.
+
+    Unique by process and a counter (``O_EXCL`` refuses a name left by an earlier process that had
+    the same pid: the next number is tried); the folder is made only when it is missing. Batch
+    grading writes a feedback file per learner: this costs half of what ``tempfile.mkstemp`` does.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O_BINARY", 0)
+    for _ in range(1000):
+        name = os.path.join(path.parent, f"{temp_prefix(path)}{os.getpid()}.{next(_temp_numbers)}{TEMP_SUFFIX}")
+        try:
+            return os.open(name, flags, 0o600), name
+        except FileExistsError:
+            continue
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return os.open(name, flags, 0o600), name
+    raise FileExistsError(errno.EEXIST, "no free temporary file name", str(path.parent))
 
 
 def atomic_write_text(path: Path, text: str, *, durable: bool = True) -> None:

@@ -190,6 +190,8 @@ def shown_name(raw: str) -> str:
     Backslashes are doubled; control characters, other unprintable ones and bytes that are not
     UTF-8 (which ``os.listdir`` hands over as surrogates) are written as ``\\xNN``/``\\uNNNN``.
     """
+    if raw.isprintable() and "\\" not in raw and raw.isascii():
+        return raw  # the usual name, unchanged (surrogates are neither ASCII nor printable)
     out = []
     for char in raw:
         code = ord(char)
@@ -578,13 +580,18 @@ class _StateWriter:
             self.commit()
 
     def commit(self) -> None:
-        """Make the group's feedback files durable, then record the group's learners."""
+        """Make the group's feedback files durable, then record the group's learners.
+
+        The group is taken off the pending list before it is written: an interrupt (Ctrl-C) that
+        lands after the write must not make the closing commit write the same lines again. One
+        that lands before it loses the group, whose learners the next run grades again.
+        """
         if self._pending:
             sync_everything()
-            self._handle.write("".join(self._pending))
+            group, self._pending = "".join(self._pending), []
+            self._handle.write(group)
             self._handle.flush()
             os.fsync(self._handle.fileno())
-            self._pending.clear()
         self._last_commit = time.monotonic()
 
     def __enter__(self) -> _StateWriter:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -21,11 +22,13 @@ from quizkit import lessoncache
 from quizkit.rules import REAL_DTYPE_KINDS
 
 if TYPE_CHECKING:
-    from quizkit.exercises import Call, CaseGroup
     from quizkit.lesson import Exercise
     from quizkit.sandbox import Source
 
 FORMAT = 1
+# A plan as plain data (quizkit.exercises builds its Call and CaseGroup objects from these):
+PlainCall = tuple[str, str, tuple[object, ...], bool]  # name, group, arguments, hidden
+PlainGroup = tuple[str, bool, int, int, int, float, bool]  # name, is_random, line, start, count, weight, hidden
 
 
 def digest(exercise: Exercise, reference: bytes, preload: tuple[Source, ...], grade_seed: int | None) -> str:
@@ -40,22 +43,19 @@ def digest(exercise: Exercise, reference: bytes, preload: tuple[Source, ...], gr
     return parts.hexdigest()
 
 
-def load(key: str) -> tuple[tuple[Call, ...], tuple[CaseGroup, ...], tuple[np.ndarray, ...]] | None:
+def load(key: str) -> tuple[tuple[PlainCall, ...], tuple[PlainGroup, ...], tuple[np.ndarray, ...]] | None:
     """(calls, groups, expected) kept for ``key``, or None."""
-    from quizkit.exercises import Call, CaseGroup
-
     entry = lessoncache.entry("plans", key)
     plain = None if entry is None else lessoncache.read_authentic(*entry)
     if plain is None:
         return None
     try:
-        calls = tuple(
-            Call(str(name), str(group), tuple(_decode(arg) for arg in args), bool(hidden))
+        calls: tuple[PlainCall, ...] = tuple(
+            (str(name), str(group), tuple(_decode(arg) for arg in args), bool(hidden))
             for name, group, args, hidden in plain["calls"]
         )
-        groups = tuple(
-            CaseGroup(str(n), bool(r), int(li), int(s), int(c), float(w), bool(h))
-            for n, r, li, s, c, w, h in plain["groups"]
+        groups: tuple[PlainGroup, ...] = tuple(
+            (str(n), bool(r), int(li), int(s), int(c), float(w), bool(h)) for n, r, li, s, c, w, h in plain["groups"]
         )
         expected = tuple(_decode(value) for value in plain["expected"])
     except (KeyError, TypeError, ValueError):
@@ -66,13 +66,13 @@ def load(key: str) -> tuple[tuple[Call, ...], tuple[CaseGroup, ...], tuple[np.nd
     return calls, groups, arrays
 
 
-def store(key: str, calls: tuple[Call, ...], groups: tuple[CaseGroup, ...], expected: tuple[np.ndarray, ...]) -> None:
+def store(key: str, calls: Sequence[PlainCall], groups: Sequence[PlainGroup], expected: tuple[np.ndarray, ...]) -> None:
     entry = lessoncache.entry("plans", key)
     if entry is None:
         return
     plain = {
-        "calls": [[c.name, c.group, [_encode(arg) for arg in c.args], c.hidden] for c in calls],
-        "groups": [[g.name, g.is_random, g.line, g.start, g.count, g.weight, g.hidden] for g in groups],
+        "calls": [[name, group, [_encode(arg) for arg in args], hidden] for name, group, args, hidden in calls],
+        "groups": [list(group) for group in groups],
         "expected": [_encode(value) for value in expected],
     }
     lessoncache.write_authentic(*entry, plain)

@@ -387,6 +387,27 @@ def test_a_state_line_cut_short_by_a_kill_only_costs_that_learner(small_class: t
     assert graded_count(course.grade(directory, out).output) == 0  # the cut line does not swallow the next one
 
 
+def test_an_interrupt_after_a_group_is_written_records_each_learner_once(
+    small_class: tuple[Course, Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    course, directory, out = small_class
+    real_fsync = os.fsync
+    state = out.with_name("grades.csv.state.jsonl")
+    interrupts = []
+
+    def interrupted_after_the_write(fd: int) -> None:
+        real_fsync(fd)
+        if os.readlink(f"/proc/self/fd/{fd}") == str(state) and not interrupts:  # the group is in the file now
+            interrupts.append(fd)
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "fsync", interrupted_after_the_write)
+    monkeypatch.setattr(grade_module._StateWriter, "GROUP_SECONDS", 0.0)  # a group per learner: the first is cut
+    assert course.grade(directory, out).exit_code == 130
+    learners = [state_record(line)["learner"] for line in state_lines(out)[1:]]
+    assert learners and len(learners) == len(set(learners))
+
+
 def test_a_forged_state_line_is_ignored_with_a_warning_and_its_learner_graded_again(
     small_class: tuple[Course, Path, Path],
 ) -> None:

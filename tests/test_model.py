@@ -81,3 +81,43 @@ def test_eq_true_compares_and_hashes_by_value_as_a_frozen_dataclass_does() -> No
     assert len({Pair(1), Pair(1), Pair(2)}) == 2
     with pytest.raises(FrozenInstanceError):
         Pair(1).left = 2  # type: ignore[misc]
+
+
+@frozen
+class Basket:
+    """A field with a default factory."""
+
+    owner: str
+    items: list[str] = field(default_factory=list)
+
+
+def test_the_constructor_takes_fields_in_order_by_name_and_with_defaults_as_a_dataclass_does() -> None:
+    point = Point(y=2.0, x=1.0)
+    assert (point.x, point.y, point.tags) == (1.0, 2.0, ())
+    with pytest.raises(TypeError):
+        Point()  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        Point(1.0, 2.0, (), "extra")  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        Point(1.0, z=3.0)  # type: ignore[call-arg]
+
+
+def test_a_default_factory_makes_a_fresh_value_for_each_object() -> None:
+    first, second = Basket("a"), Basket("b")
+    assert first.items == [] and first.items is not second.items
+    assert Basket("c", ["x"]).items == ["x"]
+
+
+def test_fields_that_are_not_plain_constructor_arguments_are_refused_when_the_class_is_defined() -> None:
+    with pytest.raises(TypeError, match="positional __init__ argument"):
+
+        @frozen
+        class Hidden:
+            shown: int
+            hidden: int = field(default=0, init=False)
+
+    with pytest.raises(TypeError, match="positional __init__ argument"):
+
+        @frozen
+        class KeywordOnly:
+            name: str = field(default="", kw_only=True)

@@ -523,6 +523,29 @@ def test_writing_a_huge_file_fails_inside_the_child(runner):
     assert result.outcomes[0].error.startswith("OSError: [Errno 27] File too large")
 
 
+def test_every_run_starts_with_empty_streams_that_behave_like_pipes(runner, tmp_path):
+    # The first run leaves text in its stdout buffer and never flushes it (os._exit); the text
+    # must not show up in a later run, whose streams must be those of a pipe, as they really are.
+    path = learner_file(
+        tmp_path,
+        """
+        import os, sys
+
+        def soft_threshold(w, threshold):
+            if threshold > 0:
+                sys.stdout.write("left in the buffer")
+                os._exit(0)
+            print(sys.stdout.seekable(), sys.stderr.seekable(), repr(sys.stdin.read()), sys.stdout.line_buffering)
+            return w
+    """,
+    )
+    first = runner.run(job_for(path, ((1.0, 1.0),)))
+    second = runner.run(job_for(path, ((1.0, 0.0),)))
+
+    assert "left in the buffer" not in first.output + second.output
+    assert second.status is RunStatus.OK and second.output == "False False '' True\n"
+
+
 def test_reading_stdin_gets_end_of_file_instead_of_hanging(runner):
     result = runner.run(job_for(HOSTILE_DIR / "reads_stdin.py"))
 
@@ -585,6 +608,27 @@ def test_reference_solutions_cannot_be_imported_from_the_graders_directory(tmp_p
     assert result.status is RunStatus.IMPORT_ERROR
     assert "No module named 'solutions'" in result.message
     assert str(course) not in result.output.split(" ")[0]
+
+
+def test_temporary_files_of_learner_code_go_to_its_own_folder_and_random_is_seeded_afresh(runner, tmp_path):
+    # The server imports neither tempfile nor random (random would reseed itself in every child):
+    # the learner's own import of them must still find its job folder and a fresh seed.
+    path = learner_file(
+        tmp_path,
+        """
+        import sys
+        inherited = "random" in sys.modules or "tempfile" in sys.modules
+        import os, random, tempfile
+
+        def soft_threshold(w, threshold):
+            print(inherited, tempfile.gettempdir() == os.getcwd() == os.environ["TMPDIR"], random.random())
+            return w
+    """,
+    )
+    first, second = (runner.run(job_for(path, ((1.0, 0.0),))) for _ in range(2))
+
+    assert [run.output.split()[:2] for run in (first, second)] == [["False", "True"]] * 2
+    assert first.output.split()[2] != second.output.split()[2]
 
 
 def test_child_runs_in_a_fresh_temporary_directory_that_is_removed_afterwards(runner, tmp_path):

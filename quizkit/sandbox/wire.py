@@ -35,6 +35,7 @@ it never starts: the server answers ``exited`` for it at once).
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -96,7 +97,7 @@ def encode_frame(header: Header, payload: bytes = b"", dumps: Callable[[object],
 def parse_header(raw: bytes, max_payload: int) -> Header:
     """Decode and check the JSON header of a frame; anything unexpected is a ProtocolError."""
     try:
-        header = json.loads(raw)
+        header = json.loads(raw.decode("utf-8"))  # text: json.loads would first guess the encoding of bytes
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise ProtocolError(f"a frame header is not JSON ({type(exc).__name__})") from exc
     if type(header) is not dict:
@@ -403,18 +404,22 @@ def _capture_toolkit() -> _Toolkit:
     )
 
 
-def execute(program: Program, emit: Emit, *, contain_interrupts: bool, register_module: bool) -> None:
+def execute(
+    program: Program, emit: Emit, *, contain_interrupts: bool, register_module: bool, kit: _Toolkit | None = None
+) -> None:
     """Import ``program.source``, call its function on every call, and emit the frames.
 
     Per-call exceptions become ``call`` frames; everything that stops the run (syntax error,
     exception at import, ``SystemExit``, ``MemoryError``, ...) becomes the ``end`` frame. With
     ``contain_interrupts`` false a KeyboardInterrupt propagates (the in-process runner must let a
-    real Ctrl-C through); in the child it is the learner's and is reported as ``exited``.
+    real Ctrl-C through); in the child it is the learner's and is reported as ``exited``. ``kit``:
+    the originals, if captured already (a fork server captures them once, before any learner code).
     """
     import linecache
     import types
 
-    kit = _capture_toolkit()
+    if kit is None:
+        kit = _capture_toolkit()
 
     def end(status: str, reason: str = "", detail: str = "", defined: Sequence[str] = ()) -> None:
         emit(
@@ -633,13 +638,13 @@ LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET = 1 << 0
 LANDLOCK_SCOPE_SIGNAL = 1 << 1
 NOBODY = 65534
 # Imported once in the server so that no child pays for them: what the child runner uses, and
-# what learner code commonly imports.
+# what learner code commonly imports. Not tempfile: it imports random, which reseeds itself in
+# every child after the fork (a tenth of a millisecond each, paid by all for the few that use it).
 _WARM_MODULES = (
     "numpy",
     "hashlib",
     "traceback",
     "linecache",
-    "tempfile",
     "types",
     "math",
     "io",
@@ -827,6 +832,10 @@ class _Confinement:
     jobs_root: str  # the only directory children may write to (their job directories live here)
     ruleset_fd: int  # Landlock ruleset applied by each child; -1 without Landlock
     landlock_abi: int
+    # Made once in the server, before any learner code, and used by every child as it is (each child
+    # building its own would copy-on-write pages and cost it more than the rest of its set-up):
+    kit: _Toolkit  # the runner's originals
+    streams: tuple[Any, Any, Any]  # text streams on fds 0, 1 and 2, which a child points at its pipes
 
 
 def serve(
@@ -850,6 +859,7 @@ def serve(
         libc.prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans of the learner's processes reparent to us
         privileges = _plan_privileges(libc, base_tasks)
         confinement = _confine(libc, privileges, namespaces, read_roots)
+        _scrub_environment(os.environ.get("HOME", "/nonexistent"), os.environ.get("TMPDIR", "/tmp"))
     except (ImportError, OSError) as exc:
         inbox.send({"t": "fatal", "reason": f"{type(exc).__name__}: {exc}"})
         return 1
@@ -895,9 +905,7 @@ def serve(
 
 def _confine(libc: Libc, privileges: _Privileges, namespaces: bool, read_roots: Sequence[str]) -> _Confinement:
     """Create the jobs directory and the Landlock ruleset every child applies."""
-    import tempfile
-
-    jobs_root = tempfile.mkdtemp(prefix="quizkit-jobs-")
+    jobs_root = _new_directory(os.environ.get("TMPDIR") or "/tmp", "quizkit-jobs-")
     if privileges.uid is not None and privileges.gid is not None:
         os.chown(jobs_root, privileges.uid, privileges.gid)
     ruleset, abi = libc.landlock_ruleset(read_roots, [jobs_root]) if read_roots else (-1, 0)
@@ -905,7 +913,7 @@ def _confine(libc: Libc, privileges: _Privileges, namespaces: bool, read_roots: 
         import fcntl
 
         ruleset = fcntl.fcntl(ruleset, fcntl.F_DUPFD_CLOEXEC, 64)  # above the fds a child keeps or closes
-    return _Confinement(namespaces, jobs_root, ruleset, abi)
+    return _Confinement(namespaces, jobs_root, ruleset, abi, _capture_toolkit(), _prepare_streams())
 
 
 def _prepare_server(numpy_dir: str, hidden: Sequence[str]) -> None:
@@ -972,7 +980,6 @@ def _plan_privileges(libc: Libc, outside_tasks: int | None = None) -> _Privilege
 
 def _probe_privileges(libc: Libc, privileges: _Privileges) -> str | None:
     """Fork a child that drops privileges and reads what learner code needs; None if it worked."""
-    import tempfile
 
     # Decided before dropping privileges: as nobody, an unreadable directory just looks absent.
     directories = [entry for entry in sys.path if os.path.isdir(entry)]
@@ -980,7 +987,7 @@ def _probe_privileges(libc: Libc, privileges: _Privileges) -> str | None:
     files += [
         m.__file__ for m in list(sys.modules.values()) if getattr(m, "__file__", "") and m.__file__.endswith(".so")
     ][:1]
-    workdir = tempfile.mkdtemp(prefix="quizkit-probe-")
+    workdir = _new_directory(os.environ.get("TMPDIR") or "/tmp", "quizkit-probe-")
     os.chown(workdir, NOBODY, NOBODY)
     read_fd, write_fd = os.pipe()
     pid = os.fork()
@@ -1036,12 +1043,12 @@ def _serve_job(
     confinement: _Confinement,
 ) -> None:
     """Run one job in a forked child, wait for it (or a kill), sweep its processes, clean up, report."""
-    import tempfile
 
     result_fd, output_fd, inputs_fd = fds
     program = _program_from_request(header, payload, inputs_fd)
     os.close(inputs_fd)  # the mapping (if any) keeps the shared arguments alive in the child
-    workdir = tempfile.mkdtemp(prefix="job-", dir=confinement.jobs_root)
+    workdir = _new_directory(confinement.jobs_root, "job-")
+    program = _write_copy(program, workdir, privileges)
     if privileges.uid is not None and privileges.gid is not None:
         os.chown(workdir, privileges.uid, privileges.gid)
     server_pid = os.getpid()
@@ -1074,6 +1081,24 @@ def _serve_job(
             "cpu": cpu,
             "cleanup": cleanup,
         }
+    )
+
+
+def _write_copy(program: Program, workdir: str, privileges: _Privileges) -> Program:
+    """The learner's file, copied into its job directory (its ``__file__``: a file that reads or
+    deletes itself finds this copy), owned by the user its code runs as; the program with it."""
+    copy = os.path.join(workdir, program.filename)
+    fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    try:
+        view = memoryview(program.source)
+        while view:
+            view = view[os.write(fd, view) :]
+        if privileges.uid is not None and privileges.gid is not None:
+            os.fchown(fd, privileges.uid, privileges.gid)
+    finally:
+        os.close(fd)
+    return Program(
+        program.source, program.filename, program.module_name, copy, program.function, program.calls, program.preload
     )
 
 
@@ -1370,25 +1395,15 @@ def _child_main(
         _install_descriptors(result_fd, output_fd)
         _apply_limits(limits, privileges)
         os.chdir(workdir)
-        _scrub_environment(workdir)
+        # The server's environment is CHILD_ENV and these two already (_scrub_environment at its start).
+        # (tempfile is not imported in the server: the learner's import of it reads TMPDIR afresh.)
+        os.environ["HOME"] = os.environ["TMPDIR"] = workdir
         _drop_privileges(libc, privileges)
         libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))  # after setuid, which clears it: die with the server
         if os.getppid() != server_pid:
             os._exit(EXIT_RUNNER_FAILED)  # the server died before PDEATHSIG was armed
-        streams = _install_streams()
-        copy = os.path.join(workdir, program.filename)
-        with open(copy, "wb") as learner_file:
-            learner_file.write(program.source)  # a file that deletes itself deletes this copy
-        program = Program(
-            program.source,
-            program.filename,
-            program.module_name,
-            copy,
-            program.function,
-            program.calls,
-            program.preload,
-        )
-        execute(program, _result_channel(), contain_interrupts=True, register_module=True)
+        streams = _install_streams(confinement.streams)
+        execute(program, _result_channel(), contain_interrupts=True, register_module=True, kit=confinement.kit)
         exit_code = 0
     except ChannelLost:
         exit_code = EXIT_CHANNEL_LOST
@@ -1441,19 +1456,54 @@ def _apply_limits(limits: Header, privileges: _Privileges) -> None:
     lower(resource.RLIMIT_AS, int(limits["memory_bytes"]))
 
 
-def _scrub_environment(workdir: str) -> None:
-    import tempfile
+def _new_directory(parent: str, prefix: str) -> str:
+    """A new 0700 directory in ``parent`` with an unpredictable name, as ``tempfile.mkdtemp`` makes.
 
+    The server does not import tempfile: it imports random, whose reseeding after every fork
+    (``os.register_at_fork``) would cost each child a tenth of a millisecond.
+    """
+    for _ in range(100):
+        path = os.path.join(parent, prefix + os.urandom(6).hex())
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(errno.EEXIST, "no free directory name", parent)
+
+
+def _scrub_environment(home: str, temp: str) -> None:
+    """The environment children start from: CHILD_ENV, HOME and TMPDIR (each child sets the last two)."""
     os.environ.clear()
-    os.environ.update(CHILD_ENV, HOME=workdir, TMPDIR=workdir)
-    tempfile.tempdir = workdir
+    os.environ.update(CHILD_ENV, HOME=home, TMPDIR=temp)
 
 
-def _install_streams() -> list[Any]:
-    """Fresh line-buffered text streams on fds 0-2; returns the ones to flush at the end."""
-    stdout = open(1, "w", encoding="utf-8", errors="backslashreplace", buffering=1, closefd=False)
-    stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", buffering=1, closefd=False)
-    sys.stdin = sys.__stdin__ = open(0, encoding="utf-8", closefd=False)
+def _prepare_streams() -> tuple[Any, Any, Any]:
+    """Line-buffered text streams on fds 0-2 for the children, made while fds 1 and 2 are a pipe,
+    as they are in a child (a stream remembers whether its file can seek); the server's own fds
+    are put back after. Nothing is ever written to them in the server, so every child starts
+    with them empty."""
+    read_end, write_end = os.pipe()
+    saved = [os.dup(1), os.dup(2)]
+    try:
+        os.dup2(write_end, 1)
+        os.dup2(write_end, 2)
+        stdout = open(1, "w", encoding="utf-8", errors="backslashreplace", buffering=1, closefd=False)
+        stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", buffering=1, closefd=False)
+        stdout.buffer.raw.seekable(), stderr.buffer.raw.seekable()  # asked (and remembered) now
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, read_end, write_end):
+            os.close(fd)
+    stdin = open(0, encoding="utf-8", closefd=False)  # /dev/null in the server and in every child
+    return stdin, stdout, stderr
+
+
+def _install_streams(streams: tuple[Any, Any, Any]) -> list[Any]:
+    """The prepared text streams as sys.stdin, stdout and stderr; returns the ones to flush at the end."""
+    stdin, stdout, stderr = streams
+    sys.stdin = sys.__stdin__ = stdin
     sys.stdout = sys.__stdout__ = stdout
     sys.stderr = sys.__stderr__ = stderr
     return [stdout, stderr]
