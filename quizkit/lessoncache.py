@@ -33,7 +33,7 @@ FORMAT = 2  # 2: the compact form of composed trees (rawyaml._to_plain)
 MAX_ENTRY_BYTES = 16 << 20
 # Entries kept per kind; writing one more removes the least recently used. Every edit of a lesson,
 # every new seed and every quizkit update makes new entries, so without a bound the cache would only
-# grow (a composed lesson 3 is 0.4 MB, a grading plan about 10 KB).
+# grow (a composed lesson 3 is 0.2 MB, a grading plan about 10 KB).
 MAX_ENTRIES = {"lessons": 32, "models": 32, "summaries": 64, "plans": 256}
 
 
