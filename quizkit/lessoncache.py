@@ -29,11 +29,11 @@ from typing import Any
 
 from quizkit import files
 
-FORMAT = 1
+FORMAT = 2  # 2: the compact form of composed trees (rawyaml._to_plain)
 MAX_ENTRY_BYTES = 16 << 20
 # Entries kept per kind; writing one more removes the least recently used. Every edit of a lesson,
 # every new seed and every quizkit update makes new entries, so without a bound the cache would only
-# grow (a composed lesson 3 is 0.4 MB, a grading plan about 10 KB).
+# grow (a composed lesson 3 is 0.2 MB, a grading plan about 10 KB).
 MAX_ENTRIES = {"lessons": 32, "models": 32, "summaries": 64, "plans": 256}
 
 
@@ -273,25 +273,32 @@ def _encode(value: Any, classes: dict[str, type]) -> Any:
     from fractions import Fraction
     from pathlib import PurePath
 
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, tuple):
-        return {"t": [_encode(item, classes) for item in value]}
-    if isinstance(value, list):
-        return {"l": [_encode(item, classes) for item in value]}
-    if isinstance(value, dict):
-        return {"d": [[_encode(key, classes), _encode(item, classes)] for key, item in value.items()]}
-    if isinstance(value, Fraction):
-        return {"f": [value.numerator, value.denominator]}
-    if isinstance(value, PurePath):
-        return {"p": str(value)}
-    name = type(value).__name__
-    if dataclasses.is_dataclass(value) and classes.get(name) is type(value):
-        return {
-            "c": name,
-            "v": {field.name: _encode(getattr(value, field.name), classes) for field in dataclasses.fields(value)},
-        }
-    raise _NotPlain(name)
+    # Imports and field lists once per lesson, not once per value (a lesson is thousands of values).
+    field_names: dict[type, list[str]] = {}
+
+    def encode(value: Any) -> Any:
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return value
+        if isinstance(value, tuple):
+            return {"t": [encode(item) for item in value]}
+        if isinstance(value, list):
+            return {"l": [encode(item) for item in value]}
+        if isinstance(value, dict):
+            return {"d": [[encode(key), encode(item)] for key, item in value.items()]}
+        if isinstance(value, Fraction):
+            return {"f": [value.numerator, value.denominator]}
+        if isinstance(value, PurePath):
+            return {"p": str(value)}
+        kind = type(value)
+        name = kind.__name__
+        if dataclasses.is_dataclass(value) and classes.get(name) is kind:
+            names = field_names.get(kind)
+            if names is None:
+                names = field_names[kind] = [field.name for field in dataclasses.fields(value)]
+            return {"c": name, "v": {field: encode(getattr(value, field)) for field in names}}
+        raise _NotPlain(name)
+
+    return encode(value)
 
 
 def _decode(plain: Any, classes: dict[str, type]) -> Any:

@@ -1,12 +1,14 @@
 """Stage one of loading: YAML text to a tree of nodes that remember where they came from.
 
-Only PyYAML's safe composer is used (no object construction at all), so a lesson file can never
-instantiate Python objects. Scalars keep their source text; the schema decides what they mean, which
-sidesteps YAML 1.1 traps such as ``no`` turning into ``False`` in a text field.
+Only PyYAML's parser and resolver are used (no object construction at all): the tree is composed
+here from the parser's events, so a lesson file can never instantiate Python objects. Scalars keep
+their source text; the schema decides what they mean, which sidesteps YAML 1.1 traps such as ``no``
+turning into ``False`` in a text field.
 
-Before anything is composed, one pass over the parser's events bounds what the file can make us
-build: nesting at most :data:`MAX_DEPTH` deep, at most :data:`MAX_ALIAS_EXPANSIONS` alias references
-expanded and :data:`MAX_NODES` nodes after expansion, and no alias inside the node it names. So a
+Each event is checked before it is composed, in the one pass over the file, against bounds on what
+the file can make us build: nesting at most :data:`MAX_DEPTH` deep, at most
+:data:`MAX_ALIAS_EXPANSIONS` alias references expanded and :data:`MAX_NODES` nodes after expansion,
+and no alias inside the node it names. So a
 recursive alias (``title: &a [*a]``), 1000 nested lists or an alias bomb (nine aliases of nine
 aliases of ...) is one problem at its ``file:line:col``, found in time proportional to the file's
 size, never a RecursionError or gigabytes of nodes.
@@ -15,7 +17,7 @@ size, never a RecursionError or gigabytes of nodes.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -166,48 +168,68 @@ def load(text: str, path: str) -> tuple[Node | None, list[Problem]]:
     return root, problems
 
 
+# Tags by number in the cache's form of a tree (only trees without problems are kept, so only these).
+_TAG_CODES = (
+    _STR_TAG,
+    _INT_TAG,
+    _FLOAT_TAG,
+    _BOOL_TAG,
+    _NULL_TAG,
+    "tag:yaml.org,2002:timestamp",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+)
+_CODE_OF_TAG = {tag: number for number, tag in enumerate(_TAG_CODES)}
+_TAG_AND_QUOTED = [(tag, quoted) for tag in _TAG_CODES for quoted in (False, True)]  # by ``how``
+
+
 def _to_plain(node: Node) -> list[Any]:
-    """JSON-ready form of a tree: [kind, value, tag, line, column, quoted, key nodes]."""
-    if node.kind == "mapping":
-        assert isinstance(node.value, dict)
-        value: Any = {name: _to_plain(child) for name, child in node.value.items()}
-    elif node.kind == "sequence":
-        assert isinstance(node.value, list)
-        value = [_to_plain(child) for child in node.value]
-    else:
-        value = node.value
-    keys = {name: _to_plain(key) for name, key in node.key_nodes.items()}
-    return [node.kind, value, node.tag, node.line, node.column, node.quoted, keys]
+    """JSON-ready form of a tree, compact since a lesson has tens of thousands of nodes.
+
+    Each node is ``[value, line, column, how]``: the value is the text of a scalar, a list of the
+    items of a sequence or, for a mapping, ``{key: [key node, value node]}``; ``how`` is
+    ``2 * tag number + quoted`` for a tag of :data:`_TAG_CODES`, else ``[tag, quoted]``.
+    """
+    number = _CODE_OF_TAG.get(node.tag)
+    how: Any = [node.tag, node.quoted] if number is None else 2 * number + node.quoted
+    value = node.value
+    if isinstance(value, str):  # most nodes: no recursion needed
+        return [value, node.line, node.column, how]
+    if isinstance(value, list):
+        return [[_to_plain(child) for child in value], node.line, node.column, how]
+    keys = node.key_nodes  # a node of every key of the mapping (see Node)
+    pairs = {name: [_to_plain(keys[name]), _to_plain(child)] for name, child in value.items()}
+    return [pairs, node.line, node.column, how]
 
 
 def _from_plain(plain: list[Any]) -> Node:
     """Inverse of :func:`_to_plain` (the input is authenticated: see :mod:`quizkit.lessoncache`)."""
-    kind, value, tag, line, column, quoted, keys = plain
-    if kind == "mapping":
-        value = {name: _from_plain(child) for name, child in value.items()}
-    elif kind == "sequence":
-        value = [_from_plain(child) for child in value]
-    key_nodes = {name: _from_plain(key) for name, key in keys.items()}
-    return Node(kind, value, tag, line, column, quoted, key_nodes)
+    value, line, column, how = plain
+    tag, quoted = _TAG_AND_QUOTED[how] if type(how) is int else how
+    if type(value) is str:
+        return Node("scalar", value, tag, line, column, quoted)
+    if type(value) is list:
+        return Node("sequence", [_from_plain(child) for child in value], tag, line, column, quoted)
+    keys = {}
+    values = {}
+    for name, (key, child) in value.items():
+        keys[name] = _from_plain(key)
+        values[name] = _from_plain(child)
+    return Node("mapping", values, tag, line, column, quoted, keys)
 
 
 def _loader() -> Any:
     import yaml
 
-    # libyaml's composer is ~20x faster and still reports positions; both build no Python objects.
+    # libyaml's parser is many times faster and still reports positions; neither builds Python objects.
     return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _compose(text: str, path: str) -> tuple[Node | None, list[Problem]]:
     import yaml
 
-    _LOADER = _loader()
-    problems: list[Problem] = []
     try:
-        too_big = _check_size(yaml.parse(text, Loader=_LOADER), path)
-        if too_big is not None:
-            return None, [too_big]
-        documents = list(yaml.compose_all(text, Loader=_LOADER))
+        documents, problems = _Composer(path).run(yaml.parse(text, Loader=_loader()))
     except yaml.MarkedYAMLError as exc:
         return None, [_syntax_problem(exc, text, path)]
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow, at an offset
@@ -216,65 +238,291 @@ def _compose(text: str, path: str) -> tuple[Node | None, list[Problem]]:
         return None, [Problem(path, line, column, f"character U+{character:04X} is not allowed in YAML ({exc.reason})")]
     except yaml.YAMLError as exc:  # anything else PyYAML raises without a position
         return None, [Problem(path, 1, 1, "YAML error: " + " ".join(str(exc).split()))]
-    if not documents or documents[0] is None:
+    except _TooBig as exc:
+        return None, [exc.problem]
+    if not documents:
         return None, [Problem(path, 1, 1, "the file is empty")]
     if len(documents) > 1:
-        line, column = _position(documents[1]) if documents[1] is not None else (1, 1)
-        problems.append(Problem(path, line, column, "a lesson file holds one YAML document; this starts a second one"))
-    return _convert(documents[0], path, problems), problems
+        second = documents[1]
+        problems.append(
+            Problem(path, second.line, second.column, "a lesson file holds one YAML document; this starts a second one")
+        )
+    return documents[0], problems
 
 
-def _check_size(events: Iterable[yaml.Event], path: str) -> Problem | None:
-    """The first bound of the module docstring that the event stream breaks, as a problem."""
-    import yaml
+class _TooBig(Exception):
+    """The event stream broke a bound of the module docstring (``problem`` says which, where)."""
 
-    sizes: dict[str, tuple[int, int]] = {}  # anchor -> (nodes, alias references) once expanded
-    open_anchors: list[str | None] = []  # anchors of the collections being read, outermost first
-    counts: list[list[int]] = [[0, 0]]  # per open collection: nodes and alias references inside
-    nodes = aliases = 0
-    for event in events:
-        mark = event.start_mark
-        assert mark is not None  # the parser marks every event it makes
-        where = (mark.line + 1, mark.column + 1)
-        if isinstance(event, yaml.DocumentStartEvent):
-            sizes.clear()  # anchors do not carry over from one document to the next
-        elif isinstance(event, yaml.AliasEvent):
-            named = event.anchor or ""  # an alias always names an anchor
-            if named in open_anchors:
-                return Problem(path, *where, f"alias *{event.anchor} is inside the node it names (a recursive alias)")
-            alias_nodes, alias_refs = sizes.get(named, (0, 0))  # undefined: the composer says so
-            nodes += alias_nodes
-            aliases += alias_refs + 1
-            counts[-1][0] += alias_nodes
-            counts[-1][1] += alias_refs + 1
-            if aliases > MAX_ALIAS_EXPANSIONS:
-                return Problem(
-                    path,
-                    *where,
-                    f"aliases here would be expanded more than {MAX_ALIAS_EXPANSIONS} times; write the values out",
-                )
-        elif isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent)):
-            nodes += 1
-            counts[-1][0] += 1
-            if isinstance(event, yaml.CollectionStartEvent):
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+
+
+class _Open:
+    """A mapping or sequence being composed: its node so far and the problems found inside it."""
+
+    __slots__ = ("anchor", "keep_value", "key", "keys", "node", "problems", "start")
+
+    def __init__(self, node: Node, anchor: str | None, start: Any) -> None:
+        self.node = node
+        self.anchor = anchor
+        self.start = start  # the start mark, where a duplicate of its anchor says the first one is
+        self.problems: list[Problem] = []
+        self.key: Node | None = None  # a mapping's key waiting for its value
+        self.keep_value = True  # False: the waiting key was refused, and its value is not read
+        self.keys = node.key_nodes
+
+
+class _Composer:
+    """PyYAML's parser events to a tree of :class:`Node`, in one pass that checks the bounds first.
+
+    Each event is checked against the bounds (:data:`MAX_DEPTH`, :data:`MAX_ALIAS_EXPANSIONS`,
+    :data:`MAX_NODES`, no alias inside the node it names) before it is composed, so nothing past a
+    bound is ever built. What PyYAML's composer would do is done here: plain scalars get their tag
+    from PyYAML's resolver, an alias stands for the node of its anchor (an undefined alias or a
+    duplicate anchor is PyYAML's ComposerError, naming the anchor as PyYAML's own composer does,
+    raised once the whole stream has parsed: a syntax error anywhere in the file is reported first). Problems of
+    the tree (keys that are not text, merge keys, duplicate keys, tags) are collected per node, so
+    that an alias repeats those of its anchor's node, and those inside a value whose key was refused
+    do not count (the value is left out).
+    """
+
+    def __init__(self, path: str) -> None:
+        import yaml
+
+        self.path = path
+        self.resolve = yaml.resolver.Resolver().resolve
+        self.resolved: dict[tuple[str, tuple[bool, bool]], str] = {}
+        self.scalar_kind = yaml.ScalarNode
+        self.sequence_tag = yaml.resolver.Resolver.DEFAULT_SEQUENCE_TAG
+        self.mapping_tag = yaml.resolver.Resolver.DEFAULT_MAPPING_TAG
+        # anchor -> (node, the problems inside it, start mark), for the current document
+        self.anchors: dict[str, tuple[Node, Sequence[Problem], Any]] = {}
+        self.error: yaml.MarkedYAMLError | None = None  # the composer's first error, raised at the end
+
+    def run(self, events: Iterable[Any]) -> tuple[list[Node], list[Problem]]:
+        """The documents of the stream (their root nodes) and the problems of the first one.
+
+        ``events`` are PyYAML's parser events (``yaml.parse``), whose attributes the stubs do not
+        type: every event has a start mark, and scalars, aliases and collections an anchor.
+        """
+        import yaml
+
+        path = self.path
+        # The bounds, as in the module docstring.
+        sizes: dict[str, tuple[int, int]] = {}  # anchor -> (nodes, alias references) once expanded
+        open_anchors: list[str | None] = []  # anchors of the collections being read, outermost first
+        counts: list[list[int]] = [[0, 0]]  # per open collection: nodes and alias references inside
+        nodes = aliases = 0
+        # The tree.
+        stack: list[_Open] = []
+        documents: list[Node] = []
+        first_problems: list[Problem] = []
+        scalar_event, alias_event = yaml.ScalarEvent, yaml.AliasEvent
+        sequence_start, mapping_start = yaml.SequenceStartEvent, yaml.MappingStartEvent
+        sequence_end, mapping_end = yaml.SequenceEndEvent, yaml.MappingEndEvent
+        document_start = yaml.DocumentStartEvent
+        for event in events:
+            kind = type(event)
+            mark = event.start_mark
+            # --- the bounds ---------------------------------------------------------------------
+            if kind is alias_event:
+                named = event.anchor or ""  # an alias always names an anchor
+                if named in open_anchors:
+                    raise _TooBig(
+                        Problem(
+                            path,
+                            mark.line + 1,
+                            mark.column + 1,
+                            f"alias *{event.anchor} is inside the node it names (a recursive alias)",
+                        )
+                    )
+                alias_nodes, alias_refs = sizes.get(named, (0, 0))  # undefined: reported below
+                nodes += alias_nodes
+                aliases += alias_refs + 1
+                counts[-1][0] += alias_nodes
+                counts[-1][1] += alias_refs + 1
+                if aliases > MAX_ALIAS_EXPANSIONS:
+                    raise _TooBig(
+                        Problem(
+                            path,
+                            mark.line + 1,
+                            mark.column + 1,
+                            f"aliases here would be expanded more than {MAX_ALIAS_EXPANSIONS} times; write the values out",
+                        )
+                    )
+            elif kind is scalar_event:
+                nodes += 1
+                counts[-1][0] += 1
+                if event.anchor is not None:
+                    sizes[event.anchor] = (1, 0)
+            elif kind is sequence_start or kind is mapping_start:
+                nodes += 1
+                counts[-1][0] += 1
                 if len(open_anchors) >= MAX_DEPTH:
-                    return Problem(
-                        path, *where, f"lists and mappings are nested more than {MAX_DEPTH} levels deep here"
+                    raise _TooBig(
+                        Problem(
+                            path,
+                            mark.line + 1,
+                            mark.column + 1,
+                            f"lists and mappings are nested more than {MAX_DEPTH} levels deep here",
+                        )
                     )
                 open_anchors.append(event.anchor)
                 counts.append([1, 0])
-            elif event.anchor is not None:
-                sizes[event.anchor] = (1, 0)
-        elif isinstance(event, yaml.CollectionEndEvent):
-            anchor = open_anchors.pop()
-            inside = counts.pop()
-            counts[-1][0] += inside[0] - 1  # the start event was counted in the parent already
-            counts[-1][1] += inside[1]
-            if anchor is not None:
-                sizes[anchor] = (inside[0], inside[1])
-        if nodes > MAX_NODES:
-            return Problem(path, *where, f"the file would have more than {MAX_NODES} values once aliases are expanded")
-    return None
+            elif kind is sequence_end or kind is mapping_end:
+                anchor = open_anchors.pop()
+                inside = counts.pop()
+                counts[-1][0] += inside[0] - 1  # the start event was counted in the parent already
+                counts[-1][1] += inside[1]
+                if anchor is not None:
+                    sizes[anchor] = (inside[0], inside[1])
+            elif kind is document_start:
+                sizes.clear()  # anchors do not carry over from one document to the next
+                self.anchors.clear()
+            if nodes > MAX_NODES:
+                raise _TooBig(
+                    Problem(
+                        path,
+                        mark.line + 1,
+                        mark.column + 1,
+                        f"the file would have more than {MAX_NODES} values once aliases are expanded",
+                    )
+                )
+            # --- the tree -----------------------------------------------------------------------
+            if kind is scalar_event:
+                node, problems = self._scalar(event)
+                if event.anchor is not None:
+                    self._anchor(event.anchor, node, problems, mark)
+            elif kind is alias_event:
+                node, problems = self._alias(event)
+            elif kind is sequence_start or kind is mapping_start:
+                stack.append(self._start(event, kind is mapping_start))
+                continue
+            elif kind is sequence_end or kind is mapping_end:
+                done = stack.pop()
+                node, problems = done.node, done.problems
+                if node.kind == "mapping":
+                    self._check_tag(node, "tag:yaml.org,2002:map", problems)
+                if done.anchor is not None:
+                    self.anchors[done.anchor] = (node, problems, done.start)
+            else:
+                continue
+            if stack:
+                self._add(stack[-1], node, problems)
+            else:
+                if not documents:
+                    first_problems = list(problems)
+                documents.append(node)
+        if self.error is not None:
+            raise self.error
+        return documents, first_problems
+
+    def _scalar(self, event: Any) -> tuple[Node, Sequence[Problem]]:
+        tag = event.tag
+        if tag is None or tag == "!":
+            # The resolver reads only the text and how it was written: remembered for the file,
+            # since lessons repeat the same numbers and words many times.
+            written = (event.value, event.implicit)
+            tag = self.resolved.get(written)
+            if tag is None:
+                tag = self.resolved[written] = self.resolve(self.scalar_kind, *written)
+        mark = event.start_mark
+        node = Node("scalar", event.value, tag, mark.line + 1, mark.column + 1, event.style in _QUOTED_STYLES)
+        if tag in _PLAIN_TAGS:
+            return node, ()
+        return node, [Problem(self.path, node.line, node.column, f"YAML tag {tag!r} is not allowed in a lesson file")]
+
+    def _start(self, event: Any, mapping: bool) -> _Open:
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = self.mapping_tag if mapping else self.sequence_tag
+        mark = event.start_mark
+        value: dict[str, Node] | list[Node] = {} if mapping else []
+        opened = _Open(
+            Node("mapping" if mapping else "sequence", value, tag, mark.line + 1, mark.column + 1), None, mark
+        )
+        if event.anchor is not None:
+            self._anchor(event.anchor, opened.node, opened.problems, mark)
+            opened.anchor = event.anchor
+        if not mapping:
+            self._check_tag(opened.node, "tag:yaml.org,2002:seq", opened.problems)
+        return opened
+
+    def _alias(self, event: Any) -> tuple[Node, Sequence[Problem]]:
+        found = self.anchors.get(event.anchor or "")
+        if found is not None:
+            return found[0], list(found[1])
+        if self.error is None:
+            import yaml
+
+            self.error = yaml.composer.ComposerError(
+                None, None, f"found undefined alias {event.anchor!r}", event.start_mark
+            )
+        mark = event.start_mark
+        return Node("scalar", "", _NULL_TAG, mark.line + 1, mark.column + 1), ()  # never used: the error is raised
+
+    def _anchor(self, anchor: str, node: Node, problems: Sequence[Problem], mark: Any) -> None:
+        if anchor in self.anchors and self.error is None:
+            import yaml
+
+            self.error = yaml.composer.ComposerError(
+                f"found duplicate anchor {anchor!r}; first occurrence",
+                self.anchors[anchor][2],
+                "second occurrence",
+                mark,
+            )
+        self.anchors[anchor] = (node, problems, mark)
+
+    def _add(self, parent: _Open, node: Node, problems: Sequence[Problem]) -> None:
+        """Put a finished ``node`` (with the ``problems`` inside it) into the collection being composed."""
+        children = parent.node.value
+        if type(children) is list:
+            children.append(node)
+            if problems:
+                parent.problems += problems
+            return
+        assert isinstance(children, dict)
+        key = parent.key
+        if key is None:  # ``node`` is a key
+            if problems:
+                parent.problems += problems
+            parent.key, parent.keep_value = node, False
+            if node.kind != "scalar":
+                parent.problems.append(Problem(self.path, node.line, node.column, "a key must be plain text"))
+                return
+            name = str(node.value)
+            if name == "<<":
+                parent.problems.append(
+                    Problem(self.path, node.line, node.column, "merge keys ('<<') are not supported")
+                )
+            elif name in children:
+                first = parent.keys[name]
+                parent.problems.append(
+                    Problem(
+                        self.path,
+                        node.line,
+                        node.column,
+                        f"duplicate key '{name}' (first written on line {first.line})",
+                    )
+                )
+            else:
+                parent.keys[name] = node
+                parent.keep_value = True
+            return
+        parent.key = None
+        if parent.keep_value:  # a refused key's value is not read: its problems do not count
+            children[str(key.value)] = node
+            if problems:
+                parent.problems += problems
+
+    def _check_tag(self, node: Node, expected: str, problems: list[Problem]) -> None:
+        if node.tag != expected:
+            problems.append(
+                Problem(self.path, node.line, node.column, f"YAML tag {node.tag!r} is not allowed in a lesson file")
+            )
+
+
+_QUOTED_STYLES = ("'", '"', "|", ">")
 
 
 # A line inside a quoted string that reads like a YAML key: the sign of a quote closed too late.
@@ -322,50 +570,3 @@ def _line_and_column(text: str, offset: int) -> tuple[int, int]:
     """1-based line and column of the character at ``offset``."""
     before = text[:offset]
     return before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1
-
-
-def _position(node: yaml.Node) -> tuple[int, int]:
-    return node.start_mark.line + 1, node.start_mark.column + 1
-
-
-def _convert(node: yaml.Node, path: str, problems: list[Problem]) -> Node:
-    import yaml
-
-    line, column = _position(node)
-    if isinstance(node, yaml.MappingNode):
-        values: dict[str, Node] = {}
-        keys: dict[str, Node] = {}
-        for key_node, value_node in node.value:
-            key = _convert(key_node, path, problems)
-            if key.kind != "scalar":
-                problems.append(Problem(path, key.line, key.column, "a key must be plain text"))
-                continue
-            name = str(key.value)
-            if name == "<<":
-                problems.append(Problem(path, key.line, key.column, "merge keys ('<<') are not supported"))
-                continue
-            if name in values:
-                first = keys[name]
-                problems.append(
-                    Problem(path, key.line, key.column, f"duplicate key '{name}' (first written on line {first.line})")
-                )
-                continue
-            keys[name] = key
-            values[name] = _convert(value_node, path, problems)
-        _check_collection_tag(node, "tag:yaml.org,2002:map", path, problems)
-        return Node("mapping", values, node.tag, line, column, key_nodes=keys)
-    if isinstance(node, yaml.SequenceNode):
-        _check_collection_tag(node, "tag:yaml.org,2002:seq", path, problems)
-        items = [_convert(item, path, problems) for item in node.value]
-        return Node("sequence", items, node.tag, line, column)
-    assert isinstance(node, yaml.ScalarNode)  # the composer makes only these three kinds
-    quoted = node.style in ("'", '"', "|", ">")
-    if node.tag not in _PLAIN_TAGS:
-        problems.append(Problem(path, line, column, f"YAML tag {node.tag!r} is not allowed in a lesson file"))
-    return Node("scalar", node.value, node.tag, line, column, quoted=quoted)
-
-
-def _check_collection_tag(node: yaml.Node, expected: str, path: str, problems: list[Problem]) -> None:
-    if node.tag != expected:
-        line, column = _position(node)
-        problems.append(Problem(path, line, column, f"YAML tag {node.tag!r} is not allowed in a lesson file"))

@@ -6,6 +6,7 @@ produce the JSON Schema that ``quizkit schema`` prints, so the two cannot drift 
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable
@@ -106,7 +107,14 @@ def read_number(node: Node) -> float | None:
     """The number a scalar node spells, or None. Accepts 1e-3, 1_000, .inf, -0.0."""
     if node.kind != "scalar" or node.quoted or node.is_null or node.is_bool:
         return None
-    text = str(node.value).strip()
+    text = str(node.value)
+    # A lesson writes the same few numbers thousands of times (case arrays): short texts are
+    # remembered, and a long one (never a number one would write) is not kept alive by the memo.
+    return _short_number_in(text) if len(text) <= 40 else _number_in(text)
+
+
+def _number_in(written: str) -> float | None:
+    text = written.strip()
     if text.lower() in _SPECIAL_FLOATS:
         return _SPECIAL_FLOATS[text.lower()]
     if not _NUMBER.match(text) or not any(ch.isdigit() for ch in text):
@@ -115,6 +123,9 @@ def read_number(node: Node) -> float | None:
         return float(text.replace("_", ""))
     except ValueError:
         return None
+
+
+_short_number_in = functools.lru_cache(maxsize=4096)(_number_in)
 
 
 @dataclass(eq=False)

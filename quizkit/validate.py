@@ -147,7 +147,10 @@ class _Tools:
         if self._symbolic is None:
             from quizkit.symbolic import SymbolicChecker
 
-            self._symbolic = self._stack.enter_context(SymbolicChecker())
+            # No spare worker: a spare saves a learner the wait for SymPy after a killed check, but
+            # here it would load SymPy a second time on every run, beside the sandbox's work, for a
+            # kill that a lesson's keys rarely cause (the check after one then waits for a new worker).
+            self._symbolic = self._stack.enter_context(SymbolicChecker(spare=False))
         return self._symbolic
 
 

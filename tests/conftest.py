@@ -38,11 +38,11 @@ from quizkit.cli import main
 PROCESS_WATCHING_GROUPS = {"test_sandbox.py": "sandbox", "test_isolation.py": "sandbox"}
 # Other tests go to whichever worker is free, one at a time, except those of a module that sets up
 # something costly once (module-scoped fixtures: a warm SymPy worker, the learner suite graded in
-# the sandbox, a class of 200 graded, the mutants' sandbox): spread over two workers, it would be
-# set up twice. Each of these modules runs whole on one worker.
+# the sandbox, a class of 200 graded, the mutants' sandbox, root's install for the attacks): spread
+# over two workers, it would be set up twice. Each of these modules runs whole on one worker.
 WHOLE_MODULES = frozenset({
     "test_exercises.py", "test_grade.py", "test_lesson3_content.py", "test_mutants.py", "test_symbolic.py",
-    "test_symbolic_corpus.py", "test_validate.py",
+    "test_symbolic_corpus.py", "test_validate.py", "test_root_grader.py",
 })  # fmt: skip
 
 

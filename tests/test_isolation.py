@@ -234,9 +234,9 @@ def test_a_deep_directory_tree_left_by_a_job_is_removed_without_harming_the_grad
         """
         import os
         def probe(w):
-            for _ in range(3_000):  # paths far past PATH_MAX, deeper than recursion allows
-                os.mkdir("d")
-                os.chdir("d")
+            for _ in range(1_500):  # paths far past PATH_MAX (6,000 bytes), deeper than recursion allows
+                os.mkdir("ddd")
+                os.chdir("ddd")
             return w
         """,
         confined,

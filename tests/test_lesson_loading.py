@@ -108,6 +108,29 @@ def test_duplicate_yaml_key_reports_the_second_key(tmp_path: Path) -> None:
     assert "line 2" in problem.message
 
 
+def test_a_key_that_is_not_text_is_reported_at_the_key(tmp_path: Path) -> None:
+    text = "id: x\ntitle: T\n? [a, b]\n: 1\n"
+    assert_reported(problems_in(tmp_path, text), at(text, "[a, b]"), "a key must be plain text")
+
+
+def test_a_merge_key_is_reported_at_the_key(tmp_path: Path) -> None:
+    text = "id: x\ntitle: T\n<<: {description: D}\n"
+    assert_reported(problems_in(tmp_path, text), at(text, "<<"), "merge keys ('<<') are not supported")
+
+
+def test_a_value_under_a_refused_key_adds_no_problems_of_its_own(tmp_path: Path) -> None:
+    text = "id: x\ntitle: T\ntitle: !!binary aGk=\n"
+    problems = problems_in(tmp_path, text)
+    assert_reported(problems, at(text, "title", line_with="binary"), "duplicate key 'title'")
+    assert not [p for p in problems if "tag" in p.message]
+
+
+def test_a_problem_inside_an_anchored_value_is_reported_for_each_alias(tmp_path: Path) -> None:
+    text = "id: x\ntitle: T\na: &v {k: !!binary aGk=}\nb: *v\n"
+    tags = [p for p in problems_in(tmp_path, text) if "YAML tag" in p.message]
+    assert len(tags) == 2 and {(p.line, p.column) for p in tags} == {at(text, "!!binary")}
+
+
 def test_python_tag_is_refused_and_never_executed(tmp_path: Path) -> None:
     marker = tmp_path / "executed"
     text = f"""\
@@ -730,6 +753,23 @@ def test_recursive_alias_is_a_problem_at_the_alias(tmp_path: Path) -> None:
     text = "id: x\ntitle: &a [*a]\n"
     problems = problems_in(tmp_path, text)
     assert_reported(problems, at(text, "*a"), "recursive alias")
+
+
+def test_undefined_alias_is_a_problem_at_the_alias_naming_it(tmp_path: Path) -> None:
+    text = "id: x\ntitle: *missing\n"
+    assert_reported(problems_in(tmp_path, text), at(text, "*missing"), "found undefined alias 'missing'")
+
+
+def test_duplicate_anchor_is_a_problem_at_the_second_one_naming_the_first(tmp_path: Path) -> None:
+    text = "id: &a x\ntitle: &a T\n"
+    problem = assert_reported(problems_in(tmp_path, text), at(text, "&a T"), "found duplicate anchor 'a'")
+    assert "starts at 1:5" in problem.message
+
+
+def test_a_syntax_error_after_an_undefined_alias_is_the_problem_reported(tmp_path: Path) -> None:
+    text = "id: *missing\ntitle: [\n"
+    [problem] = problems_in(tmp_path, text)
+    assert "syntax error" in problem.message and "alias" not in problem.message
 
 
 def test_nesting_950_deep_is_a_problem_not_a_recursion_error(tmp_path: Path) -> None:

@@ -118,7 +118,14 @@ pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 ONE_FLIP = "      - name: one flip\n        args: {before: [0.5, -0.3, 0.2], after: [-0.1, -0.2, 0.1]}\n"
 
 
-def plan_for(tmp_path: Path, reference: str, cases: str, parameters: str = "[before, after]", name: str = "clamp"):
+def plan_for(
+    tmp_path: Path,
+    reference: str,
+    cases: str,
+    parameters: str = "[before, after]",
+    name: str = "clamp",
+    time_limit: float = 1,
+):
     """The grading plan of a one-exercise lesson written to ``tmp_path``."""
     from quizkit.exercises import plan_exercise
     from quizkit.lesson import load_lesson
@@ -130,7 +137,7 @@ def plan_for(tmp_path: Path, reference: str, cases: str, parameters: str = "[bef
     (lesson_dir / f"{name}.py").write_text(f"def {name}(*args):\n    raise NotImplementedError\n", encoding="utf-8")
     text = (
         f"id: demo\ntitle: Demo\nexercises:\n  - id: {name}\n    title: T\n    prompt: P\n"
-        f"    parameters: {parameters}\n    time_limit: 1\n    cases:\n{cases}"
+        f"    parameters: {parameters}\n    time_limit: {time_limit}\n    cases:\n{cases}"
     )
     (lesson_dir / "lesson.yaml").write_text(text, encoding="utf-8")
     return plan_exercise(load_lesson(lesson_dir / "lesson.yaml").exercises[0])
@@ -197,9 +204,10 @@ def test_a_mutant_that_never_returns_is_killed_by_the_time_limit(tmp_path: Path,
             return total
         """
     )
-    report = check_mutants(
-        plan_for(tmp_path, reference, "      - name: two\n        args: {x: 2.0}\n", "[x]", "triple"), sandbox
-    )
+    # Only the endless mutants come near the limit, and ending them is what this test is about: a
+    # short limit ends them sooner (a mutant that returns but is too slow would be killed just the same).
+    plan = plan_for(tmp_path, reference, "      - name: two\n        args: {x: 2.0}\n", "[x]", "triple", time_limit=0.3)
+    report = check_mutants(plan, sandbox)
     endless = next(v for v in report.verdicts if v.mutant.original == "count += 1")
     assert endless.fate is Fate.KILLED
 

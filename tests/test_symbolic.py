@@ -439,7 +439,9 @@ SLOW = "Max(Max(w,lam,w**2,lam**2,w**3,lam**3,w+lam,w-lam),Min(w,lam,w**2,lam**2
 
 
 def test_check_over_the_time_limit_is_invalid_and_the_worker_is_replaced() -> None:
-    with SymbolicChecker() as fast:
+    # Without a spare (as `quizkit check` and `validate` run): a new worker replaces the killed one.
+    # The spare's part is test_the_check_after_a_kill_is_served_by_the_warm_spare.
+    with SymbolicChecker(spare=False) as fast:
         fast.wait_ready()
         first_pid = fast.worker_pid
         fast.timeout = 0.02
@@ -450,7 +452,7 @@ def test_check_over_the_time_limit_is_invalid_and_the_worker_is_replaced() -> No
 
 
 def test_checker_answers_normally_after_a_timeout() -> None:
-    with SymbolicChecker() as checker:
+    with SymbolicChecker(spare=False) as checker:  # the answer comes from the new worker
         checker.wait_ready()
         checker.timeout = 0.02
         checker.check(SLOW, L1)

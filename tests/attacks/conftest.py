@@ -22,7 +22,14 @@ and SysV shared memory then cannot be told from those of other work, and only th
 command line names the run's install count as the run's, as when root grades. The
 instructor's install is a venv of its own, owned by the grading user, with a copy of this checkout's
 quizkit package and the test environment's dependencies on its path (a ``.pth`` line), so that
-attacks on "the instructor's venv" hit that venv and never the developer's.
+attacks on "the instructor's venv" hit that venv and never the developer's. Its console script is
+the one installing the package writes (``quizkit.console:run``).
+
+Where. The scenes of an install are built one after another in one folder, and each starts with
+quizkit's home as a first grading of the honest class there left it (grading key, built lesson,
+grading plans), as an instructor's home is after a first run: the attack's run skips rebuilding
+them. The baselines are graded elsewhere with an empty home, so cached and freshly built plans must
+give the same honest rows.
 """
 
 from __future__ import annotations
@@ -245,7 +252,8 @@ def _make_install(user: GradingUser) -> Install:
     )  # where this test run finds numpy, click, sympy...; the quizkit copy above comes first
     (site / "quizkit-test-dependencies.pth").write_text("".join(f"{path}\n" for path in dependencies))
     script = venv / "bin" / "quizkit"
-    script.write_text(f"#!{venv / 'bin' / 'python'}\nimport sys\nfrom quizkit.cli import main\nsys.exit(main())\n")
+    # What installing the package writes for its console script (pyproject.toml: quizkit.console:run).
+    script.write_text(f"#!{venv / 'bin' / 'python'}\nimport sys\nfrom quizkit.console import run\nsys.exit(run())\n")
     script.chmod(0o755)
     user.chown(base)
     compiled = user.run([str(venv / "bin" / "python"), "-m", "compileall", "-q", str(site / "quizkit")])
@@ -442,13 +450,39 @@ class Run:
     survivors: list[Process] = field(default_factory=list)
 
 
-class Classroom:
-    """One grading scene, owned by the grading user; see the module docstring."""
+def _scene_root(install: Install) -> Path:
+    """Where every attack scene of an install is built, one after another.
 
-    def __init__(self, install: Install, user: GradingUser, name: str) -> None:
+    Always the same folder, so that the course copy is always at the same path: quizkit's caches
+    of the built lesson and of the grading plans are keyed by where the lesson was loaded from, and
+    each scene starts with quizkit's home as the warm-up left it (see :func:`_warm_up`).
+    """
+    return install.base / "scene"
+
+
+def _warm_home(install: Install) -> Path:
+    """The quizkit home (grading key and caches) that every scene of an install starts from."""
+    return install.base / "quizkit-home"
+
+
+class Classroom:
+    """One grading scene, owned by the grading user; see the module docstring.
+
+    ``root`` is where it is built (default: a new temporary folder), ``home`` the quizkit home it
+    starts from (copied; default: none, so the run makes its key and caches).
+    """
+
+    def __init__(
+        self, install: Install, user: GradingUser, name: str, root: Path | None = None, home: Path | None = None
+    ) -> None:
         self.install = install
         self.user = user
-        self.root = Path(tempfile.mkdtemp(prefix=f"{name[:40]}-", dir=install.base))
+        if root is None:
+            root = Path(tempfile.mkdtemp(prefix=f"{name[:40]}-", dir=install.base))
+        else:
+            _remove(root)
+            root.mkdir()
+        self.root = root
         os.chmod(self.root, 0o755)
         self.canary = f"CANARY-{secrets.token_hex(12)}"
         self.home = self.root / "home"
@@ -464,6 +498,8 @@ class Classroom:
             shutil.copytree(ROOT / part, self.course / part, ignore=shutil.ignore_patterns("__pycache__"))
         self.dir.mkdir()
         self.out.parent.mkdir()
+        if home is not None:
+            shutil.copytree(home, self.app_home)
         for learner, files in HONEST.items():
             for exercise, stem in files.items():
                 self.add_file(learner, exercise, (LEARNERS / exercise / f"{stem}.py").read_text())
@@ -773,19 +809,45 @@ class Attack:
         assert not problems, "the attack got through:\n  " + "\n  ".join(dict.fromkeys(problems))
 
 
+def _grade_honest_class(room: Classroom, extra: tuple[str, ...]) -> dict[str, Row]:
+    """The gradebook rows of ``room``'s honest class alone, asserting that it grades cleanly."""
+    run = room.grade(*extra)
+    problems = crash_problems(run, room.learners)
+    assert not problems, f"the honest class alone does not grade cleanly: {problems}\n{run.stderr}"
+    assert run.rows is not None
+    return run.rows
+
+
+def _warm_up(install: Install, user: GradingUser) -> dict[str, Row]:
+    """Grade the honest class once where the scenes are built, and keep quizkit's home as it is then.
+
+    Every scene starts from a copy of that home (:func:`_warm_home`): the grading key, the built
+    lesson and the grading plans, as an instructor's home holds them after a first run, so that each
+    attack's run skips building them. The rows are the baseline without extra options; every later
+    baseline is graded in a new folder with a new home (nothing cached), and an attack's honest rows
+    must equal them.
+    """
+    room = Classroom(install, user, "warm-up", _scene_root(install))
+    try:
+        rows = _grade_honest_class(room, ())
+        _remove(_warm_home(install))
+        shutil.copytree(room.app_home, _warm_home(install))
+    finally:
+        _remove(room.root)
+    return rows
+
+
 def _baselines(install: Install, user: GradingUser) -> Baseline:
     """Gradebook rows of the honest class alone, per extra option list (graded once per session)."""
-    cache: dict[tuple[str, ...], dict[str, Row]] = {}
+    cache: dict[tuple[str, ...], dict[str, Row]] = {(): _warm_up(install, user)}
 
     def rows(extra: tuple[str, ...]) -> dict[str, Row]:
         if extra not in cache:
             room = Classroom(install, user, "baseline")
-            run = room.grade(*extra)
-            problems = crash_problems(run, room.learners)
-            assert not problems, f"the honest class alone does not grade cleanly: {problems}\n{run.stderr}"
-            assert run.rows is not None
-            cache[extra] = run.rows
-            _remove(room.root)
+            try:
+                cache[extra] = _grade_honest_class(room, extra)
+            finally:
+                _remove(room.root)
         return cache[extra]
 
     return rows
@@ -802,7 +864,7 @@ def root_baselines(root_install: Install) -> Baseline:
 
 
 def _scene(install: Install, user: GradingUser, baseline: Baseline, name: str) -> Iterator[Attack]:
-    room = Classroom(install, user, name)
+    room = Classroom(install, user, name, _scene_root(install), _warm_home(install))
     scene = Attack(room, baseline)
     yield scene
     room.clean_up(scene.before or room.snapshot())
