@@ -31,7 +31,7 @@ from quizkit.sandbox import (
     SubprocessRunner,
     wire,
 )
-from quizkit.sandbox.forked import QUEUE_DEPTH
+from quizkit.sandbox.forked import QUEUE_DEPTH, _wait_for_exit
 
 HOSTILE_DIR = Path(__file__).parent / "hostile"
 LIMITS = Limits(wall_seconds=1.0, cpu_seconds=1.0, memory_bytes=512 << 20)
@@ -609,6 +609,17 @@ def test_reference_solutions_cannot_be_imported_from_the_graders_directory(tmp_p
     assert result.status is RunStatus.IMPORT_ERROR
     assert "No module named 'solutions'" in result.message
     assert str(course) not in result.output.split(" ")[0]
+
+
+def test_waiting_for_a_server_to_exit_tells_an_ended_one_from_one_still_running():
+    ended = subprocess.Popen(["true"])
+    running = subprocess.Popen(["sleep", "30"])
+    try:
+        assert _wait_for_exit(ended, 10.0) and ended.returncode == 0
+        assert not _wait_for_exit(running, 0.05) and running.poll() is None
+    finally:
+        running.kill()
+        running.wait()
 
 
 def test_a_sandbox_that_cannot_start_says_why_in_one_error(tmp_path):
