@@ -980,7 +980,6 @@ def _plan_privileges(libc: Libc, outside_tasks: int | None = None) -> _Privilege
 
 def _probe_privileges(libc: Libc, privileges: _Privileges) -> str | None:
     """Fork a child that drops privileges and reads what learner code needs; None if it worked."""
-
     # Decided before dropping privileges: as nobody, an unreadable directory just looks absent.
     directories = [entry for entry in sys.path if os.path.isdir(entry)]
     files = [getattr(module, "__file__", None) for module in (os, json, sys.modules["numpy"])]
@@ -1043,7 +1042,6 @@ def _serve_job(
     confinement: _Confinement,
 ) -> None:
     """Run one job in a forked child, wait for it (or a kill), sweep its processes, clean up, report."""
-
     result_fd, output_fd, inputs_fd = fds
     program = _program_from_request(header, payload, inputs_fd)
     os.close(inputs_fd)  # the mapping (if any) keeps the shared arguments alive in the child
