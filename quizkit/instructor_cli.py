@@ -134,7 +134,7 @@ def grade(
     files and unreadable files are never opened: each is a row with 0 points and a note.
     """
     from quizkit.files import describe_mode, stat_argument
-    from quizkit.grade import GradeOptions, course_grade_seed, grade_directory, state_path
+    from quizkit.grade import GradeOptions, course_grade_seed, default_runner, grade_directory, state_path
     from quizkit.text import shorten
 
     info = stat_argument(directory, "folder")
@@ -144,7 +144,6 @@ def grade(
     out_info = stat_argument(out, "gradebook")
     if out_info is not None and not stat.S_ISREG(out_info.st_mode):
         raise InputError(f"--out {shorten(str(out))} is {describe_mode(out_info.st_mode)}, not a file")
-    lesson = state.lesson(lesson_id)
     if seed is None:
         seed = course_grade_seed(state.course.solutions_dir)
     options = GradeOptions(
@@ -155,8 +154,18 @@ def grade(
     )
     from quizkit.sandbox import IsolationUnavailable
 
+    # A first run (no state to resume from) runs every file: its workers start now and come up while
+    # the lesson loads and the class is read, instead of being waited for at the first file. A re-run
+    # may find nothing changed, and starts them only if it needs them (grade_directory's own runner).
+    runner = None
     try:
-        summary = grade_directory(lesson, directory, out, options, progress=_ProgressBar())
+        if restart or not state_path(out).exists():
+            runner = default_runner(options)
+            start = getattr(runner, "start", None)  # (a test's stand-in runner has nothing to start)
+            if start is not None:
+                start(options.jobs)
+        lesson = state.lesson(lesson_id)
+        summary = grade_directory(lesson, directory, out, options, progress=_ProgressBar(), runner=runner)
     except IsolationUnavailable as exc:
         # The refusal is one line whatever the explanation's wording (exit status 2, like any SandboxError).
         raise InputError(" ".join(exc.format_message().split())) from exc
@@ -166,6 +175,10 @@ def grade(
             err=True,
         )
         raise click.exceptions.Exit(130) from None
+    finally:
+        close = getattr(runner, "close", None)
+        if close is not None:
+            close()
     for warning in summary.warnings:
         warn(warning)
     click.echo(summary.describe())

@@ -887,6 +887,35 @@ def test_grade_requires_isolation_unless_told_no_isolation(tmp_path: Path, monke
     assert RecordingRunner.modes == ["required", "off"]
 
 
+def test_a_first_run_starts_its_workers_before_the_lesson_loads_and_a_rerun_of_an_unchanged_class_starts_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from quizkit.appstate import AppState
+
+    events: list[str] = []
+
+    class StartedRunner(MockRunner):
+        def start(self, servers: int = 1) -> None:
+            events.append(f"start {servers}")
+
+    real_lesson = AppState.lesson
+
+    def lesson(self: AppState, lesson_id: str) -> object:
+        events.append("lesson")
+        return real_lesson(self, lesson_id)
+
+    monkeypatch.setattr(AppState, "lesson", lesson)
+    monkeypatch.setattr(grade_module, "default_runner", lambda options: StartedRunner(fake_sandbox))
+    course = make_course(tmp_path / "course")
+    directory, out = honest_class(tmp_path / "class"), tmp_path / "out" / "grades.csv"
+    assert course.grade(directory, out).exit_code == 0
+    assert events == ["start 2", "lesson"]
+    events.clear()
+    again = course.grade(directory, out)
+    assert again.exit_code == 0 and graded_count(again.output) == 0
+    assert events == ["lesson"]
+
+
 def test_grade_refuses_in_one_line_where_isolation_is_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import quizkit.sandbox
     from quizkit.sandbox import IsolationUnavailable
