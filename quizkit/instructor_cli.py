@@ -157,15 +157,21 @@ def grade(
     # A first run (no state to resume from) runs every file: its workers start now and come up while
     # the lesson loads and the class is read, instead of being waited for at the first file. A re-run
     # may find nothing changed, and starts them only if it needs them (grade_directory's own runner).
+    state.course.lesson_path(lesson_id)  # an unknown lesson is reported before any worker starts
     runner = None
     try:
-        if restart or not state_path(out).exists():
-            runner = default_runner(options)
-            start = getattr(runner, "start", None)  # (a test's stand-in runner has nothing to start)
-            if start is not None:
-                start(options.jobs)
-        lesson = state.lesson(lesson_id)
-        summary = grade_directory(lesson, directory, out, options, progress=_ProgressBar(), runner=runner)
+        try:
+            if restart or not state_path(out).exists():
+                runner = default_runner(options)
+                start = getattr(runner, "start", None)  # (a test's stand-in runner has nothing to start)
+                if start is not None:
+                    start(options.jobs)
+            lesson = state.lesson(lesson_id)
+            summary = grade_directory(lesson, directory, out, options, progress=_ProgressBar(), runner=runner)
+        finally:  # inside the handlers below: Ctrl-C while the workers stop is an interrupt like any other
+            close = getattr(runner, "close", None)
+            if close is not None:
+                close()
     except IsolationUnavailable as exc:
         # The refusal is one line whatever the explanation's wording (exit status 2, like any SandboxError).
         raise InputError(" ".join(exc.format_message().split())) from exc
@@ -175,10 +181,6 @@ def grade(
             err=True,
         )
         raise click.exceptions.Exit(130) from None
-    finally:
-        close = getattr(runner, "close", None)
-        if close is not None:
-            close()
     for warning in summary.warnings:
         warn(warning)
     click.echo(summary.describe())

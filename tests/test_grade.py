@@ -166,9 +166,11 @@ def make_course(root: Path, lesson: str = LESSON) -> Course:
     return Course(root, solutions)
 
 
-def make_class(folder: Path, learners: int, *, hostile: bool = True) -> None:
-    """``learners`` learners cycling through ROTATION; with ``hostile``, the last three misbehave."""
+def make_class(folder: Path, learners: int, *, hostile: bool = True, pause: float = 0.0) -> None:
+    """``learners`` learners cycling through ROTATION; with ``hostile``, the last three misbehave.
+    ``pause``: seconds each honest file sleeps when imported (a run that must last a while)."""
     folder.mkdir(parents=True)
+    prefix = f"import time\ntime.sleep({pause!r})\n" if pause else ""
     for number in range(learners):
         learner = f"learner{number:03d}"
         if hostile and learner in HOSTILE:
@@ -179,11 +181,11 @@ def make_class(folder: Path, learners: int, *, hostile: bool = True) -> None:
         profile = ROTATION[number % len(ROTATION)]
         if profile == "flat":
             for exercise, source in PROFILES["correct"].items():
-                (folder / f"{learner}__{exercise}.py").write_text(source, encoding="utf-8")
+                (folder / f"{learner}__{exercise}.py").write_text(prefix + source, encoding="utf-8")
             continue
         (folder / learner).mkdir()
         for exercise, source in PROFILES[profile].items():
-            (folder / learner / f"{exercise}.py").write_text(source, encoding="utf-8")
+            (folder / learner / f"{exercise}.py").write_text(prefix + source, encoding="utf-8")
 
 
 def read_gradebook(path: Path) -> tuple[list[str], dict[str, list[str]]]:
@@ -1022,7 +1024,9 @@ def _children() -> list[int]:
 def test_an_interrupted_run_resumes_where_it_stopped_and_leaves_no_process_behind(tmp_path: Path) -> None:
     course = make_course(tmp_path / "course")
     directory = tmp_path / "class"
-    make_class(directory, 150, hostile=False)
+    # Each file takes a few milliseconds, so that the run is still going, whatever the machine's
+    # speed, when the first group of learners is recorded and the interrupt is sent.
+    make_class(directory, 150, hostile=False, pause=0.005)
     out = tmp_path / "out" / "grades.csv"
     state = out.with_name("grades.csv.state.jsonl")
     command = [sys.executable, "-m", "quizkit", "--course", str(course.root), "grade", str(directory)]
