@@ -7,6 +7,7 @@ tests/attacks/ checks the same through ``quizkit grade`` with a class around the
 from __future__ import annotations
 
 import os
+import sys
 import textwrap
 from pathlib import Path
 
@@ -299,3 +300,17 @@ def test_without_namespaces_the_jobs_folder_is_removed_when_the_server_ends(tmp_
     finally:
         runner.close()
     assert list(tmp_path.glob("quizkit-jobs-*")) == []
+
+
+def test_a_server_runs_the_wire_modules_bytecode_only_while_it_matches_the_source(tmp_path: Path) -> None:
+    import py_compile
+
+    source = tmp_path / "wire.py"
+    source.write_text("print('one')\n")
+    assert isolation.current_bytecode(str(source)) is None  # nothing compiled yet
+    compiled = py_compile.compile(str(source), invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP)
+    assert isolation.current_bytecode(str(source)) == compiled
+    source.write_text("print('one, changed')\n")  # another size: the bytecode is stale
+    assert isolation.current_bytecode(str(source)) is None
+    launch = isolation.launch(sys.executable, str(source), namespaces=False)
+    assert launch.argv[-1] == str(source)  # the stale bytecode is not run

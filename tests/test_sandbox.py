@@ -91,7 +91,11 @@ def leftover_processes(runner: SubprocessRunner) -> list[int]:
     """
     servers = set(runner.supervisor_pids())
     table = _process_table()
-    scripts = (wire.__file__.encode(), isolation.SANDBOX_WIRE.encode())
+    scripts = tuple(
+        path.encode()
+        for path in (wire.__file__, isolation.SANDBOX_WIRE, isolation.SANDBOX_WIRE_BYTECODE, wire.__cached__)
+        if path
+    )
     left = []
     for pid, (ppid, _state, cmdline) in table.items():
         if pid in servers:
