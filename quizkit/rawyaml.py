@@ -253,8 +253,8 @@ def _compose(text: str, path: str) -> tuple[Node | None, list[Problem]]:
 class _TooBig(Exception):
     """The event stream broke a bound of the module docstring (``problem`` says which, where)."""
 
-    def __init__(self, problem: Problem) -> None:
-        self.problem = problem
+    def __init__(self, path: str, mark: Any, message: str) -> None:
+        self.problem = Problem(path, mark.line + 1, mark.column + 1, message)
 
 
 class _Open:
@@ -328,14 +328,7 @@ class _Composer:
             if kind is alias_event:
                 named = event.anchor or ""  # an alias always names an anchor
                 if named in open_anchors:
-                    raise _TooBig(
-                        Problem(
-                            path,
-                            mark.line + 1,
-                            mark.column + 1,
-                            f"alias *{event.anchor} is inside the node it names (a recursive alias)",
-                        )
-                    )
+                    raise _TooBig(path, mark, f"alias *{event.anchor} is inside the node it names (a recursive alias)")
                 alias_nodes, alias_refs = sizes.get(named, (0, 0))  # undefined: reported below
                 nodes += alias_nodes
                 aliases += alias_refs + 1
@@ -343,12 +336,9 @@ class _Composer:
                 counts[-1][1] += alias_refs + 1
                 if aliases > MAX_ALIAS_EXPANSIONS:
                     raise _TooBig(
-                        Problem(
-                            path,
-                            mark.line + 1,
-                            mark.column + 1,
-                            f"aliases here would be expanded more than {MAX_ALIAS_EXPANSIONS} times; write the values out",
-                        )
+                        path,
+                        mark,
+                        f"aliases here would be expanded more than {MAX_ALIAS_EXPANSIONS} times; write the values out",
                     )
             elif kind is scalar_event:
                 nodes += 1
@@ -359,14 +349,7 @@ class _Composer:
                 nodes += 1
                 counts[-1][0] += 1
                 if len(open_anchors) >= MAX_DEPTH:
-                    raise _TooBig(
-                        Problem(
-                            path,
-                            mark.line + 1,
-                            mark.column + 1,
-                            f"lists and mappings are nested more than {MAX_DEPTH} levels deep here",
-                        )
-                    )
+                    raise _TooBig(path, mark, f"lists and mappings are nested more than {MAX_DEPTH} levels deep here")
                 open_anchors.append(event.anchor)
                 counts.append([1, 0])
             elif kind is sequence_end or kind is mapping_end:
@@ -380,14 +363,7 @@ class _Composer:
                 sizes.clear()  # anchors do not carry over from one document to the next
                 self.anchors.clear()
             if nodes > MAX_NODES:
-                raise _TooBig(
-                    Problem(
-                        path,
-                        mark.line + 1,
-                        mark.column + 1,
-                        f"the file would have more than {MAX_NODES} values once aliases are expanded",
-                    )
-                )
+                raise _TooBig(path, mark, f"the file would have more than {MAX_NODES} values once aliases are expanded")
             # --- the tree -----------------------------------------------------------------------
             if kind is scalar_event:
                 node, problems = self._scalar(event)
