@@ -404,9 +404,7 @@ class _Composer:
                 tag = self.resolved[written] = self.resolve(self.scalar_kind, *written)
         mark = event.start_mark
         node = Node("scalar", event.value, tag, mark.line + 1, mark.column + 1, event.style in _QUOTED_STYLES)
-        if tag in _PLAIN_TAGS:
-            return node, ()
-        return node, [Problem(self.path, node.line, node.column, f"YAML tag {tag!r} is not allowed in a lesson file")]
+        return node, () if tag in _PLAIN_TAGS else [self._tag_problem(node)]
 
     def _start(self, event: Any, mapping: bool) -> _Open:
         tag = event.tag
@@ -493,9 +491,10 @@ class _Composer:
 
     def _check_tag(self, node: Node, expected: str, problems: list[Problem]) -> None:
         if node.tag != expected:
-            problems.append(
-                Problem(self.path, node.line, node.column, f"YAML tag {node.tag!r} is not allowed in a lesson file")
-            )
+            problems.append(self._tag_problem(node))
+
+    def _tag_problem(self, node: Node) -> Problem:
+        return Problem(self.path, node.line, node.column, f"YAML tag {node.tag!r} is not allowed in a lesson file")
 
 
 _QUOTED_STYLES = ("'", '"', "|", ">")
