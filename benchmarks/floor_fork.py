@@ -7,7 +7,8 @@ budget is a share of these files per second, measured in the same run (benchmark
 
 ``--minimal``: the same, inside bubblewrap's namespaces as quizkit starts its fork servers, and each
 child isolated as quizkit isolates a learner's process, in a few system calls and nothing else: a
-session of its own, no new privileges, the Landlock ruleset (read everywhere, write in its folder),
+session of its own, no new privileges, quizkit's Landlock ruleset (from its wire module: read
+everywhere, write in the jobs folder),
 rlimits, a fresh folder (made and removed by the parent), the user nobody when run as root. What
 isolation itself costs.
 
@@ -26,7 +27,6 @@ import os
 import selectors
 import time
 from collections.abc import Callable
-from typing import Any
 
 
 def files_per_second(files: int, jobs: int, isolate: Callable[[str], None] | None = None) -> float:
@@ -80,26 +80,30 @@ def _new_folder() -> str:
     return folder
 
 
-def minimal_files_per_second(files: int, jobs: int, numpy_dir: str) -> float:
-    """:func:`files_per_second` with each child isolated in a few system calls (run inside bubblewrap)."""
-    import ctypes
+def minimal_files_per_second(files: int, jobs: int, numpy_dir: str, wire_dir: str) -> float:
+    """:func:`files_per_second` with each child isolated in a few system calls (run inside bubblewrap),
+    with the Landlock ruleset and system calls of quizkit's own wire module, bound in ``wire_dir``."""
     import resource
+    import signal
     import sys
     import tempfile
 
     global _JOBS
     sys.path.append(numpy_dir)
-    libc = ctypes.CDLL(None, use_errno=True)
+    sys.path.insert(0, wire_dir)
+    import wire  # quizkit.sandbox.wire, as bound inside the namespaces (source or bytecode)
+
+    libc = wire.Libc()
     _JOBS = tempfile.mkdtemp(prefix="jobs-")
     if os.geteuid() == 0:
         os.chown(_JOBS, NOBODY, NOBODY)
-    ruleset = _landlock_ruleset(libc, _JOBS)
+    ruleset, _abi = libc.landlock_ruleset(["/"], [_JOBS])
 
     def isolate(folder: str) -> None:
         os.setsid()
-        libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS
+        libc.prctl(wire.PR_SET_NO_NEW_PRIVS, 1)
         if ruleset >= 0:
-            libc.syscall(446, ruleset, 0)  # landlock_restrict_self
+            libc.syscall(wire.LANDLOCK_RESTRICT_SELF, ruleset, 0)
         for which, value in (
             (resource.RLIMIT_CPU, 2),
             (resource.RLIMIT_CORE, 0),
@@ -113,43 +117,28 @@ def minimal_files_per_second(files: int, jobs: int, numpy_dir: str) -> float:
             os.setgroups([])
             os.setresgid(NOBODY, NOBODY, NOBODY)
             os.setresuid(NOBODY, NOBODY, NOBODY)
-        libc.prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL
+        libc.prctl(wire.PR_SET_PDEATHSIG, int(signal.SIGKILL))
 
     return files_per_second(files, jobs, isolate)
 
 
-def _landlock_ruleset(libc: Any, writable: str) -> int:
-    """A Landlock ruleset: read and execute everywhere, everything in ``writable``; -1 without Landlock."""
-    import ctypes
-
-    class RulesetAttr(ctypes.Structure):
-        _fields_ = [("handled_access_fs", ctypes.c_uint64)]
-
-    class PathBeneath(ctypes.Structure):
-        _pack_ = 1
-        _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
-
-    if libc.syscall(444, None, 0, 1) < 1:  # landlock_create_ruleset(VERSION): no Landlock
-        return -1
-    every_access = (1 << 13) - 1  # ABI 1 to 3's file-system rights
-    read = 1 | 4 | 8  # execute, read_file, read_dir
-    ruleset = libc.syscall(444, ctypes.byref(RulesetAttr(every_access)), ctypes.sizeof(RulesetAttr), 0)
-    for path, access in (("/", read), (writable, every_access)):
-        fd = os.open(path, os.O_PATH)
-        libc.syscall(445, ruleset, 1, ctypes.byref(PathBeneath(access, fd)), 0)  # landlock_add_rule
-        os.close(fd)
-    return int(ruleset)
-
-
 def _in_bubblewrap(files: int, jobs: int) -> float:
-    """Run this script's minimal floor inside the namespaces quizkit starts its fork servers in."""
+    """Run this script's minimal floor inside the namespaces quizkit starts its fork servers in.
+
+    The servers' own launch is used, with quizkit's wire module bound where they find it; this
+    script's text is handed to the interpreter in place of the wire script.
+    """
     import subprocess
     import sys
+    from pathlib import Path
 
     from quizkit import isolation
+    from quizkit.sandbox import wire
 
-    launch = isolation.launch(sys.executable, __file__, namespaces=True)
-    command = [*launch.argv, "--inside", launch.numpy_dir, "--files", str(files), "--jobs", str(jobs)]
+    launch = isolation.launch(sys.executable, wire.__file__, namespaces=True)
+    *command, inside = launch.argv  # the interpreter's last word: the wire script, as bound inside
+    command += ["-c", Path(__file__).read_text(), "--inside", launch.numpy_dir, os.path.dirname(inside)]
+    command += ["--files", str(files), "--jobs", str(jobs)]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     return float(output.split()[0])
 
@@ -181,10 +170,10 @@ def main() -> None:
     floor = parser.add_mutually_exclusive_group()
     floor.add_argument("--minimal", action="store_true", help="each child isolated in a few system calls")
     floor.add_argument("--isolated", action="store_true", help="through quizkit's isolated fork servers")
-    floor.add_argument("--inside", metavar="NUMPY_DIR", help=argparse.SUPPRESS)  # the minimal floor, in bwrap
+    floor.add_argument("--inside", nargs=2, metavar=("NUMPY_DIR", "WIRE_DIR"), help=argparse.SUPPRESS)  # in bwrap
     args = parser.parse_args()
     if args.inside:
-        rate = minimal_files_per_second(args.files, args.jobs, args.inside)
+        rate = minimal_files_per_second(args.files, args.jobs, *args.inside)
     elif args.minimal:
         rate = _in_bubblewrap(args.files, args.jobs)
     elif args.isolated:
