@@ -73,6 +73,10 @@ LEAK = "LEAKED-BY-ATTACK"  # attack files put this in their output only when an 
 ATTACKER = "mallory"
 DIGEST_LIMIT = 16 << 20  # larger files (a sparse 1 GiB attack file) are compared by size and mtime
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # cells a spreadsheet may run as a formula
+# Seconds an attack that works on its classmates keeps at it (signals, loopback TCP). The honest
+# class is graded in about a tenth of that once the attacker starts, the grader and its servers run
+# all along, and the window is what every such test waits for, since nothing reaches them.
+WINDOW = 0.8
 
 Row = dict[str, str]  # a gradebook row: column name -> cell
 Baseline = Callable[[tuple[str, ...]], dict[str, Row]]  # extra grade options -> honest rows
@@ -258,7 +262,9 @@ def _make_install(user: GradingUser) -> Install:
     user.chown(base)
     compiled = user.run([str(venv / "bin" / "python"), "-m", "compileall", "-q", str(site / "quizkit")])
     works = user.run([str(script), "--help"], env={"PATH": "/usr/bin:/bin", "HOME": str(base)})
-    imports = user.run([str(venv / "bin" / "python"), "-c", "import numpy, sympy, yaml, click"])
+    # What grading imports; SymPy (a second of importing) only has to be found.
+    check = "import numpy, yaml, click, importlib.util; assert importlib.util.find_spec('sympy')"
+    imports = user.run([str(venv / "bin" / "python"), "-c", check])
     if compiled.returncode or works.returncode or imports.returncode:
         _remove(base)
         pytest.fail(
@@ -548,6 +554,7 @@ class Classroom:
             "__QUIZKIT__": str(self.install.package),
             "__MARK__": str(self.install.base),  # in the command line of every process of the run
             "__LEAK__": LEAK,
+            "__WINDOW__": repr(WINDOW),
             "__SECRET_ENV__": SECRET_ENV,
         }
         for placeholder, value in values.items():

@@ -1,4 +1,4 @@
-"""Sabotage: for 1.5 s sends __SIGNAL__ to every process of the grading run it can see.
+"""Sabotage: sends __SIGNAL__, for the tests' WINDOW of seconds, to every process of the grading run it can see.
 
 That is the grader, the fork servers and the jobs running beside it. Only processes whose command
 line names this test session's install or the sandbox's wire module are aimed at (inside the
@@ -14,7 +14,7 @@ SIGNAL = signal.__SIGNAL__
 MARKS = (b"__MARK__", b"/quizkit/wire.py", b"_sandbox_child")
 me = os.getpid()
 hit = set()
-deadline = time.monotonic() + 1.5
+deadline = time.monotonic() + __WINDOW__
 while time.monotonic() < deadline:
     for name in os.listdir("/proc"):
         if not name.isdigit() or int(name) == me:

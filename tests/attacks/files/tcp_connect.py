@@ -4,7 +4,7 @@ import socket
 import time
 
 connected = False
-deadline = time.monotonic() + 1.5
+deadline = time.monotonic() + __WINDOW__
 while not connected and time.monotonic() < deadline:
     try:
         with socket.create_connection(("127.0.0.1", __PORT__), timeout=0.2) as client:

@@ -8,7 +8,7 @@ try:
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     server.bind(("127.0.0.1", __PORT__))
     server.listen(1)
-    server.settimeout(1.5)
+    server.settimeout(__WINDOW__)
     connection, _ = server.accept()
     got = connection.recv(100).decode(errors="replace")
 except OSError:
