@@ -472,10 +472,13 @@ class Terminal:
 
         CPython's readline only looks at signals while it waits for a key, so a SIGINT that lands
         between drawing the prompt and starting to wait is acted on at the next key press, which is
-        what a learner's second Ctrl-C is.
+        what a learner's second Ctrl-C is. Unnoticed means: within a second, no exit and not a line
+        of output (an interrupt is answered at once with a line; only the rest of the prompt's
+        colour codes may still arrive; a second Ctrl-C while quizkit saves is harmless).
         """
         self.type("\x03")
-        if self.exit_code(within=5.0) is None:
+        seen = len(self.output)
+        if self.exit_code(within=1.0) is None and b"\n" not in self.output[seen:]:
             self.type("\x03")
 
     def close(self) -> None:
