@@ -60,6 +60,23 @@ def assert_reported(problems: list[Problem], position: tuple[int, int], fragment
     return matching[0]
 
 
+@pytest.mark.parametrize("collecting", [True, False])
+def test_loading_leaves_the_cycle_collector_as_it_found_it(tmp_path: Path, collecting: bool) -> None:
+    # Loading pauses it (see quizkit.lesson); a lesson with problems, one that loads, and one from
+    # the cache must all hand it back in the state the caller had it.
+    import gc
+
+    if not collecting:
+        gc.disable()
+    try:
+        assert problems_in(tmp_path / "broken", "id: x\ntitle: [\n")
+        for _ in range(2):  # built, then from the cache
+            assert read_lesson(write_lesson(tmp_path, "id: x\ntitle: X\n" + EXERCISE), formulas=False)[0] is not None
+            assert gc.isenabled() is collecting
+    finally:
+        gc.enable()
+
+
 # --- YAML level -------------------------------------------------------------------------------
 
 
