@@ -23,8 +23,9 @@ from click.testing import CliRunner, Result
 
 from quizkit.cli import main
 
-# The suite runs on every core (pytest-xdist: ``-n auto --dist loadgroup`` in pyproject.toml). Tests
-# that look at the whole machine must not count, or kill, the jobs of a test running beside them:
+# The suite runs on a worker per core and one more (pytest-xdist: ``-n auto --dist loadgroup`` in
+# pyproject.toml, and pytest_xdist_auto_num_workers below). Tests that look at the whole machine must
+# not count, or kill, the jobs of a test running beside them:
 #
 # * tests/test_sandbox.py and tests/test_isolation.py look for processes a job left behind, among
 #   them orphans reparented to init whose command line names this checkout's sandbox script (fork
