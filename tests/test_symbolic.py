@@ -510,6 +510,31 @@ def test_checking_keeps_sympy_out_of_the_calling_process() -> None:
     assert output.strip() == "False"
 
 
+def test_every_soft_time_budget_of_a_check_scales_with_its_limit() -> None:
+    # A loaded machine is given a longer limit (the corpus tests use 6 s): every budget inside the
+    # worker must grow with it, or a hostile answer gets another verdict there than here.
+    from quizkit.symbolic.spec import DEFAULT_TIMEOUT, time_budgets
+
+    usual, longer = time_budgets(DEFAULT_TIMEOUT), time_budgets(4 * DEFAULT_TIMEOUT)
+    assert set(usual) == {"simplify_budget", "exact_budget", "point_budget", "check_budget"}
+    assert all(math.isclose(longer[name], 4 * usual[name]) for name in usual)
+    assert usual["check_budget"] < DEFAULT_TIMEOUT  # the worker answers before the parent kills it
+
+
+def test_the_worker_bounds_one_evaluation_by_the_budget_it_is_sent() -> None:
+    # exp(exp(exp(exp(10)))) overflows even SymPy's floats: "too large", found by evaluating it
+    # once. Given no time for one evaluation, the worker cannot find that out.
+    from quizkit.symbolic.engine import Engine
+    from quizkit.symbolic.spec import TOO_LARGE, spec_payload, time_budgets
+
+    def feedback(**budgets: float) -> list[str]:
+        request = {"op": "check", "answer": "exp(exp(exp(exp(10))))", "spec": spec_payload(L1)}
+        return list(Engine().handle({**request, **time_budgets(6.0), **budgets})["feedback"])
+
+    assert feedback() == [TOO_LARGE]
+    assert feedback(point_budget=1e-6) != [TOO_LARGE]
+
+
 # --------------------------------------------------------------------------------------------
 # issue: wrong answers accepted, false counterexamples, internal errors
 # --------------------------------------------------------------------------------------------

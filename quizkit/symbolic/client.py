@@ -28,6 +28,7 @@ from quizkit import mathparse
 from quizkit.errors import SymbolicWorkerError
 from quizkit.mathparse import ParseError
 from quizkit.symbolic.spec import (
+    DEFAULT_TIMEOUT,
     TOO_COMPLEX,
     SymbolicResult,
     SymbolicSpec,
@@ -35,6 +36,7 @@ from quizkit.symbolic.spec import (
     result_from_payload,
     spec_payload,
     spec_problems,
+    time_budgets,
 )
 from quizkit.verdict import Status
 
@@ -213,7 +215,7 @@ class SymbolicChecker:
     would only delay the answer.
     """
 
-    def __init__(self, timeout: float = 1.5, *, spare: bool = True, warm_up: bool = True) -> None:
+    def __init__(self, timeout: float = DEFAULT_TIMEOUT, *, spare: bool = True, warm_up: bool = True) -> None:
         if not timeout > 0:
             raise ValueError(f"timeout must be positive, not {timeout!r}")
         self.timeout = timeout
@@ -319,16 +321,7 @@ class SymbolicChecker:
             reason = "; ".join(problems)
             message = f"This question's answer key is broken ({reason}); please tell the instructor."
             return SymbolicResult(Status.INVALID, (message,), None, None)
-        request = {
-            "op": "check",
-            "answer": answer,
-            "spec": spec_payload(spec),
-            "simplify_budget": self.timeout / 2,
-            # Exact evaluation at the points where floating point is not enough (0.4 s of 1.5).
-            "exact_budget": self.timeout * 0.27,
-            # What the worker may spend before answering on its own, short of the hard kill.
-            "check_budget": self.timeout * 0.8,
-        }
+        request = {"op": "check", "answer": answer, "spec": spec_payload(spec), **time_budgets(self.timeout)}
         reply = self._ask(request, self.timeout)
         if reply is None:
             return SymbolicResult(Status.INVALID, (TOO_COMPLEX,), None, None)
@@ -345,7 +338,7 @@ class SymbolicChecker:
         if problems:
             return list(problems)
         timeout = self.timeout * (2 + len(spec.wrong_answers))
-        request = {"op": "key_problems", "spec": spec_payload(spec), "simplify_budget": self.timeout / 2}
+        request = {"op": "key_problems", "spec": spec_payload(spec), **time_budgets(self.timeout)}
         reply = self._ask(request, timeout)
         if reply is None:
             return [f"checking the answer key took longer than {timeout:g} s; simplify the key"]

@@ -26,7 +26,7 @@ from quizkit import mathparse
 from quizkit.mathparse import ParseError
 from quizkit.rules import SYMBOLIC_TOLERANCE
 from quizkit.symbolic.sampling import Point, sample_points
-from quizkit.symbolic.spec import TOO_COMPLEX, TOO_LARGE, result_payload
+from quizkit.symbolic.spec import DEFAULT_TIMEOUT, TOO_COMPLEX, TOO_LARGE, result_payload, time_budgets
 from quizkit.verdict import Status
 
 _MIN_AGREEING_POINTS = 8
@@ -34,8 +34,6 @@ _CLEARLY_APART = 1e-6  # relative difference that floating point cannot fake in 
 _MAX_UNDEFINED_POINTS = 1  # answer undefined where the key is defined, at more points: wrong
 _EXACT_DIGITS = 30
 _EXACT_MAX_DIGITS = 2000  # working precision evalf may raise to (cancellation in cosh² − sinh²)
-_EXACT_POINT_BUDGET = 0.2  # seconds for one exact evaluation; the whole check gets exact_budget
-_DERIVATIVE_BUDGET = 0.2  # seconds to differentiate an answer when looking for a slip
 _SPEC_CACHE_SIZE = 64
 
 
@@ -203,9 +201,10 @@ class _Round:
     """The sample points of one check, and everything computed at them (values are cached per
     expression, exact values per expression and point)."""
 
-    def __init__(self, prepared: _Prepared, sp: Any, exact_budget: float) -> None:
+    def __init__(self, prepared: _Prepared, sp: Any, exact_budget: float, point_budget: float) -> None:
         self.prepared = prepared
         self.sp = sp
+        self.point_budget = point_budget
         self.points = sample_points(prepared.assumptions, prepared.domains, random.Random())
         self._exact_points: dict[int, dict[Any, Any]] = {}
         self._values: dict[int, list[float | None]] = {}
@@ -250,7 +249,7 @@ class _Round:
         sp = self.sp
         point = self.exact_point(number)
         try:
-            with _time_budget(min(remaining, _EXACT_POINT_BUDGET)):
+            with _time_budget(min(remaining, self.point_budget)):
                 for jump in expression.atoms(sp.sign, sp.Heaviside):  # see Engine._constant
                     jump.args[0].evalf(_EXACT_DIGITS, subs=point, strict=True, maxn=_EXACT_MAX_DIGITS)
                 value = expression.evalf(_EXACT_DIGITS, subs=point, strict=True, maxn=_EXACT_MAX_DIGITS)
@@ -304,17 +303,20 @@ class Engine:
 
         self.sp = sympy
         self._specs: OrderedDict[str, _Prepared] = OrderedDict()
-        self.simplify_budget = 0.5
-        self.exact_budget = 0.4
-        self.check_budget = 1.2
+        self._budgets(time_budgets(DEFAULT_TIMEOUT))
         self.check_deadline = math.inf
+
+    def _budgets(self, budgets: Mapping[str, Any]) -> None:
+        """The soft time budgets (see :func:`quizkit.symbolic.spec.time_budgets`), in seconds."""
+        self.simplify_budget = float(budgets["simplify_budget"])
+        self.exact_budget = float(budgets["exact_budget"])
+        self.point_budget = float(budgets["point_budget"])
+        self.check_budget = float(budgets["check_budget"])
 
     # -- protocol -------------------------------------------------------------------------
 
     def handle(self, request: Mapping[str, Any]) -> dict[str, Any]:
-        self.simplify_budget = float(request.get("simplify_budget", 0.5))
-        self.exact_budget = float(request.get("exact_budget", 0.4))
-        self.check_budget = float(request.get("check_budget", 1.2))
+        self._budgets({**time_budgets(DEFAULT_TIMEOUT), **request})
         self.check_deadline = time.monotonic() + self.check_budget
         operation = request.get("op")
         if operation == "check":
@@ -378,7 +380,7 @@ class Engine:
     def _constant(self, expression: Any) -> float | None:
         """A constant's value, from 30 exact digits (time-bounded); inf when it overflows, None
         when it has no usable value."""
-        budget = min(_EXACT_POINT_BUDGET, self.check_deadline - time.monotonic())
+        budget = min(self.point_budget, self.check_deadline - time.monotonic())
         if budget <= 0.01:
             return None
         try:
@@ -398,7 +400,7 @@ class Engine:
         return float(value)
 
     def _round(self, prepared: _Prepared) -> _Round:
-        return _Round(prepared, self.sp, self.exact_budget)
+        return _Round(prepared, self.sp, self.exact_budget, self.point_budget)
 
     # -- comparing ------------------------------------------------------------------------
 
@@ -481,7 +483,7 @@ class Engine:
             if symbol not in answer.expression.free_symbols:
                 continue
             try:
-                with _time_budget(_DERIVATIVE_BUDGET):
+                with _time_budget(self.point_budget):
                     differentiated = self.sp.diff(answer.expression, symbol)
             except (_BudgetExceeded, ArithmeticError, ValueError, TypeError, NotImplementedError):
                 continue

@@ -22,6 +22,26 @@ if TYPE_CHECKING:
 TOO_COMPLEX = "This expression is too complex to check; please simplify it."
 TOO_LARGE = "The values of this expression are too large to check; please simplify it."
 
+DEFAULT_TIMEOUT = 1.5  # seconds a check may take before the parent kills the worker
+
+
+def time_budgets(timeout: float) -> dict[str, float]:
+    """The worker's soft time budgets for a check the parent bounds by ``timeout`` s.
+
+    Every one scales with ``timeout``: a slow or loaded machine given a longer limit reaches the
+    same verdicts, only later. The parent sends them with each request.
+    """
+    return {
+        # SymPy's simplify, when too few points are usable to judge numerically.
+        "simplify_budget": timeout / 2,
+        # Exact evaluation at the points where floating point is not enough, all together.
+        "exact_budget": timeout * 0.27,
+        # One exact evaluation, one constant's value or one derivative (0.2 s of 1.5).
+        "point_budget": timeout * 2 / 15,
+        # What the worker may spend before answering on its own, short of the hard kill.
+        "check_budget": timeout * 0.8,
+    }
+
 
 # ============================================================================================
 # Model
