@@ -45,7 +45,9 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
+from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -314,12 +316,7 @@ def plan_exercise(
         else:
             run = reference_runner.run(job)
         expected = _expected_values(exercise, calls, run)
-        plancache.store(
-            stored_key,
-            [(c.name, c.group, c.args, c.hidden) for c in calls],
-            [(g.name, g.is_random, g.line, g.start, g.count, g.weight, g.hidden) for g in groups],
-            expected,
-        )
+        plancache.store(stored_key, [_plain(call) for call in calls], [_plain(group) for group in groups], expected)
     plan = GradingPlan(exercise, calls, groups, expected, preload, grade_seed)
     if len(_PLAN_MEMO) >= _PLAN_MEMO_SIZE:
         _PLAN_MEMO.pop(next(iter(_PLAN_MEMO)))
@@ -344,6 +341,11 @@ def _preload_sources(exercise: Exercise) -> tuple[Source, ...]:
             message = f"reference solution {path} used by '{exercise.id}' cannot be read: {exc}"
             raise ReferenceSolutionError(message) from exc
     return tuple(sources)
+
+
+def _plain(record: Call | CaseGroup) -> tuple[Any, ...]:
+    """A plan's record as plancache keeps it: its fields' values, in the order its class takes them."""
+    return tuple(getattr(record, field.name) for field in fields(record))
 
 
 def _expected_values(exercise: Exercise, calls: Sequence[Call], run: RunResult) -> tuple[np.ndarray, ...]:

@@ -176,7 +176,7 @@ def launch(python: str, wire_file: str, *, namespaces: bool) -> Launch:
     start about 13 ms.
     """
     interpreter = base_python(python)
-    script = current_bytecode(wire_file) if base_python(python) == base_python(sys.executable) else None
+    script = current_bytecode(wire_file) if interpreter == base_python(sys.executable) else None
     if not namespaces:
         numpy_package, _libs = numpy_dirs()
         return Launch(

@@ -32,8 +32,11 @@ _INT_TAG = "tag:yaml.org,2002:int"
 _FLOAT_TAG = "tag:yaml.org,2002:float"
 _NULL_TAG = "tag:yaml.org,2002:null"
 _STR_TAG = "tag:yaml.org,2002:str"
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_MAP_TAG = "tag:yaml.org,2002:map"  # every mapping's, unless the file tags it otherwise
+_SEQ_TAG = "tag:yaml.org,2002:seq"  # every sequence's, likewise
 # Binary, sets and every "!!python/..." tag are refused: a lesson is plain data.
-_PLAIN_TAGS = frozenset({_BOOL_TAG, _INT_TAG, _FLOAT_TAG, _NULL_TAG, _STR_TAG, "tag:yaml.org,2002:timestamp"})
+_PLAIN_TAGS = frozenset({_BOOL_TAG, _INT_TAG, _FLOAT_TAG, _NULL_TAG, _STR_TAG, _TIMESTAMP_TAG})
 
 # Lessons nest about eight levels; array literals add one per dimension, and numpy allows 64.
 MAX_DEPTH = 100
@@ -169,16 +172,7 @@ def load(text: str, path: str) -> tuple[Node | None, list[Problem]]:
 
 
 # Tags by number in the cache's form of a tree (only trees without problems are kept, so only these).
-_TAG_CODES = (
-    _STR_TAG,
-    _INT_TAG,
-    _FLOAT_TAG,
-    _BOOL_TAG,
-    _NULL_TAG,
-    "tag:yaml.org,2002:timestamp",
-    "tag:yaml.org,2002:map",
-    "tag:yaml.org,2002:seq",
-)
+_TAG_CODES = (_STR_TAG, _INT_TAG, _FLOAT_TAG, _BOOL_TAG, _NULL_TAG, _TIMESTAMP_TAG, _MAP_TAG, _SEQ_TAG)
 _CODE_OF_TAG = {tag: number for number, tag in enumerate(_TAG_CODES)}
 _TAG_AND_QUOTED = [(tag, quoted) for tag in _TAG_CODES for quoted in (False, True)]  # by ``how``
 
@@ -293,8 +287,6 @@ class _Composer:
         self.resolve = yaml.resolver.Resolver().resolve
         self.resolved: dict[tuple[str, tuple[bool, bool]], str] = {}
         self.scalar_kind = yaml.ScalarNode
-        self.sequence_tag = yaml.resolver.Resolver.DEFAULT_SEQUENCE_TAG
-        self.mapping_tag = yaml.resolver.Resolver.DEFAULT_MAPPING_TAG
         # anchor -> (node, the problems inside it, start mark), for the current document
         self.anchors: dict[str, tuple[Node, Sequence[Problem], Any]] = {}
         self.error: yaml.MarkedYAMLError | None = None  # the composer's first error, raised at the end
@@ -378,7 +370,7 @@ class _Composer:
                 done = stack.pop()
                 node, problems = done.node, done.problems
                 if node.kind == "mapping":
-                    self._check_tag(node, "tag:yaml.org,2002:map", problems)
+                    self._check_tag(node, _MAP_TAG, problems)
                 if done.anchor is not None:
                     self.anchors[done.anchor] = (node, problems, done.start)
             else:
@@ -409,7 +401,7 @@ class _Composer:
     def _start(self, event: Any, mapping: bool) -> _Open:
         tag = event.tag
         if tag is None or tag == "!":
-            tag = self.mapping_tag if mapping else self.sequence_tag
+            tag = _MAP_TAG if mapping else _SEQ_TAG
         mark = event.start_mark
         value: dict[str, Node] | list[Node] = {} if mapping else []
         opened = _Open(
@@ -419,7 +411,7 @@ class _Composer:
             self._anchor(event.anchor, opened.node, opened.problems, mark)
             opened.anchor = event.anchor
         if not mapping:
-            self._check_tag(opened.node, "tag:yaml.org,2002:seq", opened.problems)
+            self._check_tag(opened.node, _SEQ_TAG, opened.problems)
         return opened
 
     def _alias(self, event: Any) -> tuple[Node, Sequence[Problem]]:
