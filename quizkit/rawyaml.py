@@ -45,6 +45,7 @@ MAX_DEPTH = 100
 # is what keeps `quizkit list` and `validate` fast.
 MAX_ALIAS_EXPANSIONS = 1_000
 MAX_NODES = 100_000
+_TOO_MANY_NODES = f"the file would have more than {MAX_NODES} values once aliases are expanded"
 
 
 class Node:
@@ -296,87 +297,104 @@ class _Composer:
 
         ``events`` are PyYAML's parser events (``yaml.parse``), whose attributes the stubs do not
         type: every event has a start mark, and scalars, aliases and collections an anchor.
+
+        One branch per kind of event, checking the bounds and then composing; this loop is most of
+        the time of loading a lesson that is not cached, so scalars (four events in five) and the
+        items of sequences take the shortest path.
         """
         import yaml
 
         path = self.path
-        # The bounds, as in the module docstring.
+        # The bounds, as in the module docstring: running totals of nodes and alias references
+        # once expanded, and for each open collection its anchor (an alias of it inside it is
+        # recursive) and the totals when it opened (what is inside it is the difference).
         sizes: dict[str, tuple[int, int]] = {}  # anchor -> (nodes, alias references) once expanded
-        open_anchors: list[str | None] = []  # anchors of the collections being read, outermost first
-        counts: list[list[int]] = [[0, 0]]  # per open collection: nodes and alias references inside
+        open_anchors: list[str | None] = []  # outermost first
+        opened_at: list[tuple[int, int]] = []
         nodes = aliases = 0
         # The tree.
         stack: list[_Open] = []
         documents: list[Node] = []
         first_problems: list[Problem] = []
+        resolved, resolve, scalar_kind = self.resolved, self.resolve, self.scalar_kind
+        anchors = self.anchors
         scalar_event, alias_event = yaml.ScalarEvent, yaml.AliasEvent
         sequence_start, mapping_start = yaml.SequenceStartEvent, yaml.MappingStartEvent
         sequence_end, mapping_end = yaml.SequenceEndEvent, yaml.MappingEndEvent
         document_start = yaml.DocumentStartEvent
+        problems: Sequence[Problem]
         for event in events:
             kind = type(event)
-            mark = event.start_mark
-            # --- the bounds ---------------------------------------------------------------------
-            if kind is alias_event:
+            if kind is scalar_event:
+                nodes += 1
+                mark = event.start_mark
+                if nodes > MAX_NODES:
+                    raise _TooBig(path, mark, _TOO_MANY_NODES)
+                tag = event.tag
+                if tag is None or tag == "!":
+                    # The resolver reads only the text and how it was written: remembered for the
+                    # file, since lessons repeat the same numbers and words many times.
+                    written = (event.value, event.implicit)
+                    tag = resolved.get(written)
+                    if tag is None:
+                        tag = resolved[written] = resolve(scalar_kind, *written)
+                node = Node("scalar", event.value, tag, mark.line + 1, mark.column + 1, event.style in _QUOTED_STYLES)
+                problems = () if tag in _PLAIN_TAGS else [self._tag_problem(node)]
+                if event.anchor is not None:
+                    sizes[event.anchor] = (1, 0)
+                    self._anchor(event.anchor, node, problems, mark)
+            elif kind is sequence_start or kind is mapping_start:
+                nodes += 1
+                mark = event.start_mark
+                if len(open_anchors) >= MAX_DEPTH:
+                    raise _TooBig(path, mark, f"lists and mappings are nested more than {MAX_DEPTH} levels deep here")
+                if nodes > MAX_NODES:
+                    raise _TooBig(path, mark, _TOO_MANY_NODES)
+                open_anchors.append(event.anchor)
+                opened_at.append((nodes - 1, aliases))
+                stack.append(self._start(event, kind is mapping_start))
+                continue
+            elif kind is sequence_end or kind is mapping_end:
+                anchor = open_anchors.pop()
+                nodes_before, aliases_before = opened_at.pop()
+                if anchor is not None:
+                    sizes[anchor] = (nodes - nodes_before, aliases - aliases_before)
+                done = stack.pop()
+                node, problems = done.node, done.problems
+                if node.kind == "mapping":
+                    self._check_tag(node, _MAP_TAG, done.problems)
+                if done.anchor is not None:
+                    anchors[done.anchor] = (node, problems, done.start)
+            elif kind is alias_event:
+                mark = event.start_mark
                 named = event.anchor or ""  # an alias always names an anchor
                 if named in open_anchors:
                     raise _TooBig(path, mark, f"alias *{event.anchor} is inside the node it names (a recursive alias)")
-                alias_nodes, alias_refs = sizes.get(named, (0, 0))  # undefined: reported below
+                alias_nodes, alias_refs = sizes.get(named, (0, 0))  # undefined: reported by _alias
                 nodes += alias_nodes
                 aliases += alias_refs + 1
-                counts[-1][0] += alias_nodes
-                counts[-1][1] += alias_refs + 1
                 if aliases > MAX_ALIAS_EXPANSIONS:
                     raise _TooBig(
                         path,
                         mark,
                         f"aliases here would be expanded more than {MAX_ALIAS_EXPANSIONS} times; write the values out",
                     )
-            elif kind is scalar_event:
-                nodes += 1
-                counts[-1][0] += 1
-                if event.anchor is not None:
-                    sizes[event.anchor] = (1, 0)
-            elif kind is sequence_start or kind is mapping_start:
-                nodes += 1
-                counts[-1][0] += 1
-                if len(open_anchors) >= MAX_DEPTH:
-                    raise _TooBig(path, mark, f"lists and mappings are nested more than {MAX_DEPTH} levels deep here")
-                open_anchors.append(event.anchor)
-                counts.append([1, 0])
-            elif kind is sequence_end or kind is mapping_end:
-                anchor = open_anchors.pop()
-                inside = counts.pop()
-                counts[-1][0] += inside[0] - 1  # the start event was counted in the parent already
-                counts[-1][1] += inside[1]
-                if anchor is not None:
-                    sizes[anchor] = (inside[0], inside[1])
+                if nodes > MAX_NODES:
+                    raise _TooBig(path, mark, _TOO_MANY_NODES)
+                node, problems = self._alias(event)
             elif kind is document_start:
                 sizes.clear()  # anchors do not carry over from one document to the next
-                self.anchors.clear()
-            if nodes > MAX_NODES:
-                raise _TooBig(path, mark, f"the file would have more than {MAX_NODES} values once aliases are expanded")
-            # --- the tree -----------------------------------------------------------------------
-            if kind is scalar_event:
-                node, problems = self._scalar(event)
-                if event.anchor is not None:
-                    self._anchor(event.anchor, node, problems, mark)
-            elif kind is alias_event:
-                node, problems = self._alias(event)
-            elif kind is sequence_start or kind is mapping_start:
-                stack.append(self._start(event, kind is mapping_start))
+                anchors.clear()
                 continue
-            elif kind is sequence_end or kind is mapping_end:
-                done = stack.pop()
-                node, problems = done.node, done.problems
-                if node.kind == "mapping":
-                    self._check_tag(node, _MAP_TAG, problems)
-                if done.anchor is not None:
-                    self.anchors[done.anchor] = (node, problems, done.start)
             else:
                 continue
             if stack:
-                self._add(stack[-1], node, problems)
+                parent = stack[-1]
+                children = parent.node.value
+                if type(children) is list and not problems:
+                    children.append(node)
+                else:
+                    self._add(parent, node, problems)
             else:
                 if not documents:
                     first_problems = list(problems)
@@ -384,19 +402,6 @@ class _Composer:
         if self.error is not None:
             raise self.error
         return documents, first_problems
-
-    def _scalar(self, event: Any) -> tuple[Node, Sequence[Problem]]:
-        tag = event.tag
-        if tag is None or tag == "!":
-            # The resolver reads only the text and how it was written: remembered for the file,
-            # since lessons repeat the same numbers and words many times.
-            written = (event.value, event.implicit)
-            tag = self.resolved.get(written)
-            if tag is None:
-                tag = self.resolved[written] = self.resolve(self.scalar_kind, *written)
-        mark = event.start_mark
-        node = Node("scalar", event.value, tag, mark.line + 1, mark.column + 1, event.style in _QUOTED_STYLES)
-        return node, () if tag in _PLAIN_TAGS else [self._tag_problem(node)]
 
     def _start(self, event: Any, mapping: bool) -> _Open:
         tag = event.tag
