@@ -180,7 +180,7 @@ def launch(python: str, wire_file: str, *, namespaces: bool) -> Launch:
     if not namespaces:
         numpy_package, _libs = numpy_dirs()
         return Launch(
-            [interpreter, "-I", script or wire_file],
+            [interpreter, "-I", "-S", script or wire_file],
             os.path.dirname(numpy_package),
             readable_roots(python),
             namespaces=False,
@@ -192,7 +192,7 @@ def launch(python: str, wire_file: str, *, namespaces: bool) -> Launch:
         raise SandboxError("bubblewrap is not available")
     inside = SANDBOX_WIRE_BYTECODE if script else SANDBOX_WIRE
     arguments = bwrap_arguments(interpreter, script or wire_file, inside)
-    return Launch([bwrap, *arguments, interpreter, "-I", inside], SANDBOX_SITE, ["/"], True)
+    return Launch([bwrap, *arguments, interpreter, "-I", "-S", inside], SANDBOX_SITE, ["/"], True)
 
 
 def current_bytecode(source: str) -> str | None:

@@ -13,7 +13,7 @@ Two implementations of one :class:`Runner` interface:
 
 Process model of :class:`SubprocessRunner`::
 
-    grader ──socketpair──▶ bwrap ─▶ fork server (python -I, numpy imported once, child subreaper)
+    grader ──socketpair──▶ bwrap ─▶ fork server (python -I -S, numpy imported once, child subreaper)
        ▲  ▲  ▲                       │ fork() per job
        │  │  └─ inputs memfd ────────┤ learner child: setsid, Landlock, rlimits, own job dir,
        │  └──── output pipe ─────────┤ scrubbed env, fds 0-3 only, nobody when root;
@@ -26,8 +26,9 @@ Process model of :class:`SubprocessRunner`::
   writes only in the server's job folder, no TCP, no signals outside its own domain). The layers
   work alone too: ``isolation="required"`` (``quizkit grade``) refuses to run where neither is
   available, ``"preferred"`` runs with a warning, ``"off"`` uses the process limits only.
-* **Fork server.** Each worker has one server, started from ``python -I`` (no PYTHON* variables, no
-  cwd or script dir on ``sys.path``) with a scrubbed environment and ``PR_SET_DUMPABLE 0`` (as has
+* **Fork server.** Each worker has one server, started from ``python -I -S`` (no PYTHON* variables, no
+  cwd or script dir on ``sys.path``, no ``site``: no ``.pth`` file of the interpreter's runs in it,
+  and numpy is the grader's own) with a scrubbed environment and ``PR_SET_DUMPABLE 0`` (as has
   the grader: no ptrace, no ``/proc/PID/mem``). It imports numpy and nothing of quizkit or of a
   course; ``import quizkit``/``import solutions`` are refused. Per job it forks a child, which is why
   a job costs a few milliseconds rather than a Python start-up. The grader keeps the next job queued

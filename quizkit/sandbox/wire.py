@@ -1,6 +1,6 @@
 """The learner's side of the sandbox: the wire format, the fork server and the per-job child.
 
-:mod:`quizkit.sandbox` runs this file as a script (``python -I wire.py --serve ...``), so
+:mod:`quizkit.sandbox` runs this file as a script (``python -I -S wire.py --serve ...``), so
 the fork server imports only the standard library and numpy: nothing of quizkit, nothing of a course.
 The parent imports the same file as ``quizkit.sandbox.wire`` for the wire format, so both sides
 encode and decode with one piece of code. numpy is imported inside functions only, because the
@@ -919,12 +919,13 @@ def _confine(libc: Libc, privileges: _Privileges, namespaces: bool, read_roots: 
 def _prepare_server(numpy_dir: str, hidden: Sequence[str]) -> None:
     """Import numpy once, and make sure learner code cannot import the grader or a course."""
     import importlib
+    import site
 
-    try:
-        import numpy  # noqa: F401
-    except ImportError:
-        sys.path.append(numpy_dir)  # numpy came from PYTHONPATH in the parent, which -I ignores
-    for name in _WARM_MODULES:
+    # Started with -S: no site-packages on the path, so numpy comes from the grader's own folder
+    # (never from another copy the interpreter's site-packages may hold), and no .pth file ran.
+    sys.path.append(numpy_dir)
+    site.setquit()  # exit() and quit(), which learner files may call, as with site
+    for name in _WARM_MODULES:  # numpy first
         importlib.import_module(name)
     hidden_dirs = {os.path.realpath(path) for path in hidden}
     sys.path[:] = [
