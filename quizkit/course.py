@@ -18,6 +18,8 @@ LESSON_FILE = "lesson.yaml"
 
 @frozen(eq=True)
 class Course:
+    """A course folder (exercises/ and solutions/) and how it was found."""
+
     root: Path
     source: str  # how it was found, for `quizkit list`
 

@@ -100,6 +100,8 @@ class _Silent:
 
 @dataclass(frozen=True)
 class GradeOptions:
+    """How ``quizkit grade`` runs: workers, restart, grade-time seed and isolation."""
+
     jobs: int = 2
     restart: bool = False  # ignore the saved state and grade everything again
     seed: int | None = None  # grade-time seed for the random cases (None: the lesson's own seeds)

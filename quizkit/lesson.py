@@ -37,6 +37,8 @@ MAX_LESSON_BYTES = 4 << 20
 
 @frozen
 class Option:
+    """One option of a choice question; ``feedback`` is shown when a learner picks it."""
+
     text: str
     correct: bool = False
     feedback: str = ""
@@ -55,6 +57,8 @@ class Tolerance:
 
 @frozen
 class NumericWrong:
+    """A wrong number a learner is likely to give, with the feedback it gets."""
+
     answer: float
     feedback: str
     formula: str = ""  # an expression over the question's parameters; ``answer`` is then per variant
@@ -62,6 +66,8 @@ class NumericWrong:
 
 @frozen
 class ExpressionWrong:
+    """A wrong expression a learner is likely to give, with the feedback it gets."""
+
     answer: str
     feedback: str
 
@@ -150,6 +156,8 @@ class MultiQuestion(Question):
 
 @frozen
 class NumericQuestion(Question):
+    """A question answered with a number, right within ``tolerance``."""
+
     answer: float = 0.0
     tolerance: Tolerance = Tolerance()
     wrong_answers: tuple[NumericWrong, ...] = ()
@@ -160,6 +168,8 @@ class NumericQuestion(Question):
 
 @frozen
 class SymbolicQuestion(Question):
+    """A question answered with an expression, right when SymPy finds it equal to ``answer``."""
+
     answer: str = ""
     variables: tuple[tuple[str, str], ...] = ()  # (name, assumption), in the order written
     wrong_answers: tuple[ExpressionWrong, ...] = ()
@@ -220,6 +230,8 @@ CaseValue = float | list | ArrayLiteral
 
 @frozen
 class Case:
+    """One written case of an exercise: the arguments of one call, compared with the reference's result."""
+
     name: str
     args: tuple[tuple[str, CaseValue], ...]
     line: int
@@ -242,6 +254,8 @@ class Generator:
 
 @frozen
 class RandomCases:
+    """A block of ``count`` cases drawn from ``seed``: the arguments come from the generators."""
+
     name: str
     seed: int
     count: int
@@ -253,6 +267,8 @@ class RandomCases:
 
 @frozen
 class Exercise:
+    """A function the learner writes in a file, checked case by case against the reference solution."""
+
     id: str  # also the function name
     title: str
     prompt: str
@@ -281,6 +297,8 @@ class Exercise:
 
 @frozen
 class Lesson:
+    """A loaded lesson file: its questions, readings and exercises, in the learner's order."""
+
     id: str
     title: str
     description: str

@@ -205,6 +205,8 @@ def caret_lines(source: str, span: Span | None) -> tuple[str, str] | None:
 
 @dataclass(frozen=True)
 class _Token:
+    """One token of a learner's expression, with where it came from."""
+
     kind: str  # "number" | "name" | "function" | "string" | "op" | "other"
     text: str
     spaced: bool = False  # whitespace came before it

@@ -131,6 +131,8 @@ class _Slot:
 
 @dataclass(frozen=True)
 class _Change:
+    """One way to change an operator of a reference: the new node and the hint that names the change."""
+
     operator: str
     replacement: ast.AST
     hint: str

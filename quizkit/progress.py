@@ -117,6 +117,8 @@ class ItemRecord:
 
 @dataclass
 class LessonProgress:
+    """One learner's progress in one lesson: each item's record, hints seen, finished or not."""
+
     lesson_id: str
     seed: int
     items: dict[str, ItemRecord] = field(default_factory=dict)

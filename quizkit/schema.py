@@ -81,6 +81,8 @@ class Spec:
 
 @dataclass(eq=False)
 class Text(Spec):
+    """A text value, optionally matching ``pattern``; ``multiline=False`` refuses line breaks."""
+
     doc: str = ""
     pattern: str | None = None
     pattern_hint: str = ""
@@ -130,6 +132,8 @@ _short_number_in = functools.lru_cache(maxsize=4096)(_number_in)
 
 @dataclass(eq=False)
 class Number(Spec):
+    """A number within the bounds given, an integer if ``integer``, finite if ``finite``."""
+
     doc: str = ""
     minimum: float | None = None
     exclusive_minimum: float | None = None
@@ -174,6 +178,8 @@ def _bound(value: float) -> str:
 
 @dataclass(eq=False)
 class Boolean(Spec):
+    """true or false, written as YAML's plain booleans."""
+
     doc: str = ""
 
     def check(self, node: Node, checker: Checker) -> Any:
@@ -190,6 +196,8 @@ class Boolean(Spec):
 
 @dataclass(eq=False)
 class Choice(Spec):
+    """One of ``values``, written as plain text."""
+
     values: tuple[str, ...] = ()
     doc: str = ""
 
@@ -205,6 +213,8 @@ class Choice(Spec):
 
 @dataclass(eq=False)
 class ListOf(Spec):
+    """A list of ``item`` values, at least ``min_items`` of them."""
+
     item: Spec
     doc: str = ""
     min_items: int = 0
@@ -269,6 +279,8 @@ class MapOf(Spec):
 
 @dataclass(eq=False)
 class Field:
+    """One key of a mapping's schema: the value's spec, whether it is required, its default."""
+
     spec: Spec
     required: bool = False
     default: Any = None

@@ -106,6 +106,8 @@ class _Quit(Exception):
 
 @dataclass
 class _Command:
+    """What the learner typed at a question: an answer or one of the command words."""
+
     name: str  # "hint" | "skip" | "quit" | "help" | "answer"
     text: str = ""
 

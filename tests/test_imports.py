@@ -71,3 +71,35 @@ def test_submitting_a_right_file_reads_no_formula_and_draws_nothing(tmp_path: Pa
     args = ["--course", str(repo), "submit", "lesson3", str(right)]
     modules_after(args, tmp_path / "home", unwanted)  # the first run builds the caches
     assert modules_after(args, tmp_path / "home", unwanted) == []
+
+
+SIGNATURES = """
+import importlib, inspect, json, pkgutil
+import quizkit
+
+made = []
+signature = inspect.signature
+
+
+def recording(obj, *args, **kwargs):
+    if getattr(obj, "__module__", "").startswith("quizkit"):
+        made.append(obj.__module__ + "." + obj.__qualname__)
+    return signature(obj, *args, **kwargs)
+
+
+inspect.signature = recording
+for module in pkgutil.walk_packages(quizkit.__path__, "quizkit."):
+    if module.name != "quizkit.__main__":  # that one runs the command line
+        importlib.import_module(module.name)
+print("MADE=" + json.dumps(made))
+"""
+
+
+def test_importing_quizkit_computes_no_signature() -> None:
+    """A dataclass without a docstring is given one made from its signature, which for a class with
+    ``init=False`` (quizkit's frozen records) means parsing ``object.__init__``'s from text, with
+    tokenize's patterns compiled on first use: milliseconds of every command's start. Every class
+    of quizkit's has a docstring of its own."""
+    result = subprocess.run([sys.executable, "-c", SIGNATURES], capture_output=True, text=True, timeout=120, check=True)
+    marker = next(line for line in result.stdout.splitlines() if line.startswith("MADE="))
+    assert json.loads(marker.removeprefix("MADE=")) == []

@@ -176,6 +176,8 @@ class _Reference:
 
 @dataclass
 class _Listed:
+    """A listed wrong answer of a spec, prepared: its expression, or why it could not be read."""
+
     text: str
     feedback: str
     reference: _Reference | None
@@ -289,6 +291,8 @@ class Outcome(Enum):
 
 @dataclass
 class _Comparison:
+    """How an answer compared with a reference, and at which point they differed."""
+
     outcome: Outcome
     point: int | None = None
     answer_value: float = math.nan
