@@ -45,6 +45,13 @@ WHOLE_MODULES = frozenset({
     "test_exercises.py", "test_grade.py", "test_lesson3_content.py", "test_mutants.py", "test_symbolic.py",
     "test_symbolic_corpus.py", "test_validate.py", "test_root_grader.py",
 })  # fmt: skip
+# Likewise modules that share a session's set-up: the attacks graded by the unprivileged user share
+# its install and the honest class's baselines (tests/attacks/conftest.py), built once per worker.
+SHARED_SET_UP = {
+    "test_learner_code.py": "attacks",
+    "test_grading_folder.py": "attacks",
+    "test_memorising.py": "attacks",
+}
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
@@ -78,6 +85,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
             group = process_watching_group(path)
             if group is not None:
                 return f"process watchers: {group}"
+            if path.name in SHARED_SET_UP:
+                return f"shared set-up: {SHARED_SET_UP[path.name]}"
             return str(path) if path.name in WHOLE_MODULES else super()._split_scope(nodeid)
 
     return ProcessWatchersTogether(config, log)
