@@ -6,6 +6,7 @@ exercise, so the tests do not depend on the content of the real lessons.
 
 from __future__ import annotations
 
+import compileall
 import os
 import resource
 import shutil
@@ -21,6 +22,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+import quizkit
 from quizkit.cli import main
 
 # The suite runs on a worker per core and one more (pytest-xdist: ``-n auto --dist loadgroup`` in
@@ -126,8 +128,16 @@ _RUN_HOME = tempfile.TemporaryDirectory(prefix="quizkit-tests-home-")
 def pytest_configure(config: pytest.Config) -> None:
     """No test writes into the real user's quizkit folder (progress, the grading key, caches), not
     even while modules are collected: unless a test gives its own (the ``home`` fixture), the run
-    has one of its own, shared by its tests and removed at the end."""
+    has one of its own, shared by its tests and removed at the end.
+
+    quizkit's modules are compiled to bytecode first, once (in the controller when xdist runs), as
+    installing a package does. The suite starts Python a few hundred times (console scripts, fork
+    servers, SymPy workers); in an editable install in a fresh checkout, or with
+    PYTHONDONTWRITEBYTECODE set, each of them would compile quizkit's modules again (about 60 ms of
+    CPU for a command's imports, 13 ms for a fork server's script)."""
     os.environ["QUIZKIT_HOME"] = _RUN_HOME.name
+    if not hasattr(config, "workerinput"):
+        compileall.compile_dir(Path(quizkit.__file__).parent, quiet=2)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
