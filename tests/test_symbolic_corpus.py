@@ -16,7 +16,11 @@ import yaml
 
 from quizkit.symbolic import SymbolicChecker, SymbolicResult, SymbolicSpec, WrongAnswer
 
-CORPUS = yaml.safe_load((Path(__file__).parent / "data" / "symbolic_corpus.yaml").read_text(encoding="utf-8"))
+# libyaml's loader where PyYAML has it: read by every worker while it collects, ten times faster.
+CORPUS = yaml.load(
+    (Path(__file__).parent / "data" / "symbolic_corpus.yaml").read_text(encoding="utf-8"),
+    Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader),
+)
 
 # Words that only a programmer (or a crash) would write.
 PYTHON_VOCABULARY = (

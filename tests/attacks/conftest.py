@@ -100,9 +100,13 @@ HONEST: dict[str, dict[str, str]] = {
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test in this folder is an attack test, and slow (real grading runs)."""
+    """Every test in this folder is an attack test, and slow (real grading runs).
+
+    The hook is given every test of the session: each file is looked at once, not each test.
+    """
+    here = {path: ATTACKS in path.resolve().parents for path in {item.path for item in items}}
     for item in items:
-        if ATTACKS in Path(str(item.fspath)).resolve().parents:
+        if here[item.path]:
             item.add_marker(pytest.mark.attacks)
             item.add_marker(pytest.mark.slow)
 
