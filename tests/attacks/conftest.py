@@ -50,6 +50,7 @@ import sysconfig
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -390,23 +391,37 @@ class Process:
     command: str
 
 
-def _processes() -> dict[tuple[int, int], Process]:
+def _processes(known: AbstractSet[tuple[int, int]] = frozenset()) -> dict[tuple[int, int], Process]:
+    """Every process of the machine but those in ``known`` (keys: pid and start time)."""
     found = {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
         try:
-            stat_text = Path(f"/proc/{name}/stat").read_text()
+            after_name = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()
+            key = (int(name), int(after_name[19]))
+            if key in known:
+                continue
             status = Path(f"/proc/{name}/status").read_text()
             command = Path(f"/proc/{name}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        after_name = stat_text.rsplit(")", 1)[1].split()
         uid_line = next(line for line in status.splitlines() if line.startswith("Uid:"))
         uids = frozenset(int(u) for u in uid_line.split()[1:])
-        process = Process(int(name), int(after_name[19]), uids, after_name[0], command.strip())
-        found[(process.pid, process.start)] = process
+        found[key] = Process(key[0], key[1], uids, after_name[0], command.strip())
     return found
+
+
+def _process_keys() -> set[tuple[int, int]]:
+    """The keys (pid and start time) of every process of the machine."""
+    keys = set()
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                keys.add((int(name), int(Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()[19])))
+            except OSError:
+                continue
+    return keys
 
 
 def _ancestors() -> set[int]:
@@ -609,7 +624,7 @@ class Classroom:
             str(self.install.quizkit), "grade", str(self.dir), "--lesson", LESSON, "--out", str(self.out),
             "--course", str(self.course), "--jobs", str(JOBS), *extra,
         ]  # fmt: skip
-        before = set(_processes())
+        before = _process_keys()
 
         def limit_memory() -> None:
             if memory_cap is not None:
@@ -649,9 +664,8 @@ class Classroom:
         mine = _ancestors()
         return [
             process
-            for key, process in _processes().items()
-            if key not in before
-            and process.pid not in mine
+            for process in _processes(before).values()
+            if process.pid not in mine
             and process.state != "Z"
             and (process.uids & self.watched_uids if self.user.prefix else str(self.install.base) in process.command)
         ]
