@@ -37,7 +37,7 @@ from quizkit.cli import main
 #   namespace is reparented inside it, never to init.
 # * tests/attacks/ watch every new process, /tmp and /dev/shm entry and SysV segment of the grading
 #   user, and kill its survivors: each worker grades as a user of its own (tests/attacks/conftest.py),
-#   so these tests run on any worker.
+#   so these tests may run on any worker (for their cost they share one: SHARED_SET_UP below).
 PROCESS_WATCHING_GROUPS = {"test_sandbox.py": "sandbox", "test_isolation.py": "sandbox"}
 # Other tests go to whichever worker is free, one at a time, except those of a module that sets up
 # something costly once (module-scoped fixtures: a warm SymPy worker, the learner suite graded in
