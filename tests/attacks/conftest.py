@@ -391,6 +391,11 @@ class Process:
     command: str
 
 
+def _stat(pid: int | str) -> list[str]:
+    """The fields of /proc/PID/stat after the command name: state, parent, ..., start time at [19]."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def _processes(known: AbstractSet[tuple[int, int]] = frozenset()) -> dict[tuple[int, int], Process]:
     """Every process of the machine but those in ``known`` (keys: pid and start time)."""
     found = {}
@@ -398,7 +403,7 @@ def _processes(known: AbstractSet[tuple[int, int]] = frozenset()) -> dict[tuple[
         if not name.isdigit():
             continue
         try:
-            after_name = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()
+            after_name = _stat(name)
             key = (int(name), int(after_name[19]))
             if key in known:
                 continue
@@ -418,7 +423,7 @@ def _process_keys() -> set[tuple[int, int]]:
     for name in os.listdir("/proc"):
         if name.isdigit():
             try:
-                keys.add((int(name), int(Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()[19])))
+                keys.add((int(name), int(_stat(name)[19])))
             except OSError:
                 continue
     return keys
@@ -429,7 +434,7 @@ def _ancestors() -> set[int]:
     while pid > 0:
         pids.add(pid)
         try:
-            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            pid = int(_stat(pid)[1])
         except (OSError, IndexError, ValueError):
             break
     return pids
