@@ -54,6 +54,7 @@ SHARED_SET_UP = {
     "test_grading_folder.py": "attacks",
     "test_memorising.py": "attacks",
 }
+GROUP_SCOPES = ("process watchers:", "shared set-up:")  # how the scheduler below names the groups
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
@@ -72,7 +73,9 @@ def process_watching_group(path: Path) -> str | None:
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """``--dist loadgroup`` with the process-watching group(s) and the whole modules as well.
 
-    Largest units first (xdist's default order, by number of tests). The units are decided here, on
+    The groups first, then the largest units (xdist's default order, by number of tests): a group
+    is a long run on one worker (the attacks take a third of the suite's CPU), and started late it
+    would still be running when the other workers have finished. The units are decided here, on
     the controller, from each test's file. xdist's own way (an ``xdist_group`` marker, which its
     workers append to the node id as ``@group``) silently groups nothing with pytest 9.2, whose node
     ids no longer take that change (pytest-xdist issue 1386).
@@ -82,13 +85,22 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     from xdist.scheduler import LoadGroupScheduling
 
     class ProcessWatchersTogether(LoadGroupScheduling):
+        groups_first = False
+
+        def _assign_work_unit(self, node: Any) -> None:
+            if not self.groups_first:
+                self.groups_first = True
+                for scope in reversed([scope for scope in self.workqueue if scope.startswith(GROUP_SCOPES)]):
+                    self.workqueue.move_to_end(scope, last=False)
+            super()._assign_work_unit(node)
+
         def _split_scope(self, nodeid: str) -> str:
             path = Path(nodeid.split("::", 1)[0])
             group = process_watching_group(path)
             if group is not None:
-                return f"process watchers: {group}"
+                return f"{GROUP_SCOPES[0]} {group}"
             if path.name in SHARED_SET_UP:
-                return f"shared set-up: {SHARED_SET_UP[path.name]}"
+                return f"{GROUP_SCOPES[1]} {SHARED_SET_UP[path.name]}"
             return str(path) if path.name in WHOLE_MODULES else super()._split_scope(nodeid)
 
     return ProcessWatchersTogether(config, log)
