@@ -14,10 +14,10 @@ import random
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
+import sympy as sp
 
 from quizkit.lesson import (
     ChoiceQuestion,
@@ -27,21 +27,6 @@ from quizkit.lesson import (
     load_lesson,
 )
 from quizkit.variants import resolve, variant_count, variant_values
-
-if TYPE_CHECKING:
-    import sympy as sp
-else:
-
-    class _SymPy:
-        """``sp``: SymPy, imported by the first test that uses it rather than when the suite is
-        collected (a second in every xdist worker, most of which never run these tests)."""
-
-        def __getattr__(self, name: str) -> Any:
-            import sympy
-
-            return getattr(sympy, name)
-
-    sp = _SymPy()
 
 LESSON_PATH = Path(__file__).resolve().parent.parent / "exercises" / "lesson3" / "lesson.yaml"
 
