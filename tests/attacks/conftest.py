@@ -396,37 +396,37 @@ def _stat(pid: int | str) -> list[str]:
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 
 
-def _processes(known: AbstractSet[tuple[int, int]] = frozenset()) -> dict[tuple[int, int], Process]:
-    """Every process of the machine but those in ``known`` (keys: pid and start time)."""
-    found = {}
+def _running() -> Iterator[tuple[tuple[int, int], list[str]]]:
+    """Every process of the machine: its key (pid and start time) and its stat fields."""
     for name in os.listdir("/proc"):
-        if not name.isdigit():
+        if name.isdigit():
+            try:
+                fields = _stat(name)
+            except OSError:  # it ended while we looked
+                continue
+            yield (int(name), int(fields[19])), fields
+
+
+def _process_keys() -> set[tuple[int, int]]:
+    """The keys of every process of the machine."""
+    return {key for key, _fields in _running()}
+
+
+def _processes(known: AbstractSet[tuple[int, int]] = frozenset()) -> dict[tuple[int, int], Process]:
+    """Every process of the machine but those in ``known``, with its users and command line."""
+    found = {}
+    for key, fields in _running():
+        if key in known:
             continue
         try:
-            after_name = _stat(name)
-            key = (int(name), int(after_name[19]))
-            if key in known:
-                continue
-            status = Path(f"/proc/{name}/status").read_text()
-            command = Path(f"/proc/{name}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            status = Path(f"/proc/{key[0]}/status").read_text()
+            command = Path(f"/proc/{key[0]}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
         uid_line = next(line for line in status.splitlines() if line.startswith("Uid:"))
         uids = frozenset(int(u) for u in uid_line.split()[1:])
-        found[key] = Process(key[0], key[1], uids, after_name[0], command.strip())
+        found[key] = Process(key[0], key[1], uids, fields[0], command.strip())
     return found
-
-
-def _process_keys() -> set[tuple[int, int]]:
-    """The keys (pid and start time) of every process of the machine."""
-    keys = set()
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                keys.add((int(name), int(_stat(name)[19])))
-            except OSError:
-                continue
-    return keys
 
 
 def _ancestors() -> set[int]:
